@@ -1,0 +1,11 @@
+"""Code shared by tap-ninox and target-ninox.
+
+- `client`: the Ninox HTTP API client (auth, retries, one request at a time).
+- `errors`: the exceptions the client raises.
+- `schema`: tables, fields and choices as the metadata endpoints describe them.
+- `fieldtypes`: per Ninox field type, its Singer JSON schema and value conversions.
+- `naming`: the stream-name rule both connectors use to pair streams and tables.
+- `settings`: the settings both connectors declare.
+
+This package imports neither connector.
+"""
