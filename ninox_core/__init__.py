@@ -9,3 +9,10 @@
 
 This package imports neither connector.
 """
+
+from importlib.metadata import PackageNotFoundError, version
+
+try:
+    __version__ = version("tap-ninox")  # one distribution installs both connectors
+except PackageNotFoundError:  # a source tree that is not installed
+    __version__ = "0.0.0"

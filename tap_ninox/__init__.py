@@ -1,0 +1,6 @@
+"""tap-ninox: a Singer tap for Ninox databases, built on the Meltano Singer SDK.
+
+`tap.py` declares the settings and discovers one stream per table;
+`streams.py` reads records, deletions and attachments; `records.py` turns
+Ninox records into Singer records. HTTP and field types live in `ninox_core`.
+"""

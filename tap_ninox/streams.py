@@ -1,0 +1,219 @@
+"""The tap's streams: one per Ninox table, and the optional `files` streams."""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Iterable
+from datetime import datetime, timezone
+from typing import TYPE_CHECKING, Any
+
+from singer_sdk import Stream
+from singer_sdk.helpers._typing import TypeConformanceLevel
+
+from ninox_core.client import NinoxClient
+from ninox_core.fieldtypes import epoch_ms_to_singer
+from ninox_core.schema import NinoxTable
+from tap_ninox.records import deleted_record, record_converter, table_schema
+
+if TYPE_CHECKING:
+    from singer_sdk.helpers.types import Context
+
+    from tap_ninox.tap import TapNinox
+
+#: A change-feed node id: table id (upper-case letters) + record id.
+_NODE_ID = re.compile(r"^([A-Z]+)(\d+)$")
+#: Log progress at INFO at most this often (seconds) while a table is read.
+_PROGRESS_EVERY = 10.0
+
+
+class NinoxStream(Stream):
+    """Base of the tap's streams: the tap's client and its typed config."""
+
+    # Values are converted to their JSON types by `records.py`; the SDK's
+    # generic conformance pass would only cost time (about a quarter of the
+    # tap's CPU per record).
+    TYPE_CONFORMANCE_LEVEL = TypeConformanceLevel.NONE
+
+    def __init__(self, tap: TapNinox, *, team_id: str, database_id: str, **kwargs: Any) -> None:
+        """Remember where in Ninox the stream reads from."""
+        super().__init__(tap, **kwargs)
+        self.team_id = team_id
+        self.database_id = database_id
+
+    @property
+    def client(self) -> NinoxClient:
+        """The tap's API client (one per run: Ninox wants no parallel calls)."""
+        return self._tap.client  # type: ignore[attr-defined]
+
+
+class TableStream(NinoxStream):
+    """The records of one table, incremental on Ninox's change sequence.
+
+    The bookmark is the database's sequence read *before* the table is read,
+    so that a change made while the tap pages is read by this run or the
+    next, never lost. Incremental runs read `sinceSq` = bookmark, keyset-paged
+    by id, then (with `include_deletes`) the table's change feed for deleted
+    ids.
+    """
+
+    primary_keys = ("_id",)
+    replication_key = "_sequence"
+    # Records come in id order, not sequence order.
+    is_sorted = False
+
+    def __init__(self, tap: TapNinox, *, table: NinoxTable, name: str, **kwargs: Any) -> None:
+        """Build the stream's schema from the table's fields."""
+        self.table = table
+        super().__init__(tap, name=name, schema=table_schema(table, tap.logger), **kwargs)
+
+    def get_records(self, context: Context | None) -> Iterable[dict[str, Any]]:
+        """Yield changed (or, on a first run, all) records, then deleted ids."""
+        bookmark = self.get_starting_replication_key_value(context) or None
+        # Taken before reading: see the class docstring.
+        sequence_before = self.client.database_sequence(self.team_id, self.database_id)
+        choice_style = self.config.get("choice_style", "names")
+        convert = record_converter(self.table, choice_style)
+        emitted_ids = self._emitted_ids_register()
+        emitted_now: set[int] = set()
+        started = last_log = time.monotonic()
+        count = pages = 0
+
+        self.logger.info(
+            "Reading table %r (%s) %s",
+            self.table.name,
+            self.table.id,
+            f"changes since sequence {bookmark}" if bookmark else "in full",
+        )
+        for page in self.client.iter_record_pages(
+            self.team_id,
+            self.database_id,
+            self.table.id,
+            since_sq=bookmark,
+            page_size=int(self.config.get("page_size", 500)),
+            choice_style=choice_style,
+            style="ids",
+        ):
+            pages += 1
+            for record in page:
+                row = convert(record)
+                if bookmark:
+                    emitted_now.add(row["_id"])
+                if emitted_ids is not None:
+                    emitted_ids.append(row["_id"])
+                yield row
+            count += len(page)
+            if time.monotonic() - last_log >= _PROGRESS_EVERY:
+                last_log = time.monotonic()
+                self.logger.info(
+                    "%s: %d records in %d pages so far (%.1f s)",
+                    self.name,
+                    count,
+                    pages,
+                    last_log - started,
+                )
+
+        deleted = 0
+        if bookmark and self.config.get("include_deletes", True):
+            for row in self._deleted_records(bookmark, emitted_now):
+                deleted += 1
+                yield row
+
+        self.logger.info(
+            "%s: read %d records in %d pages%s in %.1f s; bookmark %s",
+            self.name,
+            count,
+            pages,
+            f" and {deleted} deletions" if deleted else "",
+            time.monotonic() - started,
+            sequence_before,
+        )
+        self._set_final_bookmark(context, sequence_before)
+
+    def _deleted_records(self, bookmark: int, live_ids: set[int]) -> Iterable[dict[str, Any]]:
+        """One record per id the change feed lists as removed since `bookmark`."""
+        changes = self.client.table_changes(self.team_id, self.database_id, self.table.id, bookmark)
+        feed_seq = int(changes.get("seq") or 0)
+        deleted_at = _utc_now()
+        for node in changes.get("removes") or ():
+            match = _NODE_ID.match(str(node))
+            if not match or match.group(1) != self.table.id:
+                continue
+            record_id = int(match.group(2))
+            # Deleted, then created again under the same id: it is live.
+            if record_id in live_ids:
+                continue
+            yield deleted_record(self.table, record_id, feed_seq, deleted_at)
+
+    def _emitted_ids_register(self) -> list[int] | None:
+        """The list the files stream reads this table's emitted ids from, if any."""
+        tap = self._tap
+        if not self.config.get("include_files") or not self.selected:
+            return None
+        register: dict[tuple[str, str], list[int]] = tap.emitted_record_ids  # type: ignore[attr-defined]
+        return register.setdefault((self.database_id, self.table.id), [])
+
+    def _set_final_bookmark(self, context: Context | None, sequence: int) -> None:
+        """Make `sequence` the bookmark the SDK writes when the stream ends.
+
+        The SDK would bookmark the largest `_sequence` it saw; SPEC.md wants the
+        database sequence taken before the read, also when no record changed
+        (so deletions are not read twice) and when records changed mid-read
+        carry a larger one (so they are read again next time).
+        """
+        state = self.get_context_state(context)
+        markers = state.setdefault("progress_markers", {})
+        markers["replication_key"] = self.replication_key
+        markers["replication_key_value"] = sequence
+
+
+class FilesStream(NinoxStream):
+    """Attachment metadata of every record the table streams emitted this run."""
+
+    primary_keys = ("_database_id", "_table_id", "_record_id", "name")
+    schema = {
+        "type": "object",
+        "properties": {
+            "_database_id": {"type": ["string"]},
+            "_table_id": {"type": ["string"]},
+            "_record_id": {"type": ["integer"]},
+            "name": {"type": ["string"]},
+            "content_type": {"type": ["string", "null"]},
+            "size": {"type": ["integer", "null"]},
+            "modified_at": {"type": ["string", "null"], "format": "date-time"},
+            "modified_by": {"type": ["string", "null"]},
+            "seq": {"type": ["integer", "null"]},
+        },
+    }
+
+    def __init__(
+        self, tap: TapNinox, *, tables: list[NinoxTable], name: str, **kwargs: Any
+    ) -> None:
+        """List the tables of this stream's database, in sync order."""
+        self.tables = tables
+        super().__init__(tap, name=name, **kwargs)
+
+    def get_records(self, context: Context | None) -> Iterable[dict[str, Any]]:
+        """One request per emitted record; one row per attachment."""
+        register: dict[tuple[str, str], list[int]] = self._tap.emitted_record_ids  # type: ignore[attr-defined]
+        for table in self.tables:
+            record_ids = register.get((self.database_id, table.id), [])
+            for record_id in record_ids:
+                for meta in self.client.list_files(
+                    self.team_id, self.database_id, table.id, record_id
+                ):
+                    yield {
+                        "_database_id": self.database_id,
+                        "_table_id": table.id,
+                        "_record_id": record_id,
+                        "name": meta.get("name"),
+                        "content_type": meta.get("contentType"),
+                        "size": meta.get("size"),
+                        "modified_at": epoch_ms_to_singer(meta.get("modifiedDate")),
+                        "modified_by": meta.get("modifiedUser") or None,
+                        "seq": meta.get("seq"),
+                    }
+
+
+def _utc_now() -> str:
+    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
