@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import sys
 from functools import cached_property
 from typing import Any
 
 from singer_sdk import Stream, Tap
 from singer_sdk import typing as th
 from singer_sdk.contrib.msgspec import MsgSpecWriter
+from singer_sdk.singerlib import Message, RecordMessage
 
 from ninox_core import __version__
 from ninox_core.client import NinoxClient
@@ -19,12 +21,27 @@ from tap_ninox.streams import FilesStream, TableStream
 FILES_STREAM = "files"
 
 
+class BufferedMsgSpecWriter(MsgSpecWriter):
+    """The SDK's msgspec writer without a flush after every RECORD.
+
+    Flushing per message costs a system call per record. Output is flushed at
+    every STATE (so a state never reaches the target before its records) and
+    at exit.
+    """
+
+    def write_message(self, message: Message) -> None:
+        """Write one message; flush only after non-RECORD messages."""
+        sys.stdout.buffer.write(self.format_message(message))
+        if not isinstance(message, RecordMessage):
+            sys.stdout.flush()
+
+
 class TapNinox(Tap):
     """Singer tap for Ninox: one stream per table, incremental on change sequences."""
 
     name = "tap-ninox"
     dynamic_catalog = True
-    message_writer_class = MsgSpecWriter
+    message_writer_class = BufferedMsgSpecWriter
 
     config_jsonschema = th.PropertiesList(
         *connection_properties("tap-ninox", __version__),

@@ -1,0 +1,371 @@
+"""tap-ninox against the emulator: discovery, full and incremental sync, deletions."""
+
+from __future__ import annotations
+
+import logging
+
+import pytest
+
+from ninox_core import fieldtypes
+from ninox_core.client import NinoxClient
+from ninox_core.naming import slug
+from tests.tap_support import (
+    CRM_DB,
+    DEMO_TEAM,
+    PROJECTS_DB,
+    TEST_KEY,
+    discover,
+    run_tap,
+    tap_config,
+)
+
+
+@pytest.fixture
+def api(emulator):
+    with NinoxClient(TEST_KEY, emulator.base_url, max_retries=0) as client:
+        yield client
+
+
+def crm_tables(api):
+    return api.list_tables(DEMO_TEAM, CRM_DB)
+
+
+def all_records(api, table_id, db=CRM_DB):
+    return [r for page in api.iter_record_pages(DEMO_TEAM, db, table_id) for r in page]
+
+
+def stream_of(table) -> str:
+    return slug(table.name)
+
+
+# ----------------------------------------------------------------- discovery
+
+
+def test_discovery_has_one_stream_per_table_with_typed_columns(emulator, api):
+    catalog = discover(tap_config(emulator))
+    entries = {e["tap_stream_id"]: e for e in catalog["streams"]}
+    tables = crm_tables(api)
+    assert set(entries) == {stream_of(t) for t in tables}
+    for table in tables:
+        entry = entries[stream_of(table)]
+        props = entry["schema"]["properties"]
+        assert entry["key_properties"] == ["_id"]
+        assert entry["replication_key"] == "_sequence"
+        for meta in ("_id", "_sequence", "_created_at", "_modified_at", "_sdc_deleted_at"):
+            assert meta in props
+        for field in table.fields:
+            assert props[field.name] == fieldtypes.singer_schema(field), field
+
+
+def test_several_databases_prefix_stream_names(emulator, api):
+    catalog = discover(tap_config(emulator, database_ids=[CRM_DB, PROJECTS_DB]))
+    names = {e["tap_stream_id"] for e in catalog["streams"]}
+    dbs = {d["id"]: d["name"] for d in api.list_databases(DEMO_TEAM)}
+    expected = {
+        f"{slug(dbs[db])}__{slug(t.name)}"
+        for db in (CRM_DB, PROJECTS_DB)
+        for t in api.list_tables(DEMO_TEAM, db)
+    }
+    assert names == expected
+    assert all("__" in n for n in names)
+
+
+def test_tables_setting_selects_by_name_or_id(emulator, api):
+    first, second = crm_tables(api)[:2]
+    catalog = discover(tap_config(emulator, tables=[first.name, second.id]))
+    assert {e["tap_stream_id"] for e in catalog["streams"]} == {stream_of(first), stream_of(second)}
+
+
+def test_unknown_table_or_database_fails_with_a_clear_message(emulator):
+    with pytest.raises(ValueError, match="'Nope' matches no table"):
+        discover(tap_config(emulator, tables=["Nope"]))
+    with pytest.raises(ValueError, match="no database nope in team"):
+        discover(tap_config(emulator, database_ids=["nope"]))
+
+
+# ------------------------------------------------------------------ full sync
+
+
+def test_full_sync_emits_every_record_with_converted_values(emulator, api):
+    out = run_tap(tap_config(emulator))
+    for table in crm_tables(api):
+        expected = all_records(api, table.id)
+        emitted = out.records.get(stream_of(table), [])
+        assert sorted(r["_id"] for r in emitted) == [r["id"] for r in expected]
+        by_id = {r["_id"]: r for r in emitted}
+        for raw in expected:
+            row = by_id[raw["id"]]
+            assert row["_sequence"] == raw["sequence"]
+            assert row["_sdc_deleted_at"] is None
+            assert row["_modified_at"] == fieldtypes.ninox_datetime_to_singer(raw["modifiedAt"])
+            for field in table.fields:
+                value = raw["fields"].get(field.name)
+                conv = fieldtypes.reader(field)
+                want = None if value is None else (conv(value) if conv else value)
+                assert row[field.name] == want, (table.name, field.name)
+
+
+def test_every_field_type_is_emitted_as_its_singer_value(emulator, api):
+    """Write one record with a value in every writable field; read it back via the tap."""
+    tables = crm_tables(api)
+    table = max(tables, key=lambda t: len({f.type for f in t.fields}))
+    values, expected = {}, {}
+    samples = {
+        "text": ("Zoë 🚀", "Zoë 🚀"),
+        "string": ("Zoë 🚀", "Zoë 🚀"),
+        "number": (-12.5, -12.5),
+        "boolean": (False, False),
+        "date": ("2021-01-23", "2021-01-23"),
+        "datetime": ("2021-01-23T12:30:00", "2021-01-23T12:30:00Z"),
+        "timestamp": ("2021-01-23T12:30:00", "2021-01-23T12:30:00Z"),
+        "time": ("12:30:00", "12:30:00"),
+        "email": ("a@example.com", "a@example.com"),
+        "phone": ("+49 30 123", "+49 30 123"),
+        "url": ("https://example.com", "https://example.com"),
+    }
+    for field in table.fields:
+        if field.type in samples:
+            values[field.name], expected[field.name] = samples[field.type]
+        elif field.type == "choice":
+            values[field.name] = expected[field.name] = field.choices[-1].caption
+        elif field.type == "multi":
+            captions = [c.caption for c in field.choices[:2]]
+            values[field.name] = expected[field.name] = captions
+        elif field.type == "ref" and field.ref_table_id:
+            target_id = all_records(api, field.ref_table_id)[0]["id"]
+            values[field.name] = expected[field.name] = target_id
+    assert len(values) >= 5, "the demo table should have many field types"
+    created = api.save_records(DEMO_TEAM, CRM_DB, table.id, [{"fields": values}])
+    new_id = created[0]["id"]
+
+    out = run_tap(tap_config(emulator, tables=[table.id]))
+    row = next(r for r in out.records[stream_of(table)] if r["_id"] == new_id)
+    for name, want in expected.items():
+        assert row[name] == want, name
+
+
+def test_choice_style_ids_emits_choice_ids(emulator, api):
+    table = next(t for t in crm_tables(api) if any(f.type == "choice" for f in t.fields))
+    field = next(f for f in table.fields if f.type == "choice")
+    out = run_tap(tap_config(emulator, tables=[table.id], choice_style="ids"))
+    ids = {c.id for c in field.choices}
+    values = [r[field.name] for r in out.records[stream_of(table)] if r[field.name] is not None]
+    assert values
+    assert set(values) <= ids
+
+
+def test_records_without_known_creator_have_null_created_columns(emulator, api):
+    out = run_tap(tap_config(emulator))
+    rows = [r for rows in out.records.values() for r in rows]
+    unknown = [r for r in rows if r["_created_at"] is None]
+    assert unknown, "the demo has records with createdAt '' and createdBy 0"
+    assert all(r["_created_by"] is None for r in unknown)
+    known = [r for r in rows if r["_created_at"] is not None]
+    assert all(r["_created_at"].endswith("Z") for r in known)
+
+
+def test_page_size_above_the_server_cap_still_reads_everything(emulator, api):
+    table = crm_tables(api)[0]
+    api.save_records(
+        DEMO_TEAM, CRM_DB, table.id, [{"fields": {}} for _ in range(2500)]
+    )  # more than the emulator's 1000-record cap
+    total = len(all_records(api, table.id))
+    emulator.clear_log()
+    out = run_tap(tap_config(emulator, tables=[table.id], page_size=5000))
+    assert len(out.records[stream_of(table)]) == total
+    # 3 full pages of 1000 (capped), then the empty page that ends the read.
+    assert emulator.request_count(method="GET", path_regex=r"/records$") == total // 1000 + 2
+
+
+def test_thousands_of_records_are_keyset_paged(emulator, api):
+    table = crm_tables(api)[0]
+    for _ in range(3):
+        api.save_records(DEMO_TEAM, CRM_DB, table.id, [{"fields": {}} for _ in range(1000)])
+    total = len(all_records(api, table.id))
+    emulator.clear_log()
+    out = run_tap(tap_config(emulator, tables=[table.id], page_size=500))
+    rows = out.records[stream_of(table)]
+    assert len(rows) == total == len({r["_id"] for r in rows})
+    pages = -(-total // 500)
+    assert emulator.request_count(method="GET", path_regex=r"/records$") == pages + 1
+    since_ids = [e.query.get("sinceId") for e in emulator.requests if e.path.endswith("/records")]
+    assert since_ids[0] == "0"
+    assert len(set(since_ids)) == len(since_ids)
+
+
+def test_empty_table_emits_no_records_and_a_bookmark(emulator, api):
+    table = crm_tables(api)[-1]
+    api.delete_records(DEMO_TEAM, CRM_DB, table.id, [r["id"] for r in all_records(api, table.id)])
+    out = run_tap(tap_config(emulator, tables=[table.id]))
+    assert out.records.get(stream_of(table), []) == []
+    assert out.bookmark(stream_of(table)) == api.database_sequence(DEMO_TEAM, CRM_DB)
+
+
+# ------------------------------------------------------------ incremental sync
+
+
+def test_second_run_without_changes_emits_nothing_and_keeps_bookmarks(emulator):
+    config = tap_config(emulator)
+    first = run_tap(config)
+    assert first.record_count() > 0
+    second = run_tap(config, state=first.state)
+    assert second.record_count() == 0
+    assert second.state["bookmarks"] == first.state["bookmarks"]
+
+
+def test_incremental_run_reads_updates_creates_and_deletes(emulator, api):
+    table = crm_tables(api)[0]
+    stream = stream_of(table)
+    config = tap_config(emulator, tables=[table.id])
+    first = run_tap(config)
+    seq_before = api.database_sequence(DEMO_TEAM, CRM_DB)
+    assert first.bookmark(stream) == seq_before
+
+    ids = [r["id"] for r in all_records(api, table.id)]
+    text_field = next(f for f in table.fields if f.type in ("text", "string"))
+    api.save_records(
+        DEMO_TEAM, CRM_DB, table.id, [{"id": ids[0], "fields": {text_field.name: "changed"}}]
+    )
+    created = api.save_records(DEMO_TEAM, CRM_DB, table.id, [{"fields": {}}])[0]["id"]
+    api.delete_records(DEMO_TEAM, CRM_DB, table.id, [ids[1]])
+
+    second = run_tap(config, state=first.state)
+    rows = {r["_id"]: r for r in second.records[stream]}
+    assert set(rows) == {ids[0], created, ids[1]}
+    assert rows[ids[0]][text_field.name] == "changed"
+    assert rows[ids[0]]["_sdc_deleted_at"] is None
+    deleted = rows[ids[1]]
+    assert deleted["_sdc_deleted_at"].endswith("Z")
+    assert all(deleted[f.name] is None for f in table.fields)
+    feed_seq = api.table_changes(DEMO_TEAM, CRM_DB, table.id, seq_before)["seq"]
+    assert deleted["_sequence"] == feed_seq
+    assert second.bookmark(stream) == api.database_sequence(DEMO_TEAM, CRM_DB)
+
+    third = run_tap(config, state=second.state)
+    assert third.record_count() == 0
+
+
+def test_include_deletes_false_emits_no_deletions(emulator, api):
+    table = crm_tables(api)[0]
+    config = tap_config(emulator, tables=[table.id], include_deletes=False)
+    first = run_tap(config)
+    victim = all_records(api, table.id)[0]["id"]
+    api.delete_records(DEMO_TEAM, CRM_DB, table.id, [victim])
+    second = run_tap(config, state=first.state)
+    assert second.record_count() == 0
+
+
+def test_change_made_between_two_pages_is_not_lost(emulator, api):
+    table = crm_tables(api)[0]
+    stream = stream_of(table)
+    api.save_records(DEMO_TEAM, CRM_DB, table.id, [{"fields": {}} for _ in range(20)])
+    ids = [r["id"] for r in all_records(api, table.id)]
+    text_field = next(f for f in table.fields if f.type in ("text", "string"))
+    pages_seen = []
+
+    def change_after_first_page(request) -> None:
+        if request.method == "GET" and request.path.endswith(f"/tables/{table.id}/records"):
+            pages_seen.append(request)
+            if len(pages_seen) == 2:
+                # The first page (ids[0..4]) was read: change one of them,
+                # create a new record and delete one not read yet.
+                with NinoxClient(TEST_KEY, emulator.base_url) as other:
+                    other.save_records(
+                        DEMO_TEAM,
+                        CRM_DB,
+                        table.id,
+                        [{"id": ids[0], "fields": {text_field.name: "mid-read"}}, {"fields": {}}],
+                    )
+                    other.delete_records(DEMO_TEAM, CRM_DB, table.id, [ids[-1]])
+
+    emulator.on_request(change_after_first_page)
+    config = tap_config(emulator, tables=[table.id], page_size=5)
+    first = run_tap(config)
+    first_rows = {r["_id"]: r for r in first.records[stream]}
+    assert first_rows[ids[0]][text_field.name] != "mid-read"  # read before the change
+
+    second = run_tap(config, state=first.state)
+    second_rows = {r["_id"]: r for r in second.records[stream]}
+    assert second_rows[ids[0]][text_field.name] == "mid-read"
+    seen = set(first_rows) | set(second_rows)
+    live = {r["id"] for r in all_records(api, table.id)}
+    assert live <= seen
+    if ids[-1] in first_rows:  # read before it was deleted: the next run deletes it
+        assert second_rows[ids[-1]]["_sdc_deleted_at"] is not None
+
+
+def test_interrupted_run_resumes_from_last_state_without_gaps(emulator, api):
+    table = crm_tables(api)[0]
+    stream = stream_of(table)
+    config = tap_config(emulator, tables=[table.id], page_size=5, max_retries=1)
+    first = run_tap(config)
+    api.save_records(DEMO_TEAM, CRM_DB, table.id, [{"fields": {}} for _ in range(30)])
+
+    # The incremental run dies on its third page: every try gets a 500.
+    emulator.faults.add(
+        kind="status", status=500, times=100, method="GET", path=r"/records$", after=2
+    )
+    with pytest.raises(Exception, match="500"):
+        run_tap(config, state=first.state)
+    emulator.faults.clear()
+
+    # The SDK emitted nothing newer than the bookmark before the failure, so
+    # the state a scheduler kept is the first run's: resuming from it reads
+    # every change again.
+    resumed = run_tap(config, state=first.state)
+    created = {r["id"] for r in all_records(api, table.id)} - {
+        r["_id"] for r in first.records[stream]
+    }
+    assert created <= {r["_id"] for r in resumed.records[stream]}
+
+
+# ----------------------------------------------------------------------- files
+
+
+def test_files_stream_lists_attachments_of_emitted_records(emulator, api):
+    out = run_tap(tap_config(emulator, include_files=True))
+    files = out.records.get("files", [])
+    assert files, "the demo has attachments"
+    for row in files:
+        listed = api.list_files(DEMO_TEAM, CRM_DB, row["_table_id"], row["_record_id"])
+        match = next(f for f in listed if f["name"] == row["name"])
+        assert row["size"] == match["size"]
+        assert row["content_type"] == match["contentType"]
+        assert row["modified_at"].endswith("Z")
+    emitted = sum(len(rows) for name, rows in out.records.items() if name != "files")
+    assert emulator.request_count(method="GET", path_regex=r"/files$") == emitted
+    # The files stream runs after every table stream.
+    order = [m["stream"] for m in out.messages if m["type"] == "SCHEMA"]
+    assert order[-1] == "files"
+
+
+def test_files_stream_on_an_incremental_run_covers_changed_records_only(emulator, api):
+    config = tap_config(emulator, include_files=True)
+    first = run_tap(config)
+    table = crm_tables(api)[0]
+    rid = all_records(api, table.id)[0]["id"]
+    api.save_records(DEMO_TEAM, CRM_DB, table.id, [{"id": rid, "fields": {}}])
+    emulator.clear_log()
+    second = run_tap(config, state=first.state)
+    assert emulator.request_count(method="GET", path_regex=r"/files$") == 1
+    assert {(r["_table_id"], r["_record_id"]) for r in second.records.get("files", [])} <= {
+        (table.id, rid)
+    }
+
+
+# --------------------------------------------------------------------- secrets
+
+
+def test_api_key_never_appears_in_logs_at_debug(emulator, caplog, capfd):
+    secret_config = tap_config(emulator, api_key="super-secret-key-123")
+    emulator.set_api_key("super-secret-key-123")
+    emulator.faults.add(kind="status", status=429, times=1)
+    emulator.faults.add(kind="status", status=503, times=1)
+    with caplog.at_level(logging.DEBUG):
+        run_tap(secret_config)
+        with pytest.raises(Exception) as info:
+            run_tap(dict(secret_config, api_key="wrong-key-456"))
+    text = caplog.text + str(info.value) + "".join(capfd.readouterr())
+    assert "401" in str(info.value)
+    assert "super-secret-key-123" not in text
+    assert "wrong-key-456" not in text
