@@ -1,12 +1,19 @@
 """ninox-emulator: a local Ninox-compatible API server for tests, benchmarks and demos.
 
-It implements ../shared/ninox-api/CONTRACT.md strictly, with fault injection
-and a request log. The connectors never import it, and it shares no
-value-conversion code with them.
+It implements ../shared/ninox-api/CONTRACT.md strictly (over real HTTP), with
+fault injection, a concurrency limit, a request log and request hooks. The
+connectors never import it, and it shares no value-conversion code with them,
+so one conversion bug cannot hide on both sides.
+
+    from ninox_emulator import NinoxEmulator
+    with NinoxEmulator(api_key="k", demo=True, port=0).start() as emu:
+        print(emu.base_url)
 """
 
-from ninox_emulator.faults import Fault, LoggedRequest
-from ninox_emulator.server import NinoxEmulator
+from ninox_emulator.demo import build_demo
+from ninox_emulator.emulator import NinoxEmulator
+from ninox_emulator.faults import Fault, Faults, LoggedRequest
+from ninox_emulator.model import ApiError
 from ninox_emulator.store import Store
 
-__all__ = ["Fault", "LoggedRequest", "NinoxEmulator", "Store"]
+__all__ = ["ApiError", "Fault", "Faults", "LoggedRequest", "NinoxEmulator", "Store", "build_demo"]

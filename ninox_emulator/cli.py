@@ -1,4 +1,4 @@
-"""`ninox-emulator`: run the local Ninox-compatible server."""
+"""`ninox-emulator`: run the local Ninox-compatible server until SIGINT/SIGTERM."""
 
 from __future__ import annotations
 
@@ -7,20 +7,34 @@ import signal
 import sys
 import threading
 
-from ninox_emulator.server import NinoxEmulator
+from ninox_emulator.demo import LAYOUT
+from ninox_emulator.emulator import NinoxEmulator
 
 
 def main(argv: list[str] | None = None) -> None:
-    """Parse options, serve until SIGINT/SIGTERM, save `--data` on the way out."""
+    """Parse options, serve, and save `--data` on the way out."""
     parser = argparse.ArgumentParser(
         prog="ninox-emulator", description="A local Ninox-compatible API server (v1)."
     )
-    parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, default=8080, help="0 picks a free port")
+    parser.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
+    parser.add_argument(
+        "--port", type=int, default=8080, help="port (default 8080; 0 = a free one)"
+    )
     parser.add_argument("--api-key", default="demo-key", help="the bearer key it accepts")
-    parser.add_argument("--data", help="JSON file: loaded at start if it exists, saved at exit")
-    parser.add_argument("--demo", action="store_true", help="start with the sample CRM")
-    parser.add_argument("--max-page-size", type=int, default=1000)
+    parser.add_argument(
+        "--data",
+        help="JSON snapshot: loaded at start if it exists, saved at exit and on "
+        "POST /_emulator/save",
+    )
+    parser.add_argument("--demo", action="store_true", help="start with the bundled sample CRM")
+    parser.add_argument(
+        "--max-page-size", type=int, default=1000, help="cap of perPage (default 1000)"
+    )
+    parser.add_argument(
+        "--lenient-refs",
+        action="store_true",
+        help="accept ref values naming records that do not exist (default: 400)",
+    )
     args = parser.parse_args(argv)
 
     emulator = NinoxEmulator(
@@ -30,18 +44,22 @@ def main(argv: list[str] | None = None) -> None:
         host=args.host,
         port=args.port,
         max_page_size=args.max_page_size,
-    ).start()
+        strict_refs=not args.lenient_refs,
+    )
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
-    teams = ", ".join(emulator.store.teams) or "none"
+    emulator.start()
+    team = next(iter(emulator.store.teams), None) or LAYOUT[0][0] + " (not loaded)"
     print(
-        f"ninox-emulator listening on {emulator.base_url} (teams: {teams})",
-        file=sys.stderr,
+        f"ninox-emulator listening on {emulator.base_url} (team {team}, key {args.api_key})",
         flush=True,
     )
-    stop.wait()
-    emulator.stop()
+    try:
+        stop.wait()
+    finally:
+        emulator.stop()  # saves --data
+        print("ninox-emulator stopped", file=sys.stderr, flush=True)
 
 
 if __name__ == "__main__":

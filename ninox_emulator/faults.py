@@ -1,4 +1,17 @@
-"""Fault injection and the request log, for tests that need a misbehaving Ninox."""
+"""Fault injection, the concurrency limit and the request log.
+
+Fault kinds (`Faults.add`):
+- `status`: answer `status` (e.g. 429, 500, 502, 503) with a JSON message,
+  plus `Retry-After: retry_after` when given;
+- `drop`: close the connection without any response (nothing is applied);
+- `lost_response`: handle the request (a write is applied), then close the
+  connection without a response;
+- `latency`: sleep `seconds` before handling (combines with one other fault).
+
+Each fault fires `times` times (None = until cleared) on requests matching
+its optional `method` and `path` (a regex searched in the path after `/v1`),
+after letting the first `after` matching requests through.
+"""
 
 from __future__ import annotations
 
@@ -7,14 +20,12 @@ import threading
 from dataclasses import dataclass, field
 from typing import Any
 
-#: Fault kinds: answer with a status, close the socket without answering,
-#: apply a write then close without answering, or wait before answering.
 KINDS = ("status", "drop", "lost_response", "latency")
 
 
 @dataclass
 class Fault:
-    """One injected fault; fires on matching requests, `times` times."""
+    """One injected fault."""
 
     kind: str
     times: int | None = 1
@@ -24,47 +35,67 @@ class Fault:
     method: str | None = None
     path: str | None = None
     after: int = 0
+    fired: int = 0
     _pattern: re.Pattern[str] | None = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
-        """Check the kind; compile the path filter."""
+        """Check the options; compile the path filter."""
         if self.kind not in KINDS:
-            raise ValueError(f"unknown fault kind {self.kind!r}; use one of {KINDS}")
+            raise ValueError(f"unknown fault kind {self.kind!r}; use one of {', '.join(KINDS)}")
+        if self.kind == "status" and not 400 <= int(self.status) <= 599:
+            raise ValueError(f"a status fault needs an HTTP error status, got {self.status!r}")
+        if self.times is not None and self.times < 1:
+            raise ValueError("times must be at least 1 (or None for every request)")
         self._pattern = re.compile(self.path) if self.path else None
 
     def matches(self, method: str, path: str) -> bool:
         """True when the method and path filters accept this request."""
-        if self.method and self.method.upper() != method:
+        if self.method and self.method.upper() != method.upper():
             return False
-        return not (self._pattern and not self._pattern.search(path))
+        return self._pattern is None or self._pattern.search(path) is not None
 
     def describe(self) -> dict[str, Any]:
-        """The fault as the control route lists it."""
+        """The fault as JSON (control route)."""
         return {k: v for k, v in self.__dict__.items() if not k.startswith("_")}
 
 
 class Faults:
-    """The active faults; `take()` picks the one a request triggers."""
+    """The armed faults; `take()` picks what a request triggers."""
 
     def __init__(self) -> None:
         """No faults."""
         self._lock = threading.Lock()
         self._faults: list[Fault] = []
 
-    def add(self, kind: str, **options: Any) -> Fault:
-        """Add a fault of `kind` (one of `KINDS`).
-
-        Options: `times` (None = forever), `status`, `retry_after` (seconds,
-        status faults), `seconds` (latency), `method`, `path` (a regex searched in the path), `after` (let this
-        many matching requests through first).
-        """
-        fault = Fault(kind=kind, **options)
+    def add(
+        self,
+        kind: str,
+        *,
+        status: int = 503,
+        retry_after: float | None = None,
+        times: int | None = 1,
+        method: str | None = None,
+        path: str | None = None,
+        after: int = 0,
+        seconds: float = 0.0,
+    ) -> Fault:
+        """Arm a fault (see the module docstring); returns it."""
+        fault = Fault(
+            kind=kind,
+            times=times,
+            status=status,
+            retry_after=retry_after,
+            seconds=seconds,
+            method=method,
+            path=path,
+            after=after,
+        )
         with self._lock:
             self._faults.append(fault)
         return fault
 
     def clear(self) -> None:
-        """Remove every fault."""
+        """Disarm every fault."""
         with self._lock:
             self._faults.clear()
 
@@ -74,18 +105,21 @@ class Faults:
             return list(self._faults)
 
     def take(self, method: str, path: str) -> list[Fault]:
-        """The faults this request triggers (a latency may come with another)."""
+        """The faults this request triggers: latencies plus at most one other."""
         fired: list[Fault] = []
+        terminal = False
         with self._lock:
             for fault in list(self._faults):
                 if not fault.matches(method, path):
                     continue
+                if fault.kind != "latency" and terminal:
+                    continue
                 if fault.after > 0:
                     fault.after -= 1
                     continue
-                if any(f.kind != "latency" for f in fired) and fault.kind != "latency":
-                    continue
                 fired.append(fault)
+                terminal = terminal or fault.kind != "latency"
+                fault.fired += 1
                 if fault.times is not None:
                     fault.times -= 1
                     if fault.times <= 0:
@@ -93,23 +127,60 @@ class Faults:
         return fired
 
 
+class ConcurrencyGate:
+    """Counts requests in flight; over `limit` they are refused (and counted)."""
+
+    def __init__(self) -> None:
+        """Unlimited."""
+        self._lock = threading.Lock()
+        self.limit: int | None = None
+        self.in_flight = 0
+        self.violations = 0
+
+    def enter(self) -> bool:
+        """Count one more request in flight; False when that breaks the limit."""
+        with self._lock:
+            self.in_flight += 1
+            if self.limit is not None and self.in_flight > self.limit:
+                self.violations += 1
+                return False
+            return True
+
+    def leave(self) -> None:
+        """One request less in flight."""
+        with self._lock:
+            self.in_flight -= 1
+
+    def reset(self) -> None:
+        """Unlimited again, no violations counted."""
+        with self._lock:
+            self.limit = None
+            self.violations = 0
+
+
 @dataclass
 class LoggedRequest:
-    """One request the emulator answered (or dropped)."""
+    """One /v1 request: what was asked and how it ended.
+
+    `path` is relative to `/v1` and still URL-encoded; `query` maps each
+    parameter to its (last) value; `status` is None when no response was sent
+    (`drop`, `lost_response`); `fault` names the fault that fired, if any.
+    """
 
     method: str
     path: str
     query: dict[str, str]
-    status: int
-    duration: float
+    status: int | None = None
+    duration: float = 0.0
+    fault: str | None = None
 
     def describe(self) -> dict[str, Any]:
-        """The entry as the control route lists it."""
+        """The entry as JSON (control route)."""
         return dict(self.__dict__)
 
 
 class RequestLog:
-    """Every /v1 request, in order, with counts."""
+    """Every /v1 request in order."""
 
     def __init__(self) -> None:
         """An empty log."""
@@ -124,18 +195,30 @@ class RequestLog:
     def clear(self) -> None:
         """Forget every entry."""
         with self._lock:
-            self.entries.clear()
+            self.entries = []
+
+    def snapshot(self) -> list[LoggedRequest]:
+        """A copy of the entries."""
+        with self._lock:
+            return list(self.entries)
 
     def count(
         self, method: str | None = None, path_regex: str | None = None, status: int | None = None
     ) -> int:
-        """How many logged requests match all the given filters."""
+        """How many entries match every filter given."""
         pattern = re.compile(path_regex) if path_regex else None
-        with self._lock:
-            return sum(
-                1
-                for e in self.entries
-                if (method is None or e.method == method.upper())
-                and (pattern is None or pattern.search(e.path))
-                and (status is None or e.status == status)
-            )
+        return sum(
+            1
+            for e in self.snapshot()
+            if (method is None or e.method == method.upper())
+            and (pattern is None or pattern.search(e.path))
+            and (status is None or e.status == status)
+        )
+
+    def counts(self) -> dict[str, int]:
+        """Entries per `"METHOD /path"`."""
+        out: dict[str, int] = {}
+        for e in self.snapshot():
+            key = f"{e.method} {e.path}"
+            out[key] = out.get(key, 0) + 1
+        return out

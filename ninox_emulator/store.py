@@ -1,169 +1,123 @@
 """The in-memory Ninox data: teams, databases, tables, records, files, sequences.
 
-Every record write and every deletion takes the database's next sequence
-number (CONTRACT.md §4); deletions leave a tombstone for the change feed.
-All public methods take the store's lock, so HTTP threads and tests can use
-the store at once.
+Rules it keeps (CONTRACT.md §4-7):
+- every write in a database takes the database's next sequence number: each
+  record created, updated (even with no field changed) or deleted, each file
+  uploaded or deleted; a record's `sequence` is the number of its last change
+  and `schema.seq` the database's current number;
+- deletions leave a tombstone (table, id, seq) for the change feed's `removes`;
+- record ids are never reused (`nextRid` only grows; `_upsert` may pick any id);
+- deleting a record empties the ref fields pointing at it (each such record
+  takes a sequence number: it changed), and `rev` fields are computed from a
+  reverse index of the ref fields, so neither costs a table scan;
+- a batch (`save_records`) is validated completely before anything is applied.
+
+Every public method takes the store's one lock; HTTP threads and tests may
+call them at once. Reading helpers that build answers live in `query.py`,
+the change feed in `changes.py`.
 """
 
 from __future__ import annotations
 
-import bisect
-import copy
+import base64
+import mimetypes
 import threading
 import time
-from dataclasses import dataclass, field
+from collections.abc import Iterable
 from typing import Any
 
-from ninox_emulator.values import (
-    KNOWN_TYPES,
-    InvalidValue,
-    datetime_text,
-    parse_write,
-    render,
-    render_raw,
+from ninox_emulator.model import (
+    ApiError,
+    Database,
+    FieldDef,
+    FileEntry,
+    Record,
+    Table,
+    Team,
 )
+from ninox_emulator.shapes import raw_answer, render
+from ninox_emulator.values import FieldValueError
 
-SYSTEM_USER = "admin"
-
-
-class ApiError(Exception):
-    """An error the HTTP layer answers with `status` and `{"message": ...}`."""
-
-    def __init__(self, status: int, message: str) -> None:
-        """Keep the status for the HTTP answer."""
-        super().__init__(message)
-        self.status = status
-        self.message = message
-
-
-@dataclass
-class FileEntry:
-    """One attachment of a record."""
-
-    name: str
-    content_type: str
-    data: bytes
-    modified: int
-    user: str
-    seq: int
-
-    def metadata(self) -> dict[str, Any]:
-        """The entry as `GET .../files` lists it."""
-        return {
-            "name": self.name,
-            "contentType": self.content_type,
-            "size": len(self.data),
-            "modifiedDate": self.modified,
-            "modifiedUser": self.user,
-            "seq": self.seq,
-        }
-
-
-@dataclass
-class Record:
-    """One record: stored values keyed by field id."""
-
-    id: int
-    seq: int
-    created_at: int | None
-    created_by: str | int
-    modified_at: int
-    modified_by: str
-    values: dict[str, Any] = field(default_factory=dict)
-    files: dict[str, FileEntry] = field(default_factory=dict)
-
-
-@dataclass
-class Table:
-    """A table: its schema (field dicts as the API shows them) and records."""
-
-    id: str
-    name: str
-    fields: list[dict[str, Any]]
-    records: dict[int, Record] = field(default_factory=dict)
-    ids: list[int] = field(default_factory=list)  # sorted, for keyset paging
-    next_rid: int = 1
-    tombstones: dict[int, int] = field(default_factory=dict)  # record id → seq
-
-    def __post_init__(self) -> None:
-        """Index fields by id and name; precompute choice captions."""
-        for f in self.fields:
-            f["_captions"] = {str(c["id"]): c["caption"] for c in f.get("choices", ())}
-        self.by_id = {f["id"]: f for f in self.fields}
-        self.by_name = {f["name"]: f for f in self.fields}
-
-    def field(self, key: str) -> dict[str, Any] | None:
-        """A field by name, else by id."""
-        return self.by_name.get(key) or self.by_id.get(key)
-
-    def schema(self) -> dict[str, Any]:
-        """The table as `GET .../tables` shows it."""
-        return {
-            "id": self.id,
-            "name": self.name,
-            "fields": [{k: v for k, v in f.items() if not k.startswith("_")} for f in self.fields],
-        }
-
-
-@dataclass
-class Database:
-    """A database: its tables and its change sequence."""
-
-    id: str
-    name: str
-    tables: dict[str, Table] = field(default_factory=dict)
-    seq: int = 0
-    version: int = 1
-
-
-@dataclass
-class Team:
-    """A team (workspace) and its databases."""
-
-    id: str
-    name: str
-    databases: dict[str, Database] = field(default_factory=dict)
+#: The user the API key acts as (what `modifiedBy` shows after an API write).
+API_USER = "admin"
 
 
 def now_ms() -> int:
-    """The current time in epoch milliseconds, whole seconds (Ninox keeps no ms)."""
-    return int(time.time()) * 1000
+    """The current time as epoch milliseconds."""
+    return int(time.time() * 1000)
+
+
+# ------------------------------------------------------------------ store
 
 
 class Store:
-    """All teams of the emulator, behind one lock."""
+    """Every team of the emulator, behind one lock."""
 
-    def __init__(self) -> None:
-        """An empty store."""
+    def __init__(self, *, strict_refs: bool = True) -> None:
+        """An empty store; `strict_refs` refuses refs to records that do not exist."""
         self.lock = threading.RLock()
         self.teams: dict[str, Team] = {}
-        self.users: list[str] = [SYSTEM_USER]
+        self.strict_refs = strict_refs
+        self.api_user = API_USER
 
     # ------------------------------------------------------------ building
 
-    def create_team(self, team_id: str, name: str) -> Team:
-        """Add a team (or return the existing one)."""
+    def clear(self) -> None:
+        """Remove every team."""
         with self.lock:
-            return self.teams.setdefault(team_id, Team(team_id, name))
+            self.teams = {}
+
+    def create_team(self, team_id: str, name: str, users: Iterable[str] | None = None) -> Team:
+        """Add a team, or return the existing one (its users updated if given)."""
+        with self.lock:
+            team = self.teams.get(team_id)
+            if team is None:
+                team = self.teams[team_id] = Team(team_id, name)
+            if users is not None:
+                team.users = list(users)
+            return team
 
     def create_database(
-        self, team_id: str, database_id: str, name: str, tables: list[dict[str, Any]]
+        self,
+        team_id: str,
+        database_id: str,
+        name: str,
+        tables: Iterable[dict[str, Any]] = (),
+        *,
+        settings: dict[str, Any] | None = None,
     ) -> Database:
-        """Add a database with tables `[{"id", "name", "fields": [...]}]`.
+        """Add (or replace) an empty database with `tables` in the API's shape.
 
-        A field is `{"id", "name", "type"}` plus `choices` (choice, multi),
-        `refTypeId` (ref; rev also needs `refFieldId`, the ref field of the
-        other table it reverses), `fn`/`args` (formula: "concat" of fields).
+        A table is `{"id", "name", "fields": [...]}`, a field `{"id", "name",
+        "type"}` plus `choices` (choice, multi), `refTypeId` (ref, rev),
+        `refFieldId` (rev: the ref field it reverses; default: the first ref
+        field of that table pointing here), `fn` (formula, see `formula.py`),
+        `required`. The output of `GET .../tables` is accepted as is.
         """
         with self.lock:
-            team = self.teams[team_id]
-            db = Database(database_id, name)
+            team = self.team(team_id)
+            db = Database(database_id, name, dict(settings or {}))
             for spec in tables:
-                fields = [copy.deepcopy(f) for f in spec.get("fields", ())]
-                db.tables[spec["id"]] = Table(spec["id"], spec["name"], fields)
+                db.tables[spec["id"]] = Table(spec["id"], spec["name"], spec.get("fields", ()))
+            db.rebuild_index()
             team.databases[database_id] = db
             return db
+
+    def create_table(
+        self,
+        team_id: str,
+        database_id: str,
+        table_id: str,
+        name: str,
+        fields: Iterable[dict[str, Any]],
+    ) -> Table:
+        """Add (or replace, emptied) one table of a database."""
+        with self.lock:
+            db = self.database(team_id, database_id)
+            db.tables[table_id] = Table(table_id, name, fields)
+            db.version += 1
+            db.rebuild_index()
+            return db.tables[table_id]
 
     # ------------------------------------------------------------- lookups
 
@@ -171,22 +125,21 @@ class Store:
         """A team, or a 404."""
         team = self.teams.get(team_id)
         if team is None:
-            raise ApiError(404, f"Team {team_id} not found")
+            raise ApiError(404, f"team {team_id!r} not found")
         return team
 
     def database(self, team_id: str, database_id: str) -> Database:
         """A database, or a 404."""
         db = self.team(team_id).databases.get(database_id)
         if db is None:
-            raise ApiError(404, f"Database {database_id} not found in team {team_id}")
+            raise ApiError(404, f"database {database_id!r} not found in team {team_id!r}")
         return db
 
     def table(self, team_id: str, database_id: str, table_id: str) -> Table:
         """A table, or a 404."""
-        db = self.database(team_id, database_id)
-        table = db.tables.get(table_id)
+        table = self.database(team_id, database_id).tables.get(table_id)
         if table is None:
-            raise ApiError(404, f"Table {table_id} not found in database {database_id}")
+            raise ApiError(404, f"table {table_id!r} not found in database {database_id!r}")
         return table
 
     @staticmethod
@@ -194,114 +147,77 @@ class Store:
         """A record, or a 404."""
         rec = table.records.get(record_id)
         if rec is None:
-            raise ApiError(404, f"Record {record_id} not found in table {table.id}")
+            raise ApiError(404, f"record {record_id} not found in table {table.id!r}")
         return rec
 
-    # ------------------------------------------------------------- reading
-
-    def render_records(
-        self,
-        db: Database,
-        table: Table,
-        records: list[Record],
-        *,
-        choice_ids: bool = False,
-        field_ids: bool = False,
-    ) -> list[dict[str, Any]]:
-        """Records as GET .../records answers them."""
-        computed = self._computed(db, table, records)
-        plan = [
-            (f["id"], f["id"] if field_ids else f["name"], f)
-            for f in table.fields
-            if f["type"] not in ("rev", "formula", "fn")
-        ]
-        simple = {"choice", "multi", "datetime", "timestamp"}
-        out = []
-        for rec in records:
-            values = rec.values
-            fields: dict[str, Any] = {}
-            for fid, key, f in plan:
-                value = values.get(fid)
-                if value is None:
-                    continue
-                fields[key] = render(f, value, choice_ids) if f["type"] in simple else value
-            for fid, results in computed.items():
-                value = results.get(rec.id)
-                if value not in (None, [], ""):
-                    key = fid if field_ids else table.by_id[fid]["name"]
-                    fields[key] = value
-            out.append(
-                {
-                    "id": rec.id,
-                    "sequence": rec.seq,
-                    "createdAt": datetime_text(rec.created_at) if rec.created_at else "",
-                    "createdBy": rec.created_by,
-                    "modifiedAt": datetime_text(rec.modified_at),
-                    "modifiedBy": rec.modified_by,
-                    "fields": fields,
-                }
-            )
-        return out
-
-    def _computed(
-        self, db: Database, table: Table, records: list[Record]
-    ) -> dict[str, dict[int, Any]]:
-        """Values of rev and formula fields for `records`, by field id."""
-        out: dict[str, dict[int, Any]] = {}
-        for f in table.fields:
-            if f["type"] == "rev":
-                other = db.tables.get(f.get("refTypeId", ""))
-                ref_field = f.get("refFieldId")
-                reverse: dict[int, list[int]] = {}
-                if other is not None and ref_field:
-                    for rid in other.ids:
-                        target = other.records[rid].values.get(ref_field)
-                        if target is not None:
-                            reverse.setdefault(target, []).append(rid)
-                out[f["id"]] = {rec.id: reverse.get(rec.id, []) for rec in records}
-            elif f["type"] in ("formula", "fn"):
-                args = f.get("args", [])
-                out[f["id"]] = {
-                    rec.id: " ".join(
-                        str(rec.values[a]) for a in args if rec.values.get(a) not in (None, "")
-                    )
-                    for rec in records
-                }
-        return out
-
-    def raw_record(self, table: Table, rec: Record, *, node_id: bool = True) -> dict[str, Any]:
-        """A record in raw form: change feed (`_id` "A12") or `_upsert` answer (`_id` 12)."""
-        raw: dict[str, Any] = {
-            "_id": f"{table.id}{rec.id}" if node_id else rec.id,
-            "_cu": rec.created_by,
-            "_cd": rec.created_at or 0,
-            "_mu": rec.modified_by,
-            "_md": rec.modified_at,
-        }
-        for fid, value in rec.values.items():
-            raw[fid] = render_raw(table.by_id[fid], value)
-        return raw
+    def sequence(self, team_id: str, database_id: str) -> int:
+        """The database's current sequence number (`schema.seq`)."""
+        with self.lock:
+            return self.database(team_id, database_id).seq
 
     # ------------------------------------------------------------- writing
 
-    def _validated_values(
-        self, table: Table, index: int, values: dict[str, Any], *, ids_only: bool
-    ) -> dict[str, Any]:
-        out: dict[str, Any] = {}
+    def _prepare(
+        self, db: Database, table: Table, index: int, values: dict[str, Any], ids_first: bool
+    ) -> list[tuple[FieldDef, Any]]:
+        """Validate one element's values; a 400 names record index and field."""
+        out: list[tuple[FieldDef, Any]] = []
         for key, value in values.items():
-            f = table.by_id.get(key) if ids_only else table.field(key)
+            f = table.field(key, ids_first=ids_first)
             if f is None:
                 raise ApiError(
                     400,
-                    f"Record {index}: unknown field {key!r} in table {table.name} ({table.id})",
+                    f"record {index}: unknown field {key!r} in table {table.name!r} ({table.id})",
                 )
             try:
-                out[f["id"]] = parse_write(f, value)
-            except InvalidValue as exc:
-                raise ApiError(
-                    400, f"Record {index}: field {f['name']!r} ({f['id']}): {exc}"
-                ) from None
+                stored = f.codec.write(value)
+            except FieldValueError as exc:
+                raise ApiError(400, f"record {index}, field {f.name!r} ({f.id}): {exc}") from None
+            if f.type == "ref" and stored is not None and self.strict_refs:
+                other = db.tables.get(f.ref_table or "")
+                if other is None or stored not in other.records:
+                    raise ApiError(
+                        400,
+                        f"record {index}, field {f.name!r} ({f.id}): record {stored} does not "
+                        f"exist in table {f.ref_table!r}",
+                    )
+            out.append((f, stored))
         return out
+
+    def _apply(
+        self,
+        db: Database,
+        table: Table,
+        rid: int | None,
+        changes: list[tuple[FieldDef, Any]],
+        user: str,
+        now: int,
+    ) -> Record:
+        """Create or update one record; takes the next sequence number."""
+        seq = db.next_seq()
+        rec = table.records.get(rid) if rid is not None else None
+        if rec is None:
+            rec = Record(table.next_rid if rid is None else rid, seq, now, user, now, user)
+            table.insert(rec)
+        values = rec.values
+        for f, stored in changes:
+            if f.type == "ref":
+                old = values.get(f.id)
+                if old != stored:
+                    index = db.rev_index.setdefault((table.id, f.id), {})
+                    if old is not None:
+                        index.get(old, set()).discard(rec.id)
+                    if stored is not None:
+                        index.setdefault(stored, set()).add(rec.id)
+            if stored is None:
+                values.pop(f.id, None)
+            else:
+                values[f.id] = stored
+        rec.seq = seq
+        rec.modified_at = now
+        rec.modified_by = user
+        table.log_change(seq, rec.id)
+        return rec
 
     def save_records(
         self,
@@ -309,164 +225,235 @@ class Store:
         database_id: str,
         table_id: str,
         items: Any,
-        user: str = SYSTEM_USER,
+        user: str | None = None,
     ) -> list[dict[str, Any]]:
-        """Apply a `POST .../records` batch, all or nothing; answer as Ninox does."""
+        """Apply a `POST .../records` batch, all or nothing; answer as Ninox does.
+
+        Elements: `{"fields": {...}}` creates, `{"id": N, "fields": {...}}`
+        updates (404 if absent), `{"_upsert": true, "_id": N, <field>: value}`
+        updates or creates record N. Answers are in request order: records as
+        read (name-keyed) for the first two, the raw form for `_upsert`.
+        """
         with self.lock:
             db = self.database(team_id, database_id)
             table = self.table(team_id, database_id, table_id)
             if not isinstance(items, list):
-                raise ApiError(400, "Expected a JSON array of records")
-            plan: list[tuple[str, int | None, dict[str, Any]]] = []
+                raise ApiError(400, "expected a JSON array of records")
+            plan: list[tuple[str, int | None, list[tuple[FieldDef, Any]]]] = []
             for index, item in enumerate(items):
-                if not isinstance(item, dict):
-                    raise ApiError(400, f"Record {index}: expected an object")
-                if item.get("_upsert"):
-                    rid = item.get("_id")
-                    if isinstance(rid, bool) or not isinstance(rid, int) or rid <= 0:
-                        raise ApiError(400, f"Record {index}: _upsert needs an integer _id")
-                    values = {k: v for k, v in item.items() if k not in ("_upsert", "_id")}
-                    plan.append(
-                        ("upsert", rid, self._validated_values(table, index, values, ids_only=True))
-                    )
-                    continue
-                unknown = set(item) - {"id", "fields"}
-                if unknown:
-                    raise ApiError(400, f"Record {index}: unknown keys {sorted(unknown)}")
-                fields = item.get("fields", {})
-                if not isinstance(fields, dict):
-                    raise ApiError(400, f"Record {index}: fields must be an object")
-                values = self._validated_values(table, index, fields, ids_only=False)
-                if "id" in item:
-                    rid = item["id"]
-                    if isinstance(rid, bool) or not isinstance(rid, int):
-                        raise ApiError(400, f"Record {index}: id must be an integer")
-                    if rid not in table.records:
-                        raise ApiError(
-                            404, f"Record {index}: record {rid} not found in table {table.id}"
-                        )
-                    plan.append(("update", rid, values))
-                else:
-                    plan.append(("create", None, values))
-
+                plan.append(self._plan_item(db, table, index, item))
+            user = user or self.api_user
+            now = now_ms()
             answer: list[dict[str, Any]] = []
-            for mode, rid, values in plan:
-                rec = self._write(db, table, rid, values, user)
+            for mode, rid, changes in plan:
+                rec = self._apply(db, table, rid, changes, user, now)
                 if mode == "upsert":
-                    answer.append(self.raw_record(table, rec, node_id=False))
+                    answer.append(raw_answer(table, rec))
                 else:
-                    answer.append(self.render_records(db, table, [rec])[0])
+                    answer.append(render(db, table, rec))
             return answer
 
-    def _write(
-        self, db: Database, table: Table, rid: int | None, values: dict[str, Any], user: str
-    ) -> Record:
-        db.seq += 1
-        now = now_ms()
-        rec = table.records.get(rid) if rid is not None else None
-        if rec is None:
-            if rid is None:
-                rid = table.next_rid
-            table.next_rid = max(table.next_rid, rid + 1)
-            rec = Record(rid, db.seq, now, user, now, user)
-            table.records[rid] = rec
-            bisect.insort(table.ids, rid)
-            table.tombstones.pop(rid, None)
-        for fid, value in values.items():
-            if value is None:
-                rec.values.pop(fid, None)
-            else:
-                rec.values[fid] = value
-        rec.seq = db.seq
-        rec.modified_at = now
-        rec.modified_by = user
-        return rec
+    def _plan_item(
+        self, db: Database, table: Table, index: int, item: Any
+    ) -> tuple[str, int | None, list[tuple[FieldDef, Any]]]:
+        if not isinstance(item, dict):
+            raise ApiError(400, f"record {index}: expected a JSON object")
+        if "_upsert" in item:
+            if item["_upsert"] is not True:
+                raise ApiError(400, f"record {index}: _upsert must be true")
+            rid = item.get("_id")
+            if isinstance(rid, bool) or not isinstance(rid, int) or rid <= 0:
+                raise ApiError(400, f"record {index}: _upsert needs a positive integer _id")
+            values = {k: v for k, v in item.items() if k not in ("_upsert", "_id")}
+            return ("upsert", rid, self._prepare(db, table, index, values, ids_first=True))
+        unknown = sorted(set(item) - {"id", "fields"})
+        if unknown:
+            raise ApiError(
+                400, f"record {index}: unknown keys {unknown} (expected 'id' and 'fields')"
+            )
+        fields = item.get("fields", {})
+        if not isinstance(fields, dict):
+            raise ApiError(400, f"record {index}: 'fields' must be a JSON object")
+        changes = self._prepare(db, table, index, fields, ids_first=False)
+        if "id" not in item:
+            return ("create", None, changes)
+        rid = item["id"]
+        if isinstance(rid, bool) or not isinstance(rid, int):
+            raise ApiError(400, f"record {index}: 'id' must be an integer, got {rid!r}")
+        if rid not in table.records:
+            raise ApiError(404, f"record {index}: record {rid} not found in table {table.id!r}")
+        return ("update", rid, changes)
 
     def delete_records(
-        self, team_id: str, database_id: str, table_id: str, record_ids: list[Any]
-    ) -> None:
-        """Delete records; ids that do not exist are ignored."""
+        self,
+        team_id: str,
+        database_id: str,
+        table_id: str,
+        record_ids: Iterable[int],
+        user: str | None = None,
+    ) -> int:
+        """Delete records (ids that do not exist are ignored); returns how many."""
         with self.lock:
             db = self.database(team_id, database_id)
             table = self.table(team_id, database_id, table_id)
-            for given in record_ids:
-                rid = int(given) if isinstance(given, str) and given.isdigit() else given
-                if not isinstance(rid, int) or rid not in table.records:
-                    continue
-                db.seq += 1
-                del table.records[rid]
-                table.ids.pop(bisect.bisect_left(table.ids, rid))
-                table.tombstones[rid] = db.seq
+            user = user or self.api_user
+            now = now_ms()
+            count = 0
+            for rid in record_ids:
+                if rid in table.records:
+                    self._delete(db, table, rid, user, now)
+                    count += 1
+            return count
 
-    def touch(self, db: Database, rec: Record, user: str) -> int:
-        """Mark a record changed (a file write); returns the new sequence."""
-        db.seq += 1
-        rec.seq = db.seq
-        rec.modified_at = now_ms()
+    def _delete(self, db: Database, table: Table, rid: int, user: str, now: int) -> None:
+        rec = table.remove(rid)
+        seq = db.next_seq()
+        table.del_seq.append(seq)
+        table.del_id.append(rid)
+        for f in table.ref_fields:
+            target = rec.values.get(f.id)
+            if target is not None:
+                db.rev_index.get((table.id, f.id), {}).get(target, set()).discard(rid)
+        # Records pointing here lose that reference: they change.
+        for (source_id, fid), index in db.rev_index.items():
+            source = db.tables[source_id]
+            if source.fields[fid].ref_table != table.id:
+                continue
+            for sid in sorted(index.pop(rid, ())):
+                other = source.records.get(sid)
+                if other is not None:
+                    other.values.pop(fid, None)
+                    self._touch(db, source, other, user, now)
+
+    def _touch(self, db: Database, table: Table, rec: Record, user: str, now: int) -> int:
+        rec.seq = db.next_seq()
+        rec.modified_at = now
         rec.modified_by = user
-        return db.seq
+        table.log_change(rec.seq, rec.id)
+        return rec.seq
 
-    # --------------------------------------------------------------- bulk
+    # --------------------------------------------------------------- files
 
-    def all_records(self, team_id: str, database_id: str, table_id: str) -> list[dict[str, Any]]:
-        """Every record of a table, name-keyed, in id order (for tests)."""
+    def attach_file(
+        self,
+        team_id: str,
+        database_id: str,
+        table_id: str,
+        record_id: int,
+        name: str,
+        data: bytes,
+        content_type: str | None = None,
+        user: str | None = None,
+    ) -> dict[str, Any]:
+        """Attach (or replace) a file; the record changes. Returns its metadata."""
+        if not name or "/" in name:
+            raise ApiError(400, f"invalid file name {name!r}")
         with self.lock:
             db = self.database(team_id, database_id)
             table = self.table(team_id, database_id, table_id)
-            return self.render_records(db, table, [table.records[i] for i in table.ids])
+            rec = self.record(table, record_id)
+            user = user or self.api_user
+            now = now_ms()
+            seq = self._touch(db, table, rec, user, now)
+            kind = content_type or mimetypes.guess_type(name)[0] or "application/octet-stream"
+            entry = FileEntry(name, kind, bytes(data), now, user, seq)
+            rec.files[name] = entry
+            return entry.metadata()
+
+    def file(
+        self, team_id: str, database_id: str, table_id: str, record_id: int, name: str
+    ) -> FileEntry:
+        """One attachment, or a 404."""
+        with self.lock:
+            rec = self.record(self.table(team_id, database_id, table_id), record_id)
+            entry = rec.files.get(name)
+            if entry is None:
+                raise ApiError(404, f"file {name!r} not found on record {record_id}")
+            return entry
+
+    def list_files(
+        self, team_id: str, database_id: str, table_id: str, record_id: int
+    ) -> list[dict[str, Any]]:
+        """Metadata of a record's attachments."""
+        with self.lock:
+            rec = self.record(self.table(team_id, database_id, table_id), record_id)
+            return [f.metadata() for f in rec.files.values()]
+
+    def delete_file(
+        self,
+        team_id: str,
+        database_id: str,
+        table_id: str,
+        record_id: int,
+        name: str,
+        user: str | None = None,
+    ) -> None:
+        """Remove an attachment (404 if absent); the record changes."""
+        with self.lock:
+            db = self.database(team_id, database_id)
+            table = self.table(team_id, database_id, table_id)
+            rec = self.record(table, record_id)
+            if name not in rec.files:
+                raise ApiError(404, f"file {name!r} not found on record {record_id}")
+            del rec.files[name]
+            self._touch(db, table, rec, user or self.api_user, now_ms())
+
+    # -------------------------------------------------------------- reading
+
+    def all_records(
+        self,
+        team_id: str,
+        database_id: str,
+        table_id: str,
+        *,
+        style: str = "names",
+        choice_style: str = "names",
+    ) -> list[dict[str, Any]]:
+        """Every record of a table as `GET .../records` shows it, in id order."""
+        with self.lock:
+            db = self.database(team_id, database_id)
+            table = self.table(team_id, database_id, table_id)
+            by_id, choice_ids = style == "ids", choice_style == "ids"
+            return [render(db, table, table.records[i], by_id, choice_ids) for i in table.ids]
+
+    # ------------------------------------------------------------ snapshots
 
     def snapshot(self) -> dict[str, Any]:
-        """The whole store as JSON-ready data (for `--data`)."""
+        """The whole store as JSON-ready data (the `--data` file's content)."""
         with self.lock:
             return {
-                "users": self.users,
+                "format": "ninox-emulator/1",
                 "teams": [
                     {
                         "id": team.id,
                         "name": team.name,
+                        "users": list(team.users),
                         "databases": [_db_snapshot(db) for db in team.databases.values()],
                     }
                     for team in self.teams.values()
                 ],
             }
 
+    def load(self, data: dict[str, Any]) -> None:
+        """Replace everything with a `snapshot()`."""
+        with self.lock:
+            self.teams = {}
+            for t in data.get("teams", []):
+                self.create_team(t["id"], t["name"], t.get("users", []))
+                for d in t.get("databases", []):
+                    db = self.create_database(
+                        t["id"], d["id"], d["name"], d["tables"], settings=d.get("settings")
+                    )
+                    db.seq, db.version = d.get("seq", 0), d.get("version", 1)
+                    for td in d["tables"]:
+                        _load_table(db.tables[td["id"]], td)
+                    db.rebuild_index()
+
     @classmethod
     def from_snapshot(cls, data: dict[str, Any]) -> Store:
-        """A store rebuilt from `snapshot()`."""
+        """A new store holding a `snapshot()`."""
         store = cls()
-        store.users = list(data.get("users", [SYSTEM_USER]))
-        for team_data in data.get("teams", []):
-            store.create_team(team_data["id"], team_data["name"])
-            for db_data in team_data.get("databases", []):
-                db = store.create_database(
-                    team_data["id"], db_data["id"], db_data["name"], db_data["tables"]
-                )
-                db.seq = db_data.get("seq", 0)
-                for t_data in db_data["tables"]:
-                    table = db.tables[t_data["id"]]
-                    table.next_rid = t_data.get("nextRid", 1)
-                    table.tombstones = {int(k): v for k, v in t_data.get("tombstones", {}).items()}
-                    for r in t_data.get("records", []):
-                        rec = Record(
-                            r["id"],
-                            r["seq"],
-                            r.get("createdAt"),
-                            r.get("createdBy", 0),
-                            r["modifiedAt"],
-                            r["modifiedBy"],
-                            dict(r.get("values", {})),
-                        )
-                        for fdata in r.get("files", []):
-                            rec.files[fdata["name"]] = FileEntry(
-                                fdata["name"],
-                                fdata["contentType"],
-                                bytes.fromhex(fdata["data"]),
-                                fdata["modified"],
-                                fdata["user"],
-                                fdata["seq"],
-                            )
-                        table.records[rec.id] = rec
-                    table.ids = sorted(table.records)
+        store.load(data)
         return store
 
 
@@ -474,39 +461,69 @@ def _db_snapshot(db: Database) -> dict[str, Any]:
     return {
         "id": db.id,
         "name": db.name,
+        "settings": db.settings,
         "seq": db.seq,
+        "version": db.version,
         "tables": [
             {
-                **table.schema(),
+                **table.to_api(),
                 "nextRid": table.next_rid,
-                "tombstones": table.tombstones,
-                "records": [
-                    {
-                        "id": r.id,
-                        "seq": r.seq,
-                        "createdAt": r.created_at,
-                        "createdBy": r.created_by,
-                        "modifiedAt": r.modified_at,
-                        "modifiedBy": r.modified_by,
-                        "values": r.values,
-                        "files": [
-                            {
-                                "name": f.name,
-                                "contentType": f.content_type,
-                                "data": f.data.hex(),
-                                "modified": f.modified,
-                                "user": f.user,
-                                "seq": f.seq,
-                            }
-                            for f in r.files.values()
-                        ],
-                    }
-                    for r in (table.records[i] for i in table.ids)
-                ],
+                "deletions": [list(p) for p in zip(table.del_seq, table.del_id, strict=True)],
+                "records": [_record_snapshot(table.records[i]) for i in table.ids],
             }
             for table in db.tables.values()
         ],
     }
 
 
-__all__ = ["KNOWN_TYPES", "ApiError", "Database", "Record", "Store", "Table", "Team"]
+def _record_snapshot(rec: Record) -> dict[str, Any]:
+    return {
+        "id": rec.id,
+        "seq": rec.seq,
+        "createdAt": rec.created_at,
+        "createdBy": rec.created_by,
+        "modifiedAt": rec.modified_at,
+        "modifiedBy": rec.modified_by,
+        "values": rec.values,
+        "files": [
+            {
+                "name": f.name,
+                "contentType": f.content_type,
+                "data": base64.b64encode(f.data).decode("ascii"),
+                "modified": f.modified,
+                "user": f.user,
+                "seq": f.seq,
+            }
+            for f in rec.files.values()
+        ],
+    }
+
+
+def _load_table(table: Table, data: dict[str, Any]) -> None:
+    for r in data.get("records", []):
+        rec = Record(
+            r["id"],
+            r["seq"],
+            r.get("createdAt"),
+            r.get("createdBy"),
+            r["modifiedAt"],
+            r["modifiedBy"],
+        )
+        rec.values = dict(r.get("values", {}))
+        for f in r.get("files", []):
+            rec.files[f["name"]] = FileEntry(
+                f["name"],
+                f["contentType"],
+                base64.b64decode(f["data"]),
+                f["modified"],
+                f["user"],
+                f["seq"],
+            )
+        table.insert(rec)
+    table.next_rid = max(table.next_rid, data.get("nextRid", 1))
+    for seq, rid in data.get("deletions", []):
+        table.del_seq.append(seq)
+        table.del_id.append(rid)
+    latest = sorted((r.seq, r.id) for r in table.records.values())
+    table.log_seq = [s for s, _ in latest]
+    table.log_id = [i for _, i in latest]

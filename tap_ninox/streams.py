@@ -57,7 +57,7 @@ class TableStream(NinoxStream):
     ids.
     """
 
-    primary_keys = ("_id",)
+    primary_keys = ["_id"]
     replication_key = "_sequence"
     # Records come in id order, not sequence order.
     is_sorted = False
@@ -170,7 +170,7 @@ class TableStream(NinoxStream):
 class FilesStream(NinoxStream):
     """Attachment metadata of every record the table streams emitted this run."""
 
-    primary_keys = ("_database_id", "_table_id", "_record_id", "name")
+    primary_keys = ["_database_id", "_table_id", "_record_id", "name"]
     schema = {
         "type": "object",
         "properties": {

@@ -70,12 +70,13 @@ def run_tap(
     tap = TapNinox(config=config, state=state, catalog=catalog, validate_config=True)
     tap.client.backoff_base = 0.01  # keep retries fast in tests
     buffer = io.BytesIO()
-    stdout = sys.stdout
-    sys.stdout = io.TextIOWrapper(buffer, encoding="utf-8")
+    stdout, wrapper = sys.stdout, io.TextIOWrapper(buffer, encoding="utf-8")
+    sys.stdout = wrapper
     try:
         tap.sync_all()
-        sys.stdout.flush()
     finally:
+        wrapper.flush()
+        wrapper.detach()  # keep the buffer open when the wrapper goes away
         sys.stdout = stdout
     lines = buffer.getvalue().decode("utf-8").splitlines()
     return TapOutput([json.loads(line) for line in lines if line.strip()])

@@ -1,0 +1,339 @@
+"""`NinoxEmulator`: the store, the API routes and the HTTP server in one object.
+
+For each `/v1` request, in this order: the `on_request` hooks run (outside
+the store lock, so they may change data, over HTTP too); the concurrency
+limit is checked (over the limit → 429 with `Retry-After: 1`, counted in
+`concurrency_violations`); faults fire (latency, then at most one of status,
+drop, lost response); the key is checked (401); the route runs. The log
+entry is written, and the request leaves the in-flight count, before the
+response is sent, so a client that has its answer sees both already.
+
+`/_emulator/...` is the control API (JSON, no auth), for tools outside Python:
+- `GET requests` → `{"requests": [...], "counts": {"GET /teams": 3}}`;
+  `DELETE requests` clears the log;
+- `GET faults`, `POST faults` (the keyword arguments of `Faults.add` as an
+  object), `DELETE faults`;
+- `GET concurrency` → `{"max", "inFlight", "violations"}`;
+  `POST concurrency` with `{"max": N}` (null = unlimited);
+- `POST reset` with `{"demo": true}`; `GET snapshot`; `POST save` (to the
+  `--data` file; 400 without one).
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+import traceback
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from ninox_emulator.demo import build_demo
+from ninox_emulator.faults import ConcurrencyGate, Faults, LoggedRequest, RequestLog
+from ninox_emulator.model import ApiError
+from ninox_emulator.routes import Api, Request, Response
+from ninox_emulator.server import Exchange, HTTPServer
+from ninox_emulator.store import Store
+
+RequestHook = Callable[[LoggedRequest], Any]
+
+
+def _error(message: str) -> bytes:
+    return json.dumps({"message": message}).encode("utf-8")
+
+
+class NinoxEmulator:
+    """A Ninox-compatible API server (CONTRACT.md) on a background thread.
+
+    `port=0` picks a free port; `base_url` is known after `start()`.
+    """
+
+    def __init__(
+        self,
+        api_key: str = "demo-key",
+        *,
+        demo: bool = False,
+        max_page_size: int = 1000,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        data_file: str | Path | None = None,
+        strict_refs: bool = True,
+    ) -> None:
+        """Prepare the data (a `data_file` that exists wins over `demo`); nothing listens yet."""
+        self._initial_key = api_key
+        self.api_key = api_key
+        self.host = host
+        self.port = port
+        self._initial_page_size = max_page_size
+        self.data_file = Path(data_file) if data_file else None
+        self.store = Store(strict_refs=strict_refs)
+        if self.data_file is not None and self.data_file.exists():
+            self.store.load(json.loads(self.data_file.read_text(encoding="utf-8")))
+        elif demo:
+            build_demo(self.store)
+        self.api = Api(self.store, max_page_size)
+        self.faults = Faults()
+        self.log = RequestLog()
+        self._gate = ConcurrencyGate()
+        self._hooks: list[RequestHook] = []
+        self._server: HTTPServer | None = None
+        self._thread: threading.Thread | None = None
+
+    # ------------------------------------------------------------ lifecycle
+
+    def start(self) -> NinoxEmulator:
+        """Listen and serve on a daemon thread; returns self."""
+        if self._server is not None:
+            return self
+        self._server = HTTPServer((self.host, self.port), self)
+        self.port = self._server.server_address[1]
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, name="ninox-emulator", daemon=True
+        )
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        """Stop serving; save to `data_file` when one was given."""
+        server, self._server = self._server, None
+        if server is not None:
+            server.shutdown()
+            server.server_close()
+        if self.data_file is not None:
+            self.save()
+
+    def __enter__(self) -> NinoxEmulator:
+        """Start (if not yet started)."""
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        """Stop."""
+        self.stop()
+
+    @property
+    def url(self) -> str:
+        """The server root, e.g. `http://127.0.0.1:8080`."""
+        return f"http://{self.host}:{self.port}"
+
+    @property
+    def base_url(self) -> str:
+        """The API root, e.g. `http://127.0.0.1:8080/v1`."""
+        return f"{self.url}/v1"
+
+    # ---------------------------------------------------------------- state
+
+    def reset(self, demo: bool = True) -> None:
+        """Fresh data (demo or empty); clear faults, hooks, the log, limits; initial key."""
+        with self.store.lock:
+            self.store.clear()
+            if demo:
+                build_demo(self.store)
+        self.faults.clear()
+        self.log.clear()
+        self._hooks.clear()
+        self._gate.reset()
+        self.api_key = self._initial_key
+        self.api.max_page_size = self._initial_page_size
+
+    def save(self, path: str | Path | None = None) -> Path:
+        """Write the store's snapshot to `path` (default: `data_file`)."""
+        target = Path(path) if path is not None else self.data_file
+        if target is None:
+            raise ValueError("no data file: start with data_file=... (--data) or pass a path")
+        data = json.dumps(self.store.snapshot(), ensure_ascii=False)
+        tmp = target.with_name(target.name + ".tmp")
+        tmp.write_text(data, encoding="utf-8")
+        tmp.replace(target)  # never leave a half-written file behind
+        return target
+
+    def set_api_key(self, api_key: str) -> None:
+        """Accept `api_key` (only) from now on."""
+        self.api_key = api_key
+
+    @property
+    def max_page_size(self) -> int:
+        """The largest page `GET .../records` answers."""
+        return self.api.max_page_size
+
+    @max_page_size.setter
+    def max_page_size(self, value: int) -> None:
+        self.api.max_page_size = value
+
+    @property
+    def max_concurrent(self) -> int | None:
+        """Requests allowed in flight at once (None = unlimited)."""
+        return self._gate.limit
+
+    @max_concurrent.setter
+    def max_concurrent(self, value: int | None) -> None:
+        self._gate.limit = value
+
+    @property
+    def concurrency_violations(self) -> int:
+        """Requests refused with 429 for breaking `max_concurrent`."""
+        return self._gate.violations
+
+    # ------------------------------------------------------- log and hooks
+
+    @property
+    def requests(self) -> list[LoggedRequest]:
+        """The /v1 request log, oldest first (a copy)."""
+        return self.log.snapshot()
+
+    def request_count(
+        self, method: str | None = None, path_regex: str | None = None, status: int | None = None
+    ) -> int:
+        """How many logged /v1 requests match (`path_regex` searched in the path after /v1)."""
+        return self.log.count(method, path_regex, status)
+
+    def request_counts(self) -> dict[str, int]:
+        """Logged requests per `"METHOD /path"`."""
+        return self.log.counts()
+
+    def clear_log(self) -> None:
+        """Forget the logged requests."""
+        self.log.clear()
+
+    def on_request(self, hook: RequestHook) -> RequestHook:
+        """Call `hook(entry)` before each /v1 request is handled; returns the hook.
+
+        It runs outside the store lock: it may read or change data, even over
+        HTTP, e.g. between two pages of a client's read.
+        """
+        self._hooks.append(hook)
+        return hook
+
+    # ------------------------------------------------------------- serving
+
+    def dispatch(self, exchange: Exchange) -> None:
+        """Answer one HTTP request (the server's entry point)."""
+        path = exchange.path
+        if path == "/v1" or path.startswith("/v1/"):
+            self._serve_api(exchange, path[3:] or "/")
+        elif path.startswith("/_emulator/"):
+            try:
+                status, data = self._control(exchange, path[len("/_emulator/") :])
+            except (ApiError, TypeError, ValueError) as exc:
+                status, data = getattr(exc, "status", 400), {"message": str(exc)}
+            exchange.send_json(status, data)
+        else:
+            exchange.send(
+                404, _error(f"no such endpoint: {exchange.method} {path} (the API is under /v1)")
+            )
+
+    def _serve_api(self, exchange: Exchange, path: str) -> None:
+        started = time.perf_counter()
+        entry = LoggedRequest(exchange.method, path, exchange.query)
+        for hook in list(self._hooks):
+            hook(entry)
+        allowed = self._gate.enter()
+        try:
+            outcome = self._answer(exchange, entry, path, allowed)
+        finally:
+            self._gate.leave()
+        entry.duration = time.perf_counter() - started
+        self.log.add(entry)
+        if outcome is None:
+            exchange.drop()
+        else:
+            status, body, content_type, headers = outcome
+            exchange.send(status, body, content_type, headers)
+
+    def _answer(
+        self, exchange: Exchange, entry: LoggedRequest, path: str, allowed: bool
+    ) -> tuple[int, bytes, str, dict[str, str]] | None:
+        """The response to send, or None to close without one."""
+        json_type = "application/json; charset=utf-8"
+        if not allowed:
+            entry.status = 429
+            message = f"too many requests in flight (the limit is {self._gate.limit})"
+            return 429, _error(message), json_type, {"Retry-After": "1"}
+        lost = False
+        for fault in self.faults.take(exchange.method, path):
+            if fault.kind == "latency":
+                time.sleep(fault.seconds)
+                continue
+            entry.fault = fault.kind
+            if fault.kind == "status":
+                entry.status = fault.status
+                headers = {}
+                if fault.retry_after is not None:
+                    headers["Retry-After"] = f"{fault.retry_after:g}"
+                body = _error(f"injected fault: HTTP {fault.status}")
+                return fault.status, body, json_type, headers
+            if fault.kind == "drop":
+                return None
+            lost = True
+        auth = exchange.headers.get("Authorization")
+        if auth != f"Bearer {self.api_key}":
+            entry.status = 401
+            message = (
+                "missing Authorization header: send 'Authorization: Bearer <API key>'"
+                if not auth
+                else "invalid API key"
+            )
+            return 401, _error(message), json_type, {}
+        request = Request(
+            exchange.method,
+            path,
+            exchange.query,
+            exchange.body,
+            exchange.headers.get("Content-Type") or "",
+        )
+        try:
+            response = self.api.handle(request)
+            if response.raw is not None:
+                body = response.raw
+            else:
+                body = json.dumps(response.data, ensure_ascii=False, separators=(",", ":")).encode()
+        except ApiError as exc:
+            response = Response(status=exc.status)
+            body = _error(exc.message)
+        except Exception as exc:
+            traceback.print_exc()
+            response = Response(status=500)
+            body = _error(f"emulator error: {exc!r}")
+        if lost:
+            return None  # applied, but the client never hears of it
+        entry.status = response.status
+        return response.status, body, response.content_type, response.headers
+
+    # -------------------------------------------------------------- control
+
+    def _control(self, exchange: Exchange, route: str) -> tuple[int, Any]:
+        method = exchange.method
+        data = json.loads(exchange.body) if exchange.body.strip() else {}
+        if route == "requests" and method == "GET":
+            return 200, {
+                "requests": [e.describe() for e in self.requests],
+                "counts": self.request_counts(),
+            }
+        if route == "requests" and method == "DELETE":
+            self.clear_log()
+            return 200, {}
+        if route == "faults" and method == "GET":
+            return 200, [f.describe() for f in self.faults.active()]
+        if route == "faults" and method == "POST":
+            return 200, self.faults.add(**data).describe()
+        if route == "faults" and method == "DELETE":
+            self.faults.clear()
+            return 200, {}
+        if route == "concurrency" and method == "GET":
+            gate = self._gate
+            return 200, {
+                "max": gate.limit,
+                "inFlight": gate.in_flight,
+                "violations": gate.violations,
+            }
+        if route == "concurrency" and method == "POST":
+            self.max_concurrent = data.get("max")
+            return 200, {"max": self.max_concurrent}
+        if route == "reset" and method == "POST":
+            self.reset(demo=bool(data.get("demo", True)))
+            return 200, {}
+        if route == "snapshot" and method == "GET":
+            return 200, self.store.snapshot()
+        if route == "save" and method == "POST":
+            return 200, {"saved": str(self.save())}
+        raise ApiError(404, f"no control route {method} /_emulator/{route}")

@@ -1,0 +1,291 @@
+"""The per-stream sink: Singer records in, batched Ninox writes out.
+
+Per record (`process_record`, while reading): validate against the SCHEMA,
+convert every value to its Ninox form and choose the write mode, so that a
+bad record fails on its own input line, before anything after it is sent.
+Per batch (`process_batch`): hand the converted records to the table's
+`TableWriter`, which sends one POST (and the deletions).
+"""
+
+from __future__ import annotations
+
+import typing as t
+from collections.abc import Sequence
+from typing import Any
+
+from singer_sdk.sinks import BatchSink
+from singer_sdk.sinks.core import BaseJSONSchemaValidator
+
+from ninox_core.errors import NinoxError
+from ninox_core.fieldtypes import ValueConversionError
+from ninox_core.schema import NinoxTable
+from target_ninox.errors import (
+    ConversionError,
+    InputError,
+    MissingKeyError,
+    RecordSchemaError,
+    WriteError,
+    show_value,
+)
+from target_ninox.key_index import KeyIndex
+from target_ninox.mapping import (
+    DELETED_COLUMN,
+    ID_COLUMN,
+    StreamMapping,
+    describe_table,
+    map_stream,
+    resolve_table,
+)
+from target_ninox.validation import RecordValidator
+from target_ninox.writer import PendingRecord, TableWriter, WriteStats
+
+if t.TYPE_CHECKING:
+    from target_ninox.target import TargetNinox
+
+
+class _Validator(BaseJSONSchemaValidator):
+    """The SDK's validator interface around the compiled `RecordValidator`."""
+
+    def __init__(self, schema: dict[str, Any]) -> None:
+        super().__init__(schema)
+        self.records = RecordValidator(schema)
+
+    def validate(self, record: dict[str, Any]) -> None:
+        """Unused: `NinoxSink._validate_and_parse` words its own errors."""
+        error = self.records.first_error(record)
+        if error is not None:
+            raise RecordSchemaError(error.message, record)
+
+
+class NinoxSink(BatchSink):
+    """Writes one stream into the Ninox table it maps to."""
+
+    def __init__(
+        self,
+        target: TargetNinox,
+        stream_name: str,
+        schema: dict,
+        key_properties: Sequence[str] | None,
+    ) -> None:
+        """Map the stream onto its table now, before any record is written.
+
+        Errors are raised here rather than in `setup()`, where the SDK would
+        log a second line for them.
+        """
+        super().__init__(target, stream_name, schema, key_properties)
+        self._target = target
+        config = target.config
+        self.hard_delete = bool(config.get("hard_delete", False))
+        table = resolve_table(
+            stream_name,
+            target.ninox_tables,
+            config.get("table_mapping") or {},
+            config["database_id"],
+        )
+        upsert_keys = (config.get("upsert_keys") or {}).get(stream_name)
+        self.mapping: StreamMapping = map_stream(
+            stream_name,
+            table,
+            self.schema.get("properties") or {},
+            key_properties,
+            upsert_keys=upsert_keys,
+            unknown_fields=config.get("unknown_fields", "error"),
+        )
+        self.table_writer: TableWriter = target.table_writer(table, self.mapping.key_fields)
+        self.stats: WriteStats = target.stream_stats(stream_name, table)
+        target.report_mapping(self.mapping)
+
+    @property
+    def table(self) -> NinoxTable:
+        """The Ninox table this stream writes into."""
+        return self.mapping.table
+
+    # ------------------------------------------------------------ SDK hooks
+
+    def get_validator(self) -> BaseJSONSchemaValidator | None:
+        """A compiled validator (jsonschema only for what it cannot decide)."""
+        if self.validate_schema:
+            return _Validator(self.schema)
+        return None
+
+    def _remove_sdc_metadata_from_schema(self) -> None:
+        """Keep `_sdc_*` properties: `_sdc_deleted_at` drives deletions.
+
+        The mapping never writes `_sdc_*` properties, so keeping them costs nothing.
+        """
+
+    def _remove_sdc_metadata_from_record(self, record: dict) -> None:
+        """Keep `_sdc_deleted_at` on the record (see the schema hook)."""
+
+    def _validate_and_parse(self, record: dict) -> dict:
+        """Validate against the SCHEMA; values stay as they are.
+
+        The SDK would also turn date-time strings into `datetime` objects;
+        the Ninox writers take the strings directly, so that work is skipped.
+        """
+        validator = self._validator
+        if isinstance(validator, _Validator):
+            error = validator.records.first_error(record)
+            if error is not None:
+                path = "/".join(str(p) for p in error.absolute_path)
+                where = f"property {path!r}: " if path else ""
+                raise RecordSchemaError(
+                    f"the record does not match the stream's SCHEMA: {where}{error.message}",
+                    record,
+                    stream=self.stream_name,
+                    line=self._line(),
+                    field=path or None,
+                    value=error.instance if path else None,
+                )
+        return record
+
+    def _singer_validate_message(self, record: dict) -> None:
+        """A record must carry every key property of its stream."""
+        missing = [p for p in self._key_properties if p not in record]
+        if missing:
+            raise MissingKeyError(
+                f"the record has no {', '.join(map(repr, missing))}, a key property of the "
+                f"stream (key properties: {list(self._key_properties)})",
+                stream=self.stream_name,
+                line=self._line(),
+                field=missing[0],
+            )
+
+    # -------------------------------------------------------------- records
+
+    def _line(self) -> int | None:
+        return getattr(self._target.message_reader, "line_number", None) or None
+
+    def process_record(self, record: dict, context: dict) -> None:
+        """Convert one record now; it is written when its batch drains."""
+        line = self._line() or 0
+        record_id = record.get(ID_COLUMN)
+        if record_id is not None:
+            record_id = self._record_id(record_id, line)
+        mapping = self.mapping
+        if record.get(DELETED_COLUMN) is not None:
+            if not self.hard_delete:
+                self.stats.skipped_deletes += 1
+                return
+            key, key_values = (None, None)
+            if record_id is None and mapping.key_properties:
+                key, key_values = self._key(record, self._convert(record, line), line, True)
+            pending = PendingRecord(line, {}, record_id, key, key_values, deleted=True)
+        else:
+            fields = self._convert(record, line)
+            key, key_values = (None, None)
+            if mapping.key_properties:
+                key, key_values = self._key(record, fields, line, record_id is not None)
+            pending = PendingRecord(line, fields, record_id, key, key_values)
+        records = context.get("records")
+        if records is None:
+            records = context["records"] = []
+        records.append(pending)
+
+    def _convert(self, record: dict, line: int) -> dict[str, Any]:
+        """Property values → `{field id: Ninox value}`."""
+        writers = self.mapping.writers
+        skipped = self.mapping.skipped
+        fields: dict[str, Any] = {}
+        for prop, value in record.items():
+            writer = writers.get(prop)
+            if writer is None:
+                if prop in skipped:
+                    continue
+                # A property the SCHEMA did not declare; an unknown one fails
+                # (the reader adds the line number to the message).
+                writer = self.mapping.resolve_extra(prop)
+                if writer is None:
+                    continue
+            try:
+                fields[writer.field.id] = writer.convert(value)
+            except ValueConversionError as exc:
+                raise ConversionError(
+                    f"{self._who(record)}field {exc.field_name!r} ({exc.field_type}) of "
+                    f"{describe_table(self.mapping.table)} cannot take the value "
+                    f"{show_value(value)} of property {prop!r}: {exc.reason}",
+                    stream=self.stream_name,
+                    line=line or None,
+                    field=prop,
+                    value=value,
+                ) from None
+        return fields
+
+    def _key(
+        self, record: dict, fields: dict[str, Any], line: int, optional: bool
+    ) -> tuple[Any, Any]:
+        """The record's upsert key: (index key, input values), or (None, None)."""
+        props = self.mapping.key_properties
+        values = [fields.get(self.mapping.writers[p].field.id) for p in props]
+        if any(v is None for v in values):
+            if optional:
+                return None, None
+            empty = [p for p, v in zip(props, values, strict=True) if v is None]
+            raise InputError(
+                f"the record's upsert key {', '.join(map(repr, empty))} is missing or null "
+                f"(the key is {list(props)}, from {self.mapping.key_source}); a keyed "
+                "record needs every key value",
+                stream=self.stream_name,
+                line=line or None,
+                field=empty[0],
+            )
+        return KeyIndex.key_of(values), tuple(record.get(p) for p in props)
+
+    def _record_id(self, value: Any, line: int) -> int:
+        if type(value) is int and value > 0:
+            return value
+        try:
+            number = int(str(value))
+        except ValueError:
+            number = 0
+        if number > 0 and str(number) == str(value).strip():
+            return number
+        raise ConversionError(
+            f"_id must be a Ninox record id (a positive integer), not {show_value(value)}",
+            stream=self.stream_name,
+            line=line or None,
+            field=ID_COLUMN,
+            value=value,
+        )
+
+    def _who(self, record: dict) -> str:
+        if record.get(ID_COLUMN) is not None:
+            return f"record _id {record[ID_COLUMN]!r}: "
+        props = self.mapping.key_properties
+        if props:
+            shown = ", ".join(f"{p}={show_value(record.get(p), 40)}" for p in props)
+            return f"record with key {shown}: "
+        return ""
+
+    # -------------------------------------------------------------- batches
+
+    def process_batch(self, context: dict) -> None:
+        """Write the batch; every failure leaves as a `WriteError`.
+
+        A `WriteError` tells the target not to write more and not to emit
+        STATE: the records of this batch may not be in Ninox.
+        """
+        records = context.get("records")
+        if not records:
+            return
+        try:
+            self.table_writer.write(
+                self.stream_name, records, self.stats, self.mapping.key_properties
+            )
+        except WriteError:
+            self._target.write_failed = True
+            raise
+        except NinoxError as exc:
+            self._target.write_failed = True
+            raise WriteError(
+                f"stream {self.stream_name!r}: writing to {describe_table(self.table)} "
+                f"failed: {exc}. Earlier batches are in Ninox; no STATE was emitted for "
+                "this one."
+            ) from exc
+        except Exception as exc:
+            self._target.write_failed = True
+            raise WriteError(
+                f"stream {self.stream_name!r}: writing to {describe_table(self.table)} "
+                f"failed: {type(exc).__name__}: {exc}"
+            ) from exc
+        context["records"] = []

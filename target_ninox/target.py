@@ -1,0 +1,310 @@
+"""target-ninox: settings, the shared Ninox client, and how a run ends."""
+
+from __future__ import annotations
+
+import sys
+from functools import cached_property
+from typing import Any
+
+from singer_sdk import Target
+from singer_sdk import typing as th
+from singer_sdk.exceptions import ConfigValidationError
+from singer_sdk.plugin_base import _ConfigInput
+
+from ninox_core import __version__
+from ninox_core.client import NinoxClient
+from ninox_core.errors import NinoxError, NinoxNotFoundError
+from ninox_core.schema import NinoxField, NinoxTable
+from ninox_core.settings import client_from_config, connection_properties
+from target_ninox.errors import InputError, RecordBeforeSchemaError, TargetNinoxError, WriteError
+from target_ninox.mapping import StreamMapping, describe_table
+from target_ninox.reader import NinoxMessageReader
+from target_ninox.sinks import NinoxSink
+from target_ninox.writer import TableWriter, WriteStats
+
+
+class TargetNinox(Target):
+    """Singer target for Ninox: batched upserts into the tables of one database."""
+
+    name = "target-ninox"
+    # One distribution (`tap-ninox`) installs both connectors.
+    package_name = "tap-ninox"
+    default_sink_class = NinoxSink
+    message_reader_class = NinoxMessageReader
+
+    config_jsonschema = th.PropertiesList(
+        *connection_properties("target-ninox", __version__),
+        th.Property(
+            "database_id",
+            th.StringType,
+            required=True,
+            title="Database ID",
+            description="The Ninox database to write into.",
+        ),
+        th.Property(
+            "table_mapping",
+            th.ObjectType(additional_properties=th.StringType),
+            default={},
+            title="Table mapping",
+            description=(
+                "Stream name → table name or id. Unmapped streams match the table whose "
+                "name gives the stream name (lower case, non-alphanumerics as `_`), else "
+                "the table with that id; `<database>__<table>` streams by their table part."
+            ),
+        ),
+        th.Property(
+            "batch_size_rows",
+            th.IntegerType(minimum=1),
+            default=100,
+            title="Batch size",
+            description="Records per POST.",
+        ),
+        th.Property(
+            "upsert_keys",
+            th.ObjectType(additional_properties=th.ArrayType(th.StringType)),
+            default={},
+            title="Upsert keys",
+            description=(
+                "Stream name → Ninox field names that identify a record: a record whose "
+                "key exists is updated, else created. Overrides the stream's key properties."
+            ),
+        ),
+        th.Property(
+            "hard_delete",
+            th.BooleanType,
+            default=False,
+            title="Hard delete",
+            description=(
+                "Records with `_sdc_deleted_at` set delete the Ninox record (by `_id`, else "
+                "by upsert key). Off: they are skipped and counted in the log."
+            ),
+        ),
+        th.Property(
+            "unknown_fields",
+            th.StringType(allowed_values=["error", "ignore"]),
+            default="error",
+            title="Unknown fields",
+            description="A property that matches no Ninox field: fail (`error`) or skip it.",
+        ),
+        th.Property(
+            "dry_run",
+            th.BooleanType,
+            default=False,
+            title="Dry run",
+            description=(
+                "Validate and map everything and report per stream what would be created, "
+                "updated and deleted; write nothing."
+            ),
+        ),
+    ).to_dict()
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        """Set up the reader hooks; nothing is sent to Ninox yet."""
+        super().__init__(*args, **kwargs)
+        # One client for the whole run: Ninox wants one call at a time, so
+        # sinks drain one after the other too.
+        self.max_parallelism = 1
+        #: True once a batch failed: from then on no STATE may be emitted.
+        self.write_failed = False
+        self._writers: dict[tuple[str, tuple[str, ...]], TableWriter] = {}
+        self._stats: dict[str, tuple[NinoxTable, WriteStats]] = {}
+        self._reported: set[str] = set()
+        reader = self.message_reader
+        if isinstance(reader, NinoxMessageReader):
+            reader.on_input_error = self._commit_before_failure
+
+    # ------------------------------------------------------------ Ninox
+
+    @cached_property
+    def client(self) -> NinoxClient:
+        """The one Ninox client of this run."""
+        return client_from_config(self.config, f"target-ninox/{__version__}")
+
+    @cached_property
+    def ninox_tables(self) -> list[NinoxTable]:
+        """The tables of the target database, read once per run."""
+        team_id, database_id = self.config["team_id"], self.config["database_id"]
+        try:
+            return self.client.list_tables(team_id, database_id)
+        except NinoxNotFoundError as exc:
+            raise TargetNinoxError(
+                f"database_id {database_id!r}: team {team_id!r} has no such database, or the "
+                f"API key cannot see it ({exc})"
+            ) from None
+        except NinoxError as exc:
+            raise TargetNinoxError(
+                f"reading the tables of database {database_id!r}: {exc}"
+            ) from None
+
+    def table_writer(self, table: NinoxTable, key_fields: tuple[NinoxField, ...]) -> TableWriter:
+        """The writer of a table and key (shared across SCHEMA changes)."""
+        cache_key = (table.id, tuple(f.id for f in key_fields))
+        writer = self._writers.get(cache_key)
+        if writer is None:
+            writer = TableWriter(
+                self.client,
+                self.config["team_id"],
+                self.config["database_id"],
+                table,
+                key_fields,
+                dry_run=bool(self.config.get("dry_run")),
+            )
+            self._writers[cache_key] = writer
+        return writer
+
+    def stream_stats(self, stream_name: str, table: NinoxTable) -> WriteStats:
+        """The counters of a stream (one set for all its sinks)."""
+        entry = self._stats.get(stream_name)
+        if entry is None or entry[0].id != table.id:
+            entry = self._stats[stream_name] = (table, WriteStats())
+        return entry[1]
+
+    def report_mapping(self, mapping: StreamMapping) -> None:
+        """Log once per stream how it maps (computed and ignored fields warned)."""
+        if mapping.stream_name in self._reported:
+            return
+        self._reported.add(mapping.stream_name)
+        how = (
+            f"upserts by {list(mapping.key_properties)} ({mapping.key_source})"
+            if mapping.key_properties
+            else "creates records (upserts by _id where records carry one)"
+        )
+        self.logger.info(
+            "Stream '%s' → %s: %d properties written; %s.",
+            mapping.stream_name,
+            describe_table(mapping.table),
+            len(mapping.writers),
+            how,
+        )
+        if mapping.computed:
+            self.logger.warning(
+                "Stream '%s': %s of %s %s computed by Ninox (rev/formula) and not written.",
+                mapping.stream_name,
+                ", ".join(repr(p) for p in mapping.computed),
+                describe_table(mapping.table),
+                "is" if len(mapping.computed) == 1 else "are",
+            )
+        if mapping.unknown:
+            self.logger.warning(
+                "Stream '%s': %s %s no field of %s and %s ignored (unknown_fields: ignore).",
+                mapping.stream_name,
+                ", ".join(repr(p) for p in mapping.unknown),
+                "matches" if len(mapping.unknown) == 1 else "match",
+                describe_table(mapping.table),
+                "is" if len(mapping.unknown) == 1 else "are",
+            )
+
+    # ---------------------------------------------------- SDK overrides
+
+    def _assert_sink_exists(self, stream_name: str) -> None:
+        """A RECORD before its stream's SCHEMA is bad input (one clear line)."""
+        if not self.sink_exists(stream_name):
+            raise RecordBeforeSchemaError(
+                "a RECORD came before the stream's SCHEMA message (a tap must send the "
+                "SCHEMA first)",
+                stream=stream_name,
+            )
+
+    def _write_state_message(self, state: dict) -> None:
+        """Emit STATE only while every write so far has succeeded."""
+        if self.write_failed:
+            return
+        super()._write_state_message(state)
+
+    def _commit_before_failure(self, exc: BaseException) -> None:
+        """Bad input: write every record read before it and emit the last STATE."""
+        if self.write_failed:
+            return
+        self.logger.debug("Input error; committing the records read before it.")
+        try:
+            self.drain_all()
+        except WriteError as write_error:
+            write_error.args = (f"{write_error} (the run was ending because of: {exc})",)
+            raise
+
+    def process_endofpipe(self) -> None:
+        """Drain everything, then log what each stream changed."""
+        super().process_endofpipe()
+        self.log_summary()
+
+    def log_summary(self) -> None:
+        """One line per stream: created, updated, upserted, deleted, skipped."""
+        dry = bool(self.config.get("dry_run"))
+        for stream_name, (table, stats) in self._stats.items():
+            verb = "would" if dry else "did"
+            self.logger.info(
+                "%sStream '%s' → %s: %s create %d, update %d, upsert by _id %d, delete %d "
+                "records%s%s%s.",
+                "Dry run, nothing written. " if dry else "",
+                stream_name,
+                describe_table(table),
+                verb,
+                stats.created,
+                stats.updated,
+                stats.upserted,
+                stats.deleted,
+                f"; {stats.merged} records merged with an earlier one of the same key"
+                if stats.merged
+                else "",
+                f"; {stats.delete_no_match} deletions matched no record"
+                if stats.delete_no_match
+                else "",
+                f"; {stats.skipped_deletes} deleted records skipped (set hard_delete to "
+                "delete them in Ninox)"
+                if stats.skipped_deletes
+                else "",
+            )
+
+    # -------------------------------------------------------------- CLI
+
+    @classmethod
+    def invoke(  # type: ignore[override]
+        cls,
+        *,
+        about: bool = False,
+        about_format: str | None = None,
+        config: _ConfigInput | None = None,
+        file_input: Any = None,
+    ) -> None:
+        """Run the target; a failure ends it with one clear line and exit code 1."""
+        # PluginBase.invoke prints --about and exits; Target.invoke would
+        # then run the target without catching anything.
+        super(Target, cls).invoke(about=about, about_format=about_format)
+        cls.print_version(print_fn=cls.logger.info)
+        config = config or _ConfigInput()
+        target: TargetNinox | None = None
+        try:
+            target = cls(
+                config=config.config,
+                validate_config=True,
+                parse_env_config=config.parse_env,
+            )
+            target.listen(file_input)
+        except (ConfigValidationError, KeyboardInterrupt):
+            raise
+        except Exception as exc:
+            cls.logger.debug("The run failed:", exc_info=True)
+            cls.logger.error("%s", describe_failure(exc, target))
+            sys.exit(1)
+        finally:
+            if target is not None and "client" in target.__dict__:
+                target.client.close()
+
+
+def describe_failure(exc: BaseException, target: TargetNinox | None = None) -> str:
+    """The one line a failed run ends with."""
+    if isinstance(exc, (TargetNinoxError, NinoxError)):
+        text = str(exc)
+    else:
+        detail = getattr(exc, "message", None) or str(exc) or type(exc).__name__
+        text = f"{type(exc).__name__}: {detail}"
+        reader = target.message_reader if target is not None else None
+        line = getattr(reader, "line_number", 0)
+        if line and not isinstance(exc, InputError):
+            text = f"input line {line}: {text}"
+    first, *rest = text.strip().splitlines() or [""]
+    return first + (" …" if rest else "")
+
+
+if __name__ == "__main__":
+    TargetNinox.cli()

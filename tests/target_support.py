@@ -1,0 +1,300 @@
+"""Run target-ninox in-process or as a command, and build its input and tables."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import logging
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from singer_sdk.plugin_base import _ConfigInput
+
+from ninox_core.client import NinoxClient
+from target_ninox.target import TargetNinox
+from tests.tap_support import DEMO_TEAM, TEST_KEY
+
+#: The database the target tests write into (created by `make_test_database`).
+TEST_DB = "tgt0test0db"
+
+# ------------------------------------------------------------------ input
+
+
+def schema(
+    stream: str, properties: dict[str, Any], key_properties: Sequence[str] = ()
+) -> dict[str, Any]:
+    """A SCHEMA message."""
+    return {
+        "type": "SCHEMA",
+        "stream": stream,
+        "schema": {"type": "object", "properties": properties},
+        "key_properties": list(key_properties),
+    }
+
+
+def record(stream: str, values: dict[str, Any]) -> dict[str, Any]:
+    """A RECORD message."""
+    return {"type": "RECORD", "stream": stream, "record": values}
+
+
+def state(value: dict[str, Any]) -> dict[str, Any]:
+    """A STATE message."""
+    return {"type": "STATE", "value": value}
+
+
+def singer_text(messages: Iterable[dict[str, Any] | str]) -> str:
+    """JSON lines; a str is taken as a raw line (for bad input)."""
+    return "".join((m if isinstance(m, str) else json.dumps(m)) + "\n" for m in messages)
+
+
+STRING = {"type": ["string", "null"]}
+NUMBER = {"type": ["number", "null"]}
+INTEGER = {"type": ["integer", "null"]}
+BOOLEAN = {"type": ["boolean", "null"]}
+DATE = {"type": ["string", "null"], "format": "date"}
+DATETIME = {"type": ["string", "null"], "format": "date-time"}
+STRINGS = {"type": ["array", "null"], "items": {"type": "string"}}
+
+
+# -------------------------------------------------------------------- runs
+
+
+@dataclass
+class TargetRun:
+    """What one run of the target did."""
+
+    exit_code: int
+    stdout: str
+    stderr: str = ""
+    #: For in-process runs: the POST count at the moment each STATE was written.
+    posts_at_state: list[int] = field(default_factory=list)
+
+    @property
+    def states(self) -> list[dict[str, Any]]:
+        """The STATE values the target emitted, in order."""
+        return [json.loads(line) for line in self.stdout.splitlines() if line.strip()]
+
+    @property
+    def error_lines(self) -> list[str]:
+        """Lines of stderr logged at ERROR (subprocess runs)."""
+        return [line for line in self.stderr.splitlines() if "ERROR" in line]
+
+
+def target_config(emulator: Any, **overrides: Any) -> dict[str, Any]:
+    """A config writing into the test database of `emulator`."""
+    config: dict[str, Any] = {
+        "api_key": TEST_KEY,
+        "base_url": emulator.base_url,
+        "team_id": DEMO_TEAM,
+        "database_id": TEST_DB,
+        "max_retries": 2,
+    }
+    config.update(overrides)
+    return config
+
+
+def run_target(
+    config: dict[str, Any],
+    messages: Iterable[dict[str, Any] | str],
+    emulator: Any = None,
+) -> TargetRun:
+    """Run the target in-process the way its command does (exit code included)."""
+    posts: list[int] = []
+    original = TargetNinox._write_state_message
+
+    def spy(self: TargetNinox, value: dict) -> None:
+        if emulator is not None and not self.write_failed:
+            posts.append(count(emulator, method="POST"))
+        original(self, value)
+
+    out = io.StringIO()
+    code = 0
+    TargetNinox._write_state_message = spy  # type: ignore[method-assign]
+    backoff = NinoxClient.backoff_base
+    NinoxClient.backoff_base = 0.01  # keep retries fast in tests
+    try:
+        with contextlib.redirect_stdout(out):
+            TargetNinox.invoke(
+                config=_ConfigInput(config=dict(config)),
+                file_input=io.StringIO(singer_text(messages)),
+            )
+    except SystemExit as exc:
+        code = int(exc.code or 0)
+    finally:
+        TargetNinox._write_state_message = original  # type: ignore[method-assign]
+        NinoxClient.backoff_base = backoff
+    return TargetRun(code, out.getvalue(), posts_at_state=posts)
+
+
+def run_target_cli(
+    config: dict[str, Any],
+    messages: Iterable[dict[str, Any] | str],
+    tmp_path: Path,
+    *,
+    log_level: str = "INFO",
+) -> TargetRun:
+    """Run `target-ninox` as a command in a subprocess."""
+    config_path = tmp_path / "target-config.json"
+    config_path.write_text(json.dumps(config))
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TARGET_NINOX_")}
+    env["TARGET_NINOX_LOGLEVEL"] = log_level
+    done = subprocess.run(
+        [sys.executable, "-m", "target_ninox.target", "--config", str(config_path)],
+        input=singer_text(messages),
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+        check=False,
+    )
+    return TargetRun(done.returncode, done.stdout, done.stderr)
+
+
+# ------------------------------------------------------------------ tables
+
+
+def api(emulator: Any) -> NinoxClient:
+    """A client of the emulator (close it, or use it in a `with`)."""
+    return NinoxClient(TEST_KEY, emulator.base_url, max_retries=0)
+
+
+def rows(emulator: Any, table_id: str, database_id: str = TEST_DB) -> dict[int, dict[str, Any]]:
+    """Every record of a table: id → fields (by name)."""
+    with api(emulator) as client:
+        return {
+            int(r["id"]): dict(r.get("fields") or {})
+            for page in client.iter_record_pages(DEMO_TEAM, database_id, table_id)
+            for r in page
+        }
+
+
+def count(emulator: Any, **filters: Any) -> int:
+    """`emulator.request_count(**filters)` once the count has settled.
+
+    The emulator logs a request just after answering it, so right after a
+    run the last request may not be counted yet.
+    """
+    last = emulator.request_count(**filters)
+    for _ in range(50):
+        time.sleep(0.005)
+        now = emulator.request_count(**filters)
+        if now == last:
+            return int(now)
+        last = now
+    return int(last)
+
+
+def posts(emulator: Any) -> int:
+    """POST requests the emulator answered so far."""
+    return count(emulator, method="POST")
+
+
+def quiet_sdk_logs() -> None:
+    """Keep the SDK's per-record DEBUG chatter out of captured logs."""
+    logging.getLogger("singer_sdk.metrics").setLevel(logging.WARNING)
+
+
+# ------------------------------------------------------- test database
+
+CHOICES_KIND = [{"id": "1", "caption": "Person"}, {"id": "2", "caption": "Company"}]
+CHOICES_TAGS = [
+    {"id": "1", "caption": "red"},
+    {"id": "2", "caption": "green"},
+    {"id": "3", "caption": "blue"},
+]
+
+#: The tables of `TEST_DB`, in the API's shape (CONTRACT.md §2).
+TEST_TABLES: list[dict[str, Any]] = [
+    {
+        "id": "A",
+        "name": "People",
+        "fields": [
+            {"id": "A", "name": "Email", "type": "email"},
+            {"id": "B", "name": "Name", "type": "string"},
+            {"id": "C", "name": "Age", "type": "number"},
+            {"id": "D", "name": "Active", "type": "boolean"},
+            {"id": "E", "name": "Born", "type": "date"},
+            {"id": "F", "name": "Seen", "type": "datetime"},
+            {"id": "G", "name": "Wake", "type": "time"},
+            {"id": "H", "name": "Kind", "type": "choice", "choices": CHOICES_KIND},
+            {"id": "I", "name": "Tags", "type": "multi", "choices": CHOICES_TAGS},
+            {"id": "J", "name": "Company", "type": "ref", "refTypeId": "B"},
+            {"id": "K", "name": "Notes", "type": "text"},
+            {"id": "L", "name": "Label", "type": "formula", "fn": "'Wake'"},
+            # A type Ninox has but nobody models: written as it comes.
+            {"id": "M", "name": "Gadget", "type": "gizmo"},
+        ],
+    },
+    {
+        "id": "B",
+        "name": "Companies",
+        "fields": [
+            {"id": "A", "name": "Name", "type": "string"},
+            {"id": "B", "name": "Staff", "type": "rev", "refTypeId": "A", "refFieldId": "J"},
+        ],
+    },
+    {
+        "id": "C",
+        "name": "Contact Email",
+        "fields": [
+            {"id": "A", "name": "Address", "type": "email"},
+            {"id": "B", "name": "Note", "type": "string"},
+        ],
+    },
+]
+PEOPLE, COMPANIES, CONTACT_EMAIL = "A", "B", "C"
+
+PEOPLE_PROPS: dict[str, Any] = {
+    "Email": STRING,
+    "Name": STRING,
+    "Age": NUMBER,
+    "Active": BOOLEAN,
+    "Born": DATE,
+    "Seen": DATETIME,
+    "Wake": {"type": ["string", "null"], "format": "time"},
+    "Kind": STRING,
+    "Tags": STRINGS,
+    "Company": INTEGER,
+    "Notes": STRING,
+}
+
+
+def make_database(
+    emulator: Any,
+    database_id: str = TEST_DB,
+    name: str = "Target tests",
+    tables: Sequence[dict[str, Any]] = TEST_TABLES,
+) -> None:
+    """Create an empty database with `tables` in the demo team of `emulator`."""
+    emulator.store.create_database(DEMO_TEAM, database_id, name, [dict(t) for t in tables])
+
+
+def one(stream: str, properties: dict[str, Any], values: dict[str, Any]) -> list[dict[str, Any]]:
+    """A SCHEMA and one RECORD of a stream."""
+    return [schema(stream, properties), record(stream, values)]
+
+
+def tap_messages(config: dict[str, Any]) -> list[dict[str, Any]]:
+    """Every message tap-ninox writes for `config` (in-process)."""
+    from tap_ninox.tap import TapNinox
+
+    tap = TapNinox(config=config, validate_config=True)
+    buffer = io.BytesIO()
+    wrapper = io.TextIOWrapper(buffer, encoding="utf-8")
+    stdout = sys.stdout
+    sys.stdout = wrapper
+    try:
+        tap.sync_all()
+        wrapper.flush()
+        text = buffer.getvalue().decode("utf-8")
+    finally:
+        sys.stdout = stdout
+        wrapper.detach()  # keep the buffer open when the wrapper goes away
+    return [json.loads(line) for line in text.splitlines() if line.strip()]
