@@ -370,3 +370,19 @@ def test_api_key_never_appears_in_logs_at_debug(emulator, caplog, capfd):
     assert "401" in str(info.value)
     assert "super-secret-key-123" not in text
     assert "wrong-key-456" not in text
+
+
+def test_deselected_columns_are_not_emitted(emulator, api):
+    table = crm_tables(api)[0]
+    config = tap_config(emulator, tables=[table.id])
+    catalog = discover(config)
+    dropped = table.fields[0].name
+    for entry in catalog["streams"]:
+        for meta in entry["metadata"]:
+            if meta["breadcrumb"] == ["properties", dropped]:
+                meta["metadata"]["selected"] = False
+    out = run_tap(config, catalog=catalog)
+    rows = out.records[stream_of(table)]
+    assert rows
+    assert all(dropped not in r for r in rows)
+    assert all(table.fields[1].name in r for r in rows)
