@@ -170,6 +170,11 @@ class NinoxEmulator:
         self._gate.limit = value
 
     @property
+    def in_flight(self) -> int:
+        """/v1 requests being handled right now."""
+        return self._gate.in_flight
+
+    @property
     def concurrency_violations(self) -> int:
         """Requests refused with 429 for breaking `max_concurrent`."""
         return self._gate.violations

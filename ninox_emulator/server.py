@@ -83,8 +83,11 @@ class Exchange:
         if handler.close_connection:
             lines.append("Connection: close")
         head = ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
-        handler.wfile.write(head + body)
         self.answered = True
+        try:
+            handler.wfile.write(head + body)
+        except (BrokenPipeError, ConnectionResetError):
+            handler.close_connection = True  # the client went away (e.g. its timeout)
 
     def send_json(self, status: int, data: Any, headers: dict[str, str] | None = None) -> None:
         """Send `data` as compact UTF-8 JSON."""

@@ -16,6 +16,7 @@ be exactly the samples skipped: the private page's views
 
 from __future__ import annotations
 
+import itertools
 import json
 import re
 from dataclasses import dataclass
@@ -156,7 +157,7 @@ def load_samples() -> list[Sample]:
         text = (API_DIR / page).read_text(encoding="utf-8")
         chunks = text.split("Sample request")
         public = page.startswith("public")
-        for before, after in zip(chunks, chunks[1:], strict=False):
+        for before, after in itertools.pairwise(chunks):
             answer = _answer_before(before) if public else None
             lines = _sample_lines(after, numbered=not public)
             sample = _parse(lines, page, _method_before(before), answer)
