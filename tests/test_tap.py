@@ -386,3 +386,21 @@ def test_deselected_columns_are_not_emitted(emulator, api):
     assert rows
     assert all(dropped not in r for r in rows)
     assert all(table.fields[1].name in r for r in rows)
+
+
+def test_unknown_field_type_becomes_a_string_with_one_warning(emulator, api, caplog):
+    tables = api.list_tables(DEMO_TEAM, PROJECTS_DB)
+    table, field = next(
+        (t, f) for t in tables for f in t.fields if not fieldtypes.is_known_type(f.type)
+    )
+    config = tap_config(emulator, database_ids=[PROJECTS_DB], tables=[table.id])
+    with caplog.at_level(logging.WARNING):
+        out = run_tap(config)
+    warnings = [r for r in caplog.records if "does not know" in r.getMessage()]
+    assert len(warnings) == 1
+    assert field.name in warnings[0].getMessage()
+    schema = out.schemas[stream_of(table)]["schema"]["properties"][field.name]
+    assert schema == {"type": ["string", "null"]}
+    values = [r[field.name] for r in out.records[stream_of(table)] if r[field.name] is not None]
+    assert values
+    assert all(isinstance(v, str) for v in values)
