@@ -159,7 +159,10 @@ class NinoxClient:
                         raise NinoxWriteOutcomeUnknown(method, path, reason) from exc
                     if attempt > self.max_retries:
                         raise NinoxConnectionError(
-                            method, path, f"{reason} (gave up after {attempt} tries)"
+                            method,
+                            path,
+                            f"{reason} (gave up after {attempt} tries; check base_url "
+                            f"{self.base_url} and that the server is reachable)",
                         ) from exc
                     self._wait(attempt, None, method, path, reason)
                     continue

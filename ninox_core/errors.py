@@ -12,6 +12,10 @@ class NinoxError(Exception):
     """Base class of every error this package raises."""
 
 
+class NinoxConfigError(NinoxError):
+    """A setting names something Ninox does not have (a database, a table)."""
+
+
 class NinoxAPIError(NinoxError):
     """The server answered a request with an error status."""
 

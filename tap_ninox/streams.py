@@ -14,6 +14,7 @@ from singer_sdk.helpers.conform import TypeConformanceLevel
 from singer_sdk.singerlib import RecordMessage
 
 from ninox_core.client import NinoxClient
+from ninox_core.errors import NinoxError
 from ninox_core.fieldtypes import epoch_ms_to_singer
 from ninox_core.schema import NinoxTable
 from tap_ninox.records import deleted_record, record_converter, table_schema
@@ -98,6 +99,15 @@ class TableStream(NinoxStream):
 
     def get_records(self, context: Context | None) -> Iterable[dict[str, Any]]:
         """Yield changed (or, on a first run, all) records, then deleted ids."""
+        try:
+            yield from self._read(context)
+        except NinoxError as exc:
+            raise NinoxError(
+                f"stream '{self.name}' (table {self.table.name!r}, id {self.table.id}, "
+                f"database {self.database_id}): {exc}"
+            ) from exc
+
+    def _read(self, context: Context | None) -> Iterable[dict[str, Any]]:
         bookmark = self.get_starting_replication_key_value(context) or None
         # Taken before reading: see the class docstring.
         sequence_before = self.client.database_sequence(self.team_id, self.database_id)

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import logging
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from functools import cached_property
 from typing import Any
 
@@ -13,6 +16,7 @@ from singer_sdk.singerlib import Message, RecordMessage
 
 from ninox_core import __version__
 from ninox_core.client import NinoxClient
+from ninox_core.errors import NinoxConfigError, NinoxError
 from ninox_core.naming import slug, stream_names
 from ninox_core.schema import NinoxTable
 from ninox_core.settings import client_from_config, connection_properties
@@ -166,6 +170,20 @@ class TapNinox(Tap):
                 streams.update(ordered)
         return streams
 
+    # ----------------------------------------------------------------- CLI
+
+    @classmethod
+    def invoke(cls, *args: Any, **kwargs: Any) -> None:
+        """Sync; a failure the user can fix ends with one line and exit code 1."""
+        with _one_line_errors(cls.logger):
+            super().invoke(*args, **kwargs)
+
+    @classmethod
+    def cb_discover(cls, *args: Any, **kwargs: Any) -> None:
+        """Discover; a failure the user can fix ends with one line and exit code 1."""
+        with _one_line_errors(cls.logger):
+            super().cb_discover(*args, **kwargs)
+
     # ----------------------------------------------------------- selection
 
     def _selected_databases(self, team_id: str) -> list[dict[str, Any]]:
@@ -177,7 +195,7 @@ class TapNinox(Tap):
         missing = [db_id for db_id in wanted if db_id not in by_id]
         if missing:
             listing = ", ".join(f"{d['id']} ({d.get('name')})" for d in available) or "none"
-            raise ValueError(
+            raise NinoxConfigError(
                 f"database_ids: no database {', '.join(missing)} in team {team_id}; "
                 f"the team has: {listing}"
             )
@@ -194,7 +212,7 @@ class TapNinox(Tap):
         unknown = [w for w in wanted if not any(w in (t.name, t.id) for t in every)]
         if unknown:
             listing = ", ".join(sorted({f"{t.name} ({t.id})" for t in every})) or "none"
-            raise ValueError(
+            raise NinoxConfigError(
                 f"tables: {', '.join(map(repr, unknown))} matches no table in the selected "
                 f"databases; the tables are: {listing}"
             )
@@ -203,6 +221,22 @@ class TapNinox(Tap):
             db_id: [t for t in tables if t.name in keys or t.id in keys]
             for db_id, tables in tables_by_db.items()
         }
+
+
+@contextmanager
+def _one_line_errors(logger: logging.Logger) -> Iterator[None]:
+    """Turn a Ninox or settings error into one ERROR line and exit code 1.
+
+    The message already says what failed, where and what to do; the
+    traceback is only logged at DEBUG. Other exceptions are bugs and keep
+    their traceback.
+    """
+    try:
+        yield
+    except NinoxError as exc:
+        logger.debug("tap-ninox failed:", exc_info=True)
+        logger.error("tap-ninox failed: %s", exc)
+        sys.exit(1)
 
 
 def _files_stream_name(database_name: str, multi_database: bool) -> str:
