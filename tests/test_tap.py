@@ -8,6 +8,7 @@ import pytest
 
 from ninox_core import fieldtypes
 from ninox_core.client import NinoxClient
+from ninox_core.errors import NinoxConfigError
 from ninox_core.naming import slug
 from tests.tap_support import (
     CRM_DB,
@@ -77,9 +78,9 @@ def test_tables_setting_selects_by_name_or_id(emulator, api):
 
 
 def test_unknown_table_or_database_fails_with_a_clear_message(emulator):
-    with pytest.raises(ValueError, match="'Nope' matches no table"):
+    with pytest.raises(NinoxConfigError, match="'Nope' matches no table"):
         discover(tap_config(emulator, tables=["Nope"]))
-    with pytest.raises(ValueError, match="no database nope in team"):
+    with pytest.raises(NinoxConfigError, match="no database nope in team"):
         discover(tap_config(emulator, database_ids=["nope"]))
 
 
