@@ -75,12 +75,17 @@ class ValueConversionError(ValueError):
 # ------------------------------------------------------------ dates and times
 
 
+_FRACTION = re.compile(r"\.(\d+)")
+
+
 def _parse_datetime(text: str) -> datetime:
     """An ISO 8601 / RFC 3339 date-time as an aware UTC datetime (naive = UTC)."""
     value = text.strip()
     if value.endswith(("Z", "z")):
         value = value[:-1] + "+00:00"
-    parsed = datetime.fromisoformat(value)  # 3.10 needs no "Z" and ≤ 6 digits of fraction
+    # Python 3.10's fromisoformat takes no "Z" and only 3 or 6 fraction digits.
+    value = _FRACTION.sub(lambda m: "." + (m.group(1) + "000000")[:6], value)
+    parsed = datetime.fromisoformat(value)
     if parsed.tzinfo is None:
         return parsed.replace(tzinfo=timezone.utc)
     return parsed.astimezone(timezone.utc)
