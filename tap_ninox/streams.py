@@ -26,6 +26,8 @@ if TYPE_CHECKING:
 
 #: A change-feed node id: table id (upper-case letters) + record id.
 _NODE_ID = re.compile(r"^([A-Z]+)(\d+)$")
+#: Stream-state key of an unfinished read: where it stopped and its bookmark.
+RESUME_KEY = "ninox_resume"
 #: Log progress at INFO at most this often (seconds) while a table is read.
 _PROGRESS_EVERY = 10.0
 
@@ -109,8 +111,20 @@ class TableStream(NinoxStream):
 
     def _read(self, context: Context | None) -> Iterable[dict[str, Any]]:
         bookmark = self.get_starting_replication_key_value(context) or None
-        # Taken before reading: see the class docstring.
-        sequence_before = self.client.database_sequence(self.team_id, self.database_id)
+        state = self.get_context_state(context)
+        resume = state.get(RESUME_KEY)
+        if isinstance(resume, dict) and resume.get("since_sq") == bookmark:
+            # An earlier run of this read was interrupted after `after_id`:
+            # go on from there, and keep its sequence, taken before it began.
+            after_id = int(resume["after_id"])
+            sequence_before = int(resume["sequence_before"])
+            self.logger.info(
+                "%s: resuming an interrupted read after record id %d", self.name, after_id
+            )
+        else:
+            after_id = 0
+            # Taken before reading: see the class docstring.
+            sequence_before = self.client.database_sequence(self.team_id, self.database_id)
         choice_style = self.config.get("choice_style", "names")
         convert = record_converter(self.table, choice_style)
         emitted_ids = self._emitted_ids_register()
@@ -128,6 +142,7 @@ class TableStream(NinoxStream):
             self.team_id,
             self.database_id,
             self.table.id,
+            since_id=after_id,
             since_sq=bookmark,
             page_size=int(self.config.get("page_size", 500)),
             choice_style=choice_style,
@@ -142,6 +157,14 @@ class TableStream(NinoxStream):
                     emitted_ids.append(row["_id"])
                 yield row
             count += len(page)
+            # Every page ends with a resumable STATE: a run that dies later
+            # resumes after this page instead of reading the table again.
+            state[RESUME_KEY] = {
+                "since_sq": bookmark,
+                "after_id": page[-1]["id"],
+                "sequence_before": sequence_before,
+            }
+            self._write_state_message()
             if time.monotonic() - last_log >= _PROGRESS_EVERY:
                 last_log = time.monotonic()
                 self.logger.info(
@@ -211,6 +234,7 @@ class TableStream(NinoxStream):
         carry a larger one (so they are read again next time).
         """
         state = self.get_context_state(context)
+        state.pop(RESUME_KEY, None)
         markers = state.setdefault("progress_markers", {})
         markers["replication_key"] = self.replication_key
         markers["replication_key_value"] = sequence

@@ -21,6 +21,7 @@ class TapOutput:
     """The Singer messages of one tap run, sorted by kind."""
 
     messages: list[dict[str, Any]] = field(default_factory=list)
+    error: BaseException | None = None
 
     @property
     def records(self) -> dict[str, list[dict[str, Any]]]:
@@ -65,21 +66,32 @@ def run_tap(
     config: dict[str, Any],
     state: dict[str, Any] | None = None,
     catalog: dict[str, Any] | None = None,
+    *,
+    allow_failure: bool = False,
 ) -> TapOutput:
-    """Sync once, in-process, and parse every line the tap wrote."""
+    """Sync once, in-process, and parse every line the tap wrote.
+
+    With `allow_failure` a failing sync returns what was written before the
+    failure, with the exception in `error`.
+    """
     tap = TapNinox(config=config, state=state, catalog=catalog, validate_config=True)
     tap.client.backoff_base = 0.01  # keep retries fast in tests
     buffer = io.BytesIO()
     stdout, wrapper = sys.stdout, io.TextIOWrapper(buffer, encoding="utf-8")
     sys.stdout = wrapper
+    error: BaseException | None = None
     try:
         tap.sync_all()
+    except Exception as exc:
+        if not allow_failure:
+            raise
+        error = exc
     finally:
         wrapper.flush()
         wrapper.detach()  # keep the buffer open when the wrapper goes away
         sys.stdout = stdout
     lines = buffer.getvalue().decode("utf-8").splitlines()
-    return TapOutput([json.loads(line) for line in lines if line.strip()])
+    return TapOutput([json.loads(line) for line in lines if line.strip()], error)
 
 
 def discover(config: dict[str, Any]) -> dict[str, Any]:

@@ -295,29 +295,61 @@ def test_change_made_between_two_pages_is_not_lost(emulator, api):
         assert second_rows[ids[-1]]["_sdc_deleted_at"] is not None
 
 
-def test_interrupted_run_resumes_from_last_state_without_gaps(emulator, api):
+def test_interrupted_full_read_resumes_after_the_last_page_read(emulator, api):
+    table = crm_tables(api)[0]
+    stream = stream_of(table)
+    api.save_records(DEMO_TEAM, CRM_DB, table.id, [{"fields": {}} for _ in range(170)])
+    total = {r["id"] for r in all_records(api, table.id)}
+    sequence_before = api.database_sequence(DEMO_TEAM, CRM_DB)
+    config = tap_config(emulator, tables=[table.id], page_size=50, max_retries=0)
+
+    # The first run dies on its fourth page.
+    emulator.faults.add(kind="status", status=500, times=None, path=r"/records$", after=3)
+    first = run_tap(config, allow_failure=True)
+    assert first.error is not None
+    emulator.faults.clear()
+    read_first = [r["_id"] for r in first.records[stream]]
+    assert len(read_first) == 150
+    # A change made to an already-read record while the run was down.
+    api.save_records(DEMO_TEAM, CRM_DB, table.id, [{"id": read_first[0], "fields": {}}])
+
+    second = run_tap(config, state=first.state)
+    read_second = [r["_id"] for r in second.records[stream]]
+    assert set(read_second) == total - set(read_first)  # no page read twice
+    assert min(read_second) > max(read_first)
+    # The bookmark is the sequence taken before the interrupted read began,
+    # so the next run picks up the record changed in between.
+    assert second.bookmark(stream) == sequence_before
+    assert "ninox_resume" not in second.state["bookmarks"][stream]
+    third = run_tap(config, state=second.state)
+    assert read_first[0] in {r["_id"] for r in third.records[stream]}
+
+
+def test_interrupted_incremental_run_resumes_from_its_last_state_without_gaps(emulator, api):
     table = crm_tables(api)[0]
     stream = stream_of(table)
     config = tap_config(emulator, tables=[table.id], page_size=5, max_retries=1)
     first = run_tap(config)
     api.save_records(DEMO_TEAM, CRM_DB, table.id, [{"fields": {}} for _ in range(30)])
+    created = {r["id"] for r in all_records(api, table.id)} - {
+        r["_id"] for r in first.records[stream]
+    }
 
     # The incremental run dies on its third page: every try gets a 500.
     emulator.faults.add(
         kind="status", status=500, times=100, method="GET", path=r"/records$", after=2
     )
-    with pytest.raises(Exception, match="500"):
-        run_tap(config, state=first.state)
+    interrupted = run_tap(config, state=first.state, allow_failure=True)
+    assert "500" in str(interrupted.error)
     emulator.faults.clear()
+    # Its last STATE still carries the old bookmark, plus where it stopped.
+    assert interrupted.bookmark(stream) == first.bookmark(stream)
 
-    # The SDK emitted nothing newer than the bookmark before the failure, so
-    # the state a scheduler kept is the first run's: resuming from it reads
-    # every change again.
-    resumed = run_tap(config, state=first.state)
-    created = {r["id"] for r in all_records(api, table.id)} - {
-        r["_id"] for r in first.records[stream]
-    }
-    assert created <= {r["_id"] for r in resumed.records[stream]}
+    resumed = run_tap(config, state=interrupted.state)
+    seen = [r["_id"] for r in interrupted.records[stream] + resumed.records[stream]]
+    assert created <= set(seen)
+    assert len(seen) == len(set(seen))  # nothing read twice either
+    assert run_tap(config, state=resumed.state).record_count() == 0
 
 
 # ----------------------------------------------------------------------- files
