@@ -4,7 +4,7 @@ Ninox type → Singer JSON schema; read (Ninox → Singer); write (Singer → Ni
 
 - string, text, email, phone, url, link, html, color, icon, location, file,
   image, user, appointment, timeinterval → string; as is; str (numbers
-  become their text).
+  become their text, objects and arrays their compact JSON text).
 - number → number; as is; int if integral, else float.
 - boolean → boolean; as is; bool ("true"/"false" accepted).
 - date → string/date; "2021-01-23"; "YYYY-MM-DD".
@@ -30,9 +30,9 @@ Decisions where Ninox leaves room:
 - A choice id may arrive as an integer; it is emitted as its string.
 - Written date-times lose their fraction of a second (Ninox keeps none); naive
   ones are taken as UTC. A date field given a date-time keeps its UTC date.
-- Text fields take numbers (written as their text) but not booleans, lists or
-  objects; number fields take numeric strings; booleans take only
-  true/false (or those words).
+- Text fields take numbers (written as their text), objects and arrays
+  (written as compact JSON text) but not booleans; number fields take
+  numeric strings; booleans take only true/false (or those words).
 
 Converters are built once per field (`reader`, `writer`) so the per-value
 work is one call, or none where the value needs no change (`reader` returns
@@ -223,12 +223,32 @@ def _split_multi(text: str, captions: list[str]) -> list[str]:
 # ------------------------------------------------------------------ writers
 
 
+def _json_default(value: Any) -> Any:
+    """Numbers and dates inside objects the SDK parsed, back to JSON values."""
+    if isinstance(value, Decimal):
+        return int(value) if value == value.to_integral_value() else float(value)
+    if isinstance(value, (datetime, date, time)):
+        return value.isoformat()
+    raise TypeError(f"{type(value).__name__} is not JSON serializable")
+
+
 def _write_text(field: NinoxField) -> Converter:
     def write(value: Any) -> Any:
         if value is None or isinstance(value, str):
             return value
-        if isinstance(value, (int, float, Decimal)) and not isinstance(value, bool):
+        if isinstance(value, bool):
+            raise ValueConversionError(field, value, "expected text")
+        if isinstance(value, (int, float, Decimal)):
             return str(_number(field, value))
+        if isinstance(value, (dict, list)):
+            # Ninox has no object or array field: keep the data as JSON text,
+            # the form tap-ninox reads such values back in.
+            try:
+                return json.dumps(
+                    value, ensure_ascii=False, separators=(",", ":"), default=_json_default
+                )
+            except (TypeError, ValueError):
+                pass
         raise ValueConversionError(field, value, "expected text")
 
     return write

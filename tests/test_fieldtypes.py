@@ -152,6 +152,12 @@ WRITES = [
     ("string", "Zoë", "Zoë"),
     ("string", 12, "12"),
     ("string", Decimal("1.50"), "1.5"),
+    (
+        "text",
+        {"name": "Zoë", "n": Decimal("2"), "d": date(2021, 1, 2)},
+        '{"name":"Zoë","n":2,"d":"2021-01-02"}',
+    ),
+    ("text", ["a", 1.5], '["a",1.5]'),
     ("email", "a@b.c", "a@b.c"),
     ("number", Decimal("13.42"), 13.42),
     ("number", Decimal("10.000"), 10),
@@ -197,7 +203,7 @@ def test_write_none_clears(type_name):
 
 
 BAD_WRITES = [
-    ("string", ["a"], "expected text"),
+    ("string", {"x": {1, 2}}, "expected text"),
     ("string", True, "expected text"),
     ("number", True, "not a boolean"),
     ("number", "12abc", "expected a number"),

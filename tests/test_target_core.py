@@ -3,10 +3,8 @@
 Each kept test also checks what landed in the emulator's tables (the
 standard tests alone only check that nothing crashes).
 
-Left out, because Ninox cannot hold what they send:
-- `encoded_string_data`, `schema_updates`, `schema_no_properties`: they
-  send JSON objects, and Ninox has no object field (the text writer refuses
-  objects rather than guess a serialization);
+Objects and arrays sent to text fields land as compact JSON text (Ninox has
+no object field). Left out, because Ninox cannot hold what they send:
 - `special_chars_in_attributes`: its `_id` is a string, but `_id` is the
   Ninox record id column (tap-ninox's primary key), a positive integer.
 - `multiple_state_messages` is not in the SDK's own suite either (it expects
@@ -16,6 +14,7 @@ Left out, because Ninox cannot hold what they send:
 from __future__ import annotations
 
 import atexit
+import json
 from typing import Any
 
 from singer_sdk.testing import get_target_test_class
@@ -74,6 +73,12 @@ _TABLE_SPECS = {
     "Test Record Before Schema": ("id:number", "metric:number"),
     "Test Record Missing Key Property": ("id:number", "metric:number"),
     "Record Missing Fields": ("id:number", "optional"),
+    "Test Strings": ("id:number", "info"),
+    "Test Strings In Objects": ("id:number", "info"),
+    "Test Strings In Arrays": ("id:number", "strings"),
+    "Test Schema Updates": ("id:number", "a1:number", "a2", "a3:boolean", "a4", "a5", "a6:number"),
+    "Test Object Schema With Properties": ("object_store",),
+    "Test Object Schema No Properties": ("object_store",),
 }
 CORE_TABLES = [
     {"id": chr(ord("A") + i), "name": name, "fields": _fields(*specs)}
@@ -194,6 +199,37 @@ class RecordMissingOptionalFields(_Clean, std.TargetRecordMissingOptionalFields)
         assert got == {1: "now you see me", 2: None}
 
 
+class EncodedStringData(_Clean, std.TargetEncodedStringData):
+    def validate(self) -> None:
+        infos = {r["id"]: r.get("info") for r in table_rows("Test Strings")}
+        assert infos[2] == "απλή συμβολοσειρά"
+        assert infos[5] == 'quoted "string"'
+        assert infos[6] == 'various " \\ / \n escape sequences'
+        assert infos[11] == "Control Characters in string: \u0000 A \u0001"
+        objects = {r["id"]: r.get("info") for r in table_rows("Test Strings In Objects")}
+        assert json.loads(objects[2]) == {"name": "greek", "value": "απλή συμβολοσειρά"}
+        arrays = table_rows("Test Strings In Arrays")
+        assert json.loads(arrays[0]["strings"])[0] == "simple string"
+
+
+class SchemaUpdates(_Clean, std.TargetSchemaUpdates):
+    def validate(self) -> None:
+        rows = {r["id"]: r for r in table_rows("Test Schema Updates")}
+        assert rows[1]["a2"] == "string1"
+        assert rows[2]["a3"] is True
+        assert rows[3]["a3"] is False
+        assert json.loads(rows[3]["a4"]) == {"id": 1, "value": 1}
+        assert json.loads(rows[3]["a5"]) == ["banana", "apple"]
+
+
+class SchemaNoProperties(_Clean, std.TargetSchemaNoProperties):
+    def validate(self) -> None:
+        for table in ("Test Object Schema With Properties", "Test Object Schema No Properties"):
+            stored = [json.loads(r["object_store"]) for r in table_rows(table)]
+            assert len(stored) >= 2
+            assert all("id" in obj for obj in stored)
+
+
 SUITE = SingerTestSuite(
     kind="target",
     tests=[
@@ -209,6 +245,9 @@ SUITE = SingerTestSuite(
         RecordBeforeSchema,
         RecordMissingKeyProperty,
         RecordMissingOptionalFields,
+        EncodedStringData,
+        SchemaUpdates,
+        SchemaNoProperties,
     ],
 )
 
