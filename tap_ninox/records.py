@@ -40,7 +40,9 @@ def table_schema(table: NinoxTable, logger: logging.Logger) -> dict[str, Any]:
     return {"type": "object", "properties": properties, "additionalProperties": False}
 
 
-def record_converter(table: NinoxTable, choice_style: str) -> RecordConverter:
+def record_converter(
+    table: NinoxTable, choice_style: str, logger: logging.Logger
+) -> RecordConverter:
     """A function turning one id-keyed Ninox record into a Singer record.
 
     Built once per table: the per-field converters are looked up here, so the
@@ -52,6 +54,11 @@ def record_converter(table: NinoxTable, choice_style: str) -> RecordConverter:
     columns: dict[str, tuple[str, Callable[[Any], Any] | None]] = {
         field.id: (field.name, fieldtypes.reader(field, choice_style)) for field in table.fields
     }
+    # The tap asks for id-keyed fields; should a server answer name-keyed
+    # ones instead, they must not be lost (names that equal an id stay ids).
+    for field in table.fields:
+        columns.setdefault(field.name, columns[field.id])
+    unknown: set[str] = set()
     to_datetime = fieldtypes.ninox_datetime_to_singer
     to_user = fieldtypes.user_to_singer
 
@@ -60,6 +67,14 @@ def record_converter(table: NinoxTable, choice_style: str) -> RecordConverter:
         for key, value in (record.get("fields") or {}).items():
             column = columns.get(key)
             if column is None:
+                if key not in unknown:
+                    unknown.add(key)
+                    logger.warning(
+                        "Table %r has a field %r that was not there at discovery; its "
+                        "values are left out until the next run discovers it",
+                        table.name,
+                        key,
+                    )
                 continue
             name, read = column
             out[name] = value if read is None or value is None else read(value)

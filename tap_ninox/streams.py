@@ -126,7 +126,7 @@ class TableStream(NinoxStream):
             # Taken before reading: see the class docstring.
             sequence_before = self.client.database_sequence(self.team_id, self.database_id)
         choice_style = self.config.get("choice_style", "names")
-        convert = record_converter(self.table, choice_style)
+        convert = record_converter(self.table, choice_style, self.logger)
         emitted_ids = self._emitted_ids_register()
         emitted_now: set[int] = set()
         started = last_log = time.monotonic()

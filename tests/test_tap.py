@@ -437,3 +437,37 @@ def test_unknown_field_type_becomes_a_string_with_one_warning(emulator, api, cap
     values = [r[field.name] for r in out.records[stream_of(table)] if r[field.name] is not None]
     assert values
     assert all(isinstance(v, str) for v in values)
+
+
+def test_record_converter_takes_name_keyed_fields_too():
+    """A server that ignores `style=ids` answers name-keyed fields: none is lost."""
+    from ninox_core.schema import NinoxTable
+    from tap_ninox.records import record_converter
+
+    table = NinoxTable.from_api(
+        {
+            "id": "A",
+            "name": "T",
+            "fields": [
+                {"id": "A", "name": "Title", "type": "text"},
+                {"id": "B", "name": "When", "type": "datetime"},
+            ],
+        }
+    )
+    convert = record_converter(table, "names", logging.getLogger("test"))
+    by_id = convert({"id": 1, "fields": {"A": "x", "B": "2021-01-23T12:30:00"}})
+    by_name = convert({"id": 1, "fields": {"Title": "x", "When": "2021-01-23T12:30:00"}})
+    assert by_id["Title"] == by_name["Title"] == "x"
+    assert by_id["When"] == by_name["When"] == "2021-01-23T12:30:00Z"
+
+
+def test_a_field_added_after_discovery_is_warned_about_once(caplog):
+    from ninox_core.schema import NinoxTable
+    from tap_ninox.records import record_converter
+
+    table = NinoxTable.from_api({"id": "A", "name": "T", "fields": []})
+    convert = record_converter(table, "names", logging.getLogger("test"))
+    with caplog.at_level(logging.WARNING):
+        rows = [convert({"id": i, "fields": {"ZZ": i}}) for i in (1, 2, 3)]
+    assert all("ZZ" not in r for r in rows)
+    assert len([r for r in caplog.records if "'ZZ'" in r.getMessage()]) == 1
