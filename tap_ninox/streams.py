@@ -112,19 +112,7 @@ class TableStream(NinoxStream):
     def _read(self, context: Context | None) -> Iterable[dict[str, Any]]:
         bookmark = self.get_starting_replication_key_value(context) or None
         state = self.get_context_state(context)
-        resume = state.get(RESUME_KEY)
-        if isinstance(resume, dict) and resume.get("since_sq") == bookmark:
-            # An earlier run of this read was interrupted after `after_id`:
-            # go on from there, and keep its sequence, taken before it began.
-            after_id = int(resume["after_id"])
-            sequence_before = int(resume["sequence_before"])
-            self.logger.info(
-                "%s: resuming an interrupted read after record id %d", self.name, after_id
-            )
-        else:
-            after_id = 0
-            # Taken before reading: see the class docstring.
-            sequence_before = self.client.database_sequence(self.team_id, self.database_id)
+        after_id, sequence_before = self._starting_point(state, bookmark)
         choice_style = self.config.get("choice_style", "names")
         convert = record_converter(self.table, choice_style, self.logger)
         emitted_ids = self._emitted_ids_register()
@@ -191,6 +179,23 @@ class TableStream(NinoxStream):
             sequence_before,
         )
         self._set_final_bookmark(context, sequence_before)
+
+    def _starting_point(self, state: dict[str, Any], bookmark: int | None) -> tuple[int, int]:
+        """The id to read after and the sequence to bookmark at the end.
+
+        A fresh read starts at id 0 and takes the database sequence now
+        (see the class docstring). A read an earlier run left unfinished
+        (`RESUME_KEY`, same starting bookmark) goes on after its last page and
+        keeps the sequence taken before it began.
+        """
+        resume = state.get(RESUME_KEY)
+        if isinstance(resume, dict) and resume.get("since_sq") == bookmark:
+            after_id = int(resume["after_id"])
+            self.logger.info(
+                "%s: resuming an interrupted read after record id %d", self.name, after_id
+            )
+            return after_id, int(resume["sequence_before"])
+        return 0, self.client.database_sequence(self.team_id, self.database_id)
 
     def _deleted_records(self, bookmark: int, live_ids: set[int]) -> Iterable[dict[str, Any]]:
         """One record per id the change feed lists as removed since `bookmark`."""
