@@ -209,6 +209,10 @@ class NinoxEmulator:
         self._hooks.append(hook)
         return hook
 
+    def clear_hooks(self) -> None:
+        """Remove every `on_request` hook."""
+        self._hooks.clear()
+
     # ------------------------------------------------------------- serving
 
     def dispatch(self, exchange: Exchange) -> None:
