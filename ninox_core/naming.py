@@ -25,6 +25,11 @@ def slug(name: str) -> str:
     return _NOT_ALNUM.sub("_", name.lower()).strip("_")
 
 
+def database_part(database_id: str, database_name: str) -> str:
+    """The `<database>` prefix of a stream name (the id when the name has no a-z0-9)."""
+    return slug(database_name) or slug(database_id) or database_id.lower()
+
+
 def stream_names(
     entries: Iterable[TableEntry],
     *,
@@ -45,8 +50,7 @@ def stream_names(
     for db_id, db_name, table_id, table_name in entries:
         table_part = slug(table_name) or table_id.lower()
         if multi_database:
-            db_part = slug(db_name) or slug(db_id) or db_id.lower()
-            base[(db_id, table_id)] = f"{db_part}__{table_part}"
+            base[(db_id, table_id)] = f"{database_part(db_id, db_name)}__{table_part}"
         else:
             base[(db_id, table_id)] = table_part
 

@@ -17,7 +17,7 @@ from singer_sdk.singerlib import Message, RecordMessage
 from ninox_core import __version__
 from ninox_core.client import NinoxClient
 from ninox_core.errors import NinoxConfigError, NinoxError
-from ninox_core.naming import slug, stream_names
+from ninox_core.naming import database_part, stream_names
 from ninox_core.schema import NinoxTable
 from ninox_core.settings import client_from_config, connection_properties
 from tap_ninox.streams import FilesStream, TableStream
@@ -118,16 +118,17 @@ class TapNinox(Tap):
         )
         multi = len(databases) > 1
         include_files = bool(self.config.get("include_files"))
+        db_names = {db["id"]: str(db.get("name") or db["id"]) for db in databases}
+        files_names = {
+            db_id: f"{database_part(db_id, name)}__{FILES_STREAM}" if multi else FILES_STREAM
+            for db_id, name in db_names.items()
+        }
         entries = [
-            (db["id"], db.get("name") or db["id"], table.id, table.name)
-            for db in databases
-            for table in tables_by_db[db["id"]]
+            (db_id, db_names[db_id], table.id, table.name)
+            for db_id, tables in tables_by_db.items()
+            for table in tables
         ]
-        reserved = (
-            {_files_stream_name(db.get("name") or db["id"], multi) for db in databases}
-            if include_files
-            else set()
-        )
+        reserved = set(files_names.values()) if include_files else set()
         names = stream_names(entries, multi_database=multi, reserved=reserved)
 
         streams: list[Stream] = []
@@ -150,7 +151,7 @@ class TapNinox(Tap):
                         team_id=team_id,
                         database_id=db["id"],
                         tables=tables_by_db[db["id"]],
-                        name=_files_stream_name(db.get("name") or db["id"], multi),
+                        name=files_names[db["id"]],
                     )
                 )
         return streams
@@ -237,10 +238,6 @@ def _one_line_errors(logger: logging.Logger) -> Iterator[None]:
         logger.debug("tap-ninox failed:", exc_info=True)
         logger.error("tap-ninox failed: %s", exc)
         sys.exit(1)
-
-
-def _files_stream_name(database_name: str, multi_database: bool) -> str:
-    return f"{slug(database_name)}__{FILES_STREAM}" if multi_database else FILES_STREAM
 
 
 if __name__ == "__main__":
