@@ -7,6 +7,7 @@ from collections.abc import Callable
 from typing import Any
 
 from ninox_core import fieldtypes
+from ninox_core.errors import NinoxError
 from ninox_core.schema import NinoxTable
 
 #: Columns every table stream has besides its fields (SPEC.md "Streams").
@@ -77,7 +78,18 @@ def record_converter(
                     )
                 continue
             name, read = column
-            out[name] = value if read is None or value is None else read(value)
+            if read is None or value is None:
+                out[name] = value
+                continue
+            try:
+                out[name] = read(value)
+            except fieldtypes.ValueConversionError as exc:
+                # Emitting it anyway would break the column's type; dropping
+                # it would lose data silently. Fail, saying where.
+                raise NinoxError(
+                    f"table {table.name!r} ({table.id}), record {record.get('id')}: the "
+                    f"server sent {exc}; report this value to the connector's maintainers"
+                ) from exc
         out["_id"] = record["id"]
         out["_sequence"] = record.get("sequence")
         out["_created_at"] = to_datetime(record.get("createdAt"))

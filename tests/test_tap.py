@@ -471,3 +471,20 @@ def test_a_field_added_after_discovery_is_warned_about_once(caplog):
         rows = [convert({"id": i, "fields": {"ZZ": i}}) for i in (1, 2, 3)]
     assert all("ZZ" not in r for r in rows)
     assert len([r for r in caplog.records if "'ZZ'" in r.getMessage()]) == 1
+
+
+def test_a_value_the_type_cannot_hold_fails_naming_table_record_and_field():
+    from ninox_core.errors import NinoxError
+    from ninox_core.schema import NinoxTable
+    from tap_ninox.records import record_converter
+
+    table = NinoxTable.from_api(
+        {"id": "A", "name": "T", "fields": [{"id": "B", "name": "Company", "type": "ref"}]}
+    )
+    convert = record_converter(table, "names", logging.getLogger("test"))
+    with pytest.raises(NinoxError) as info:
+        convert({"id": 7, "fields": {"B": "not-an-id"}})
+    text = str(info.value)
+    assert "table 'T' (A), record 7" in text
+    assert "'Company'" in text
+    assert "not-an-id" in text
