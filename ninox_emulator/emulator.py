@@ -19,6 +19,9 @@ response is sent, so a client that has its answer sees both already.
   `POST variants` with `{"clear": true, "enable": [...], "disable": [...]}`
   (each optional, applied in that order; an unknown name is a 400 and
   changes nothing) → `{"enabled": [...]}`;
+- `POST empty-copy` with `{"team", "database", "id", "name"?, "toTeam"?}`:
+  a new database `id` with the tables and fields of `database` and no
+  records (`Store.empty_copy`) → `{"team", "id", "name"}`;
 - `POST reset` with `{"demo": true}`; `GET snapshot`; `POST save` (to the
   `--data` file; 400 without one).
 
@@ -416,6 +419,16 @@ class NinoxEmulator:
             self.variants.enable(*enable)
             self.variants.disable(*disable)
             return 200, {"enabled": sorted(self.variants.enabled)}
+        if route == "empty-copy" and method == "POST":
+            if not isinstance(data, dict) or not all(
+                isinstance(data.get(k), str) and data.get(k) for k in ("team", "database", "id")
+            ):
+                raise ValueError('expected {"team", "database", "id", "name"?, "toTeam"?}')
+            target_team = data.get("toTeam") or data["team"]
+            db = self.store.empty_copy(
+                data["team"], data["database"], data["id"], data.get("name"), to_team=target_team
+            )
+            return 200, {"team": target_team, "id": db.id, "name": db.name}
         if route == "reset" and method == "POST":
             self.reset(demo=bool(data.get("demo", True)))
             return 200, {}

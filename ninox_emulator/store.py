@@ -119,6 +119,33 @@ class Store:
             db.rebuild_index()
             return db.tables[table_id]
 
+    def empty_copy(
+        self,
+        team_id: str,
+        database_id: str,
+        new_id: str,
+        new_name: str | None = None,
+        *,
+        to_team: str | None = None,
+    ) -> Database:
+        """A new database with the same tables, fields and settings, and no records.
+
+        What a Ninox → Ninox copy writes into: ids of tables and fields match
+        the source's, sequences and record ids start afresh. `to_team`
+        (default: the same team) must exist; `new_name` defaults to the
+        source's name. ValueError when `new_id` already exists there.
+        """
+        with self.lock:
+            source = self.database(team_id, database_id)
+            team = self.team(to_team or team_id)
+            if new_id in team.databases:
+                raise ValueError(f"database {new_id!r} already exists in team {team.id!r}")
+            tables = [t.to_api() for t in source.tables.values()]
+            name = new_name if new_name is not None else source.name
+            return self.create_database(
+                team.id, new_id, name, tables, settings=dict(source.settings)
+            )
+
     def rename_table(self, team_id: str, database_id: str, table_id: str, new_name: str) -> None:
         """Rename a table (its id stays), as a user may between two runs.
 
