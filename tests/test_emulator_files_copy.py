@@ -10,6 +10,7 @@ import pytest
 import requests
 
 from ninox_emulator import NinoxEmulator
+from ninox_emulator.multipart import parse_multipart
 
 TEAM, CRM = "mnPLY6DMsvq9wz4id", "gt5k36w957yt"
 OTHER_TEAM = "Cf8fqfNeCaAvBrjkS"
@@ -112,3 +113,45 @@ def test_empty_copy_control_route(emulator, session):
     assert missing.status_code == 404 and "'nope'" in missing.json()["message"]
     bad = requests.post(route, json={"team": TEAM}, timeout=10)
     assert bad.status_code == 400 and '"database"' in bad.json()["message"]
+
+
+# ------------------------------------------------------------------- multipart
+
+
+def test_multipart_parts_preamble_and_malformed_bodies():
+    kind = "multipart/form-data; boundary=XyZ"
+    body = (
+        b"preamble\r\n--XyZ\r\n"
+        b'Content-Disposition: form-data; name="file"; filename="a.txt"\r\n'
+        b"Content-Type: text/plain\r\n\r\n"
+        b"line1\r\n--XyZnot-a-delimiter\r\n"
+        b"\r\n--XyZ\r\n\r\nno headers\r\n--XyZ--\r\n"
+    )
+    parts = parse_multipart(kind, body)
+    assert [(p.name, p.filename, p.content_type) for p in parts] == [
+        ("file", "a.txt", "text/plain"),
+        (None, None, None),
+    ]
+    assert parts[0].data == b"line1\r\n--XyZnot-a-delimiter\r\n"
+    assert parts[1].data == b"no headers"
+    for broken, reason in (
+        (b"--XyZ\r\nContent-Disposition: form-data\r\n\r\nno closing", "closing delimiter"),
+        (b"--XyZ\r\nno header block\r\n--XyZ--", "header block"),
+        (b"--XyZ--\r\n", "no parts"),
+        (b"nothing here", "no parts"),
+    ):
+        with pytest.raises(ValueError, match=reason):
+            parse_multipart(kind, broken)
+    with pytest.raises(ValueError, match="boundary"):
+        parse_multipart("multipart/form-data", body)
+
+
+def test_malformed_upload_is_a_400_naming_the_problem(emulator, session):
+    answer = session.post(
+        f"{db_url(emulator)}/tables/C/records/3/files",
+        data=b"--XyZ\r\nContent-Disposition: form-data; name=file\r\n\r\nno closing",
+        headers={"Content-Type": "multipart/form-data; boundary=XyZ"},
+        timeout=10,
+    )
+    assert answer.status_code == 400 and "closing delimiter" in answer.json()["message"]
+    assert session.get(f"{db_url(emulator)}/tables/C/records/3/files", timeout=10).json() == []
