@@ -17,7 +17,13 @@ from ninox_core.client import NinoxClient
 from ninox_core.errors import NinoxError
 from ninox_core.fieldtypes import epoch_ms_to_singer
 from ninox_core.schema import NinoxTable
-from tap_ninox.records import deleted_record, record_converter, table_schema
+from tap_ninox.records import (
+    Columns,
+    default_columns,
+    deleted_record,
+    record_converter,
+    table_schema,
+)
 
 if TYPE_CHECKING:
     from singer_sdk.helpers.types import Context
@@ -94,10 +100,30 @@ class TableStream(NinoxStream):
     # Records come in id order, not sequence order.
     is_sorted = False
 
-    def __init__(self, tap: TapNinox, *, table: NinoxTable, name: str, **kwargs: Any) -> None:
-        """Build the stream's schema from the table's fields."""
+    def __init__(
+        self,
+        tap: TapNinox,
+        *,
+        table: NinoxTable,
+        name: str,
+        columns: Columns | None = None,
+        schema: dict[str, Any] | None = None,
+        absent: tuple[str, ...] = (),
+        **kwargs: Any,
+    ) -> None:
+        """Build the stream's schema from the table's fields.
+
+        `columns` (field id → column name), `schema` and `absent` (columns
+        whose field no longer exists) come from an input catalog that
+        carries Ninox ids; by default every field is a column named by
+        discovery's rule.
+        """
         self.table = table
-        super().__init__(tap, name=name, schema=table_schema(table, tap.logger), **kwargs)
+        self.columns: dict[str, str] = dict(default_columns(table) if columns is None else columns)
+        self.absent_columns = absent
+        if schema is None:
+            schema = table_schema(table, tap.logger, self.columns)
+        super().__init__(tap, name=name, schema=schema, **kwargs)
 
     def get_records(self, context: Context | None) -> Iterable[dict[str, Any]]:
         """Yield changed (or, on a first run, all) records, then deleted ids."""
@@ -114,7 +140,9 @@ class TableStream(NinoxStream):
         state = self.get_context_state(context)
         after_id, sequence_before = self._starting_point(state, bookmark)
         choice_style = self.config.get("choice_style", "names")
-        convert = record_converter(self.table, choice_style, self.logger)
+        convert = record_converter(
+            self.table, choice_style, self.logger, self.columns, self.absent_columns
+        )
         emitted_ids = self._emitted_ids_register()
         emitted_now: set[int] = set()
         started = last_log = time.monotonic()
@@ -203,6 +231,7 @@ class TableStream(NinoxStream):
         feed_seq = int(changes.get("seq") or 0)
         # Every deletion of a run carries the run's start time.
         deleted_at = epoch_ms_to_singer(self._initialized_at) or ""
+        column_names = [*self.columns.values(), *self.absent_columns]
         for node in changes.get("removes") or ():
             match = _NODE_ID.match(str(node))
             if not match or match.group(1) != self.table.id:
@@ -211,7 +240,7 @@ class TableStream(NinoxStream):
             # Deleted, then created again under the same id: it is live.
             if record_id in live_ids:
                 continue
-            yield deleted_record(self.table, record_id, feed_seq, deleted_at)
+            yield deleted_record(column_names, record_id, feed_seq, deleted_at)
 
     def _increment_stream_state(
         self, latest_record: dict[str, Any], *, context: Context | None = None
