@@ -29,8 +29,8 @@ def api(emulator):
 def feed_keeps_recreated_ids(monkeypatch):
     """The emulator's feed lists every id deleted after `since`, live again or not."""
 
-    def table_delta(table, since):
-        updates, _ = original(table, since)
+    def table_delta(table, since, *args, **kwargs):
+        updates, _ = original(table, since, *args, **kwargs)
         removes = [
             f"{table.id}{rid}"
             for seq, rid in zip(table.del_seq, table.del_id, strict=True)
