@@ -27,23 +27,11 @@ def api(emulator):
 
 
 def rename_table(emulator, db: str, table_id: str, new_name: str) -> None:
-    store = emulator.store
-    if hasattr(store, "rename_table"):
-        store.rename_table(DEMO_TEAM, db, table_id, new_name)
-    else:  # until the emulator has the helper
-        store.table(DEMO_TEAM, db, table_id).name = new_name
+    emulator.store.rename_table(DEMO_TEAM, db, table_id, new_name)
 
 
 def rename_field(emulator, db: str, table_id: str, field_id: str, new_name: str) -> None:
-    store = emulator.store
-    if hasattr(store, "rename_field"):
-        store.rename_field(DEMO_TEAM, db, table_id, field_id, new_name)
-        return
-    table = store.table(DEMO_TEAM, db, table_id)  # until the emulator has the helper
-    field = table.fields[field_id]
-    field.name = new_name
-    table.by_name = {f.name: f for f in table.fields.values()}
-    table.plan[field_id] = (new_name, *table.plan[field_id][1:])
+    emulator.store.rename_field(DEMO_TEAM, db, table_id, field_id, new_name)
 
 
 def live_ids(api, table_id=TABLE, db=CRM_DB) -> set[int]:
