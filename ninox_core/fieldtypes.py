@@ -476,6 +476,30 @@ def _read_multi(field: NinoxField, style: str) -> Converter:
     return read
 
 
+_HEX_RE = re.compile(r"[0-9a-fA-F]+", re.ASCII)
+
+
+def _read_raw_multi(field: NinoxField, style: str) -> Converter:
+    """Change feed: a list of choice ids, or a hex bitmask string (docs/api.md).
+
+    In the bitmask, bit i set means the i-th choice in the field's schema
+    order (`"a"` = bits 1 and 3 = the second and fourth choice).
+    """
+    items = _read_multi(field, style)
+    one = _read_choice(field, style)
+    choices = field.choices
+
+    def read(value: Any) -> Any:
+        if type(value) is str and _HEX_RE.fullmatch(value):
+            mask = int(value, 16)
+            if mask >> len(choices):
+                raise ValueConversionError(field, value, f"a bitmask of its {len(choices)} choices")
+            return [one(c.id) for i, c in enumerate(choices) if mask >> i & 1]
+        return items(value)
+
+    return read
+
+
 # ------------------------------------------------------------------ writers
 
 
@@ -868,7 +892,11 @@ KINDS: dict[str, FieldKind] = {
     "time": FieldKind("time", _nullable("string", format="time"), None, _write_time),
     "choice": FieldKind("choice", _nullable("string"), _read_choice, _write_choice),
     "multi": FieldKind(
-        "multi", _nullable("array", items={"type": "string"}), _read_multi, _write_multi
+        "multi",
+        _nullable("array", items={"type": "string"}),
+        _read_multi,
+        _write_multi,
+        make_raw_reader=_read_raw_multi,
     ),
     "ref": FieldKind("ref", _nullable("integer"), _read_ref, _write_ref),
     "rev": FieldKind(

@@ -227,7 +227,9 @@ class TableStream(NinoxStream):
                 "%s: resuming an interrupted read after record id %d", self.name, after_id
             )
             return after_id, int(resume["sequence_before"])
-        return 0, self.client.database_sequence(self.team_id, self.database_id)
+        return 0, self.client.read_sequence(
+            self.team_id, self.database_id, self.table.id, since_sq=bookmark
+        )
 
     def _deleted_records(
         self, bookmark: int, live_ids: set[int], resumed_after: int

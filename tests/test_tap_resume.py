@@ -71,7 +71,7 @@ def test_resume_does_not_delete_a_recreated_record(
 
     # The run dies after its pages were emitted, before the change feed is read:
     # its last STATE says where the read stopped.
-    emulator.faults.add(kind="status", status=400, times=None, path=r"/changes$")
+    emulator.faults.add(kind="status", status=400, times=None, path=r"/changes$", after=1)
     interrupted = run_tap(config, state=first.state, allow_failure=True)
     assert interrupted.error is not None
     emulator.faults.clear()
