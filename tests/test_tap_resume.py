@@ -11,8 +11,8 @@ from __future__ import annotations
 import pytest
 
 from ninox_core.client import NinoxClient
-from ninox_emulator import changes
 from tap_ninox import streams
+from tests.replica_support import keep_recreated_ids_in_feed
 from tests.tap_support import CRM_DB, DEMO_TEAM, TEST_KEY, run_tap, tap_config
 
 TABLE = "D"  # Lead
@@ -27,19 +27,7 @@ def api(emulator):
 
 @pytest.fixture
 def feed_keeps_recreated_ids(monkeypatch):
-    """The emulator's feed lists every id deleted after `since`, live again or not."""
-
-    def table_delta(table, since, *args, **kwargs):
-        updates, _ = original(table, since, *args, **kwargs)
-        removes = [
-            f"{table.id}{rid}"
-            for seq, rid in zip(table.del_seq, table.del_id, strict=True)
-            if seq > since
-        ]
-        return updates, list(dict.fromkeys(removes))
-
-    original = changes.table_delta
-    monkeypatch.setattr(changes, "table_delta", table_delta)
+    keep_recreated_ids_in_feed(monkeypatch)
 
 
 def live(api) -> dict[int, dict]:
