@@ -55,9 +55,8 @@ def value(row: dict, column: str, seconds: set[str]) -> Any:
     return found
 
 
-def check_variant(emulator, api, variant: str, seed: int) -> None:
+def check_variant(emulator, api, variant: str, seed: int, choice_style: str = "names") -> None:
     rng = random.Random(seed)
-    choice_style = "ids" if variant in ("captions_for_ids", "int_choice_ids") else "names"
     config = tap_config(emulator, tables=list(TABLES), page_size=5, choice_style=choice_style)
     emulator.variants.enable(variant)
     replica: dict[str, dict[int, dict]] = {}
@@ -107,13 +106,23 @@ def test_full_incremental_and_resumed_runs_are_exact(emulator, api, variant):
     check_variant(emulator, api, variant, seed=1)
 
 
+#: Variants that change how choices and fields are keyed, for `choice_style` ids.
+CHOICE_VARIANTS = ["captions_for_ids", "int_choice_ids", "multi_comma", "names_for_ids"]
+
+
+@pytest.mark.parametrize("variant", CHOICE_VARIANTS)
+def test_runs_with_choice_ids_are_exact(emulator, api, variant):
+    check_variant(emulator, api, variant, seed=2, choice_style="ids")
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("variant", READ_VARIANTS)
 def test_full_incremental_and_resumed_runs_are_exact_sweep(emulator, api, variant):
     for seed in range(2, 12):
         emulator.reset(demo=True)
         emulator.set_api_key(TEST_KEY)
-        check_variant(emulator, api, variant, seed)
+        style = "ids" if variant in CHOICE_VARIANTS and seed % 2 else "names"
+        check_variant(emulator, api, variant, seed, style)
 
 
 # ------------------------------------------------------- what each variant needs
@@ -159,6 +168,24 @@ def test_deletions_during_a_page_number_read_lose_no_record(emulator, api):
     assert deleted
     live = {r["id"] for p in api.iter_record_pages(DEMO_TEAM, CRM_DB, "D") for r in p}
     assert live <= {r["_id"] for r in out.records["lead"]}
+
+
+def test_server_ignoring_since_id_and_page_fails_with_one_line(emulator, api, monkeypatch):
+    """No endless loop when the answer never moves on."""
+    from ninox_core.errors import NinoxError
+    from ninox_emulator import query
+
+    original = query.read_page
+
+    def first_page_only(db, table, params, *args, **kwargs):
+        return original(db, table, {**params, "page": "0"}, *args, **kwargs)
+
+    monkeypatch.setattr(query, "read_page", first_page_only)
+    emulator.variants.enable("ignore_since_id")
+    out = run_tap(lead_config(emulator, page_size=3), allow_failure=True)
+    assert isinstance(out.error, NinoxError)
+    assert "ignores both sinceId and page" in str(out.error)
+    assert "stream 'lead'" in str(out.error)
 
 
 def test_server_ignoring_since_sq_still_reads_only_changes(emulator, api, caplog):
