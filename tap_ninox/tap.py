@@ -217,7 +217,7 @@ class TapNinox(Tap):
                 "table keeps its id: this one was deleted); run --discover for a new "
                 "catalog, or deselect the stream"
             )
-        if table not in tables_by_db.get(entry.database_id, ()):
+        if all(t.id != table.id for t in tables_by_db.get(entry.database_id, ())):
             return None  # left out by the `tables` setting
         if entry.table_name is not None and entry.table_name != table.name:
             self.logger.warning(
