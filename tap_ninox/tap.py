@@ -334,21 +334,37 @@ class TapNinox(Tap):
     def _selected_tables(
         self, tables_by_db: dict[str, list[NinoxTable]]
     ) -> dict[str, list[NinoxTable]]:
-        """Keep the tables the `tables` setting names; fail on a name that matches none."""
+        """Keep the tables the `tables` setting names; fail on a name that matches none.
+
+        A table renamed since the input catalog was discovered also answers
+        to the name the catalog recorded, so the setting stays valid too.
+        """
         wanted = self.config.get("tables")
         if not wanted:
             return tables_by_db
-        every = [t for tables in tables_by_db.values() for t in tables]
-        unknown = [w for w in wanted if not any(w in (t.name, t.id) for t in every)]
+        old_names: dict[tuple[str, str], str] = {
+            (entry.database_id, entry.table_id): entry.table_name
+            for entry in self.catalog_streams.values()
+            if entry.table_name
+        }
+
+        def names_of(db_id: str, table: NinoxTable) -> set[str]:
+            known = {table.name, table.id}
+            old = old_names.get((db_id, table.id))
+            return known | {old} if old else known
+
+        every = [(db_id, t) for db_id, tables in tables_by_db.items() for t in tables]
+        matched = {w for db_id, t in every for w in names_of(db_id, t)}
+        unknown = [w for w in wanted if w not in matched]
         if unknown:
-            listing = ", ".join(sorted({f"{t.name} ({t.id})" for t in every})) or "none"
+            listing = ", ".join(sorted({f"{t.name} ({t.id})" for _, t in every})) or "none"
             raise NinoxConfigError(
                 f"tables: {', '.join(map(repr, unknown))} matches no table in the selected "
                 f"databases; the tables are: {listing}"
             )
         keys = set(wanted)
         return {
-            db_id: [t for t in tables if t.name in keys or t.id in keys]
+            db_id: [t for t in tables if names_of(db_id, t) & keys]
             for db_id, tables in tables_by_db.items()
         }
 

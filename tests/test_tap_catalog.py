@@ -75,6 +75,14 @@ def test_renamed_table_is_read_by_id_under_the_catalogs_name(emulator, api, capl
     assert {e["tap_stream_id"] for e in discover(config)["streams"]} == {"prospect"}
 
 
+def test_tables_setting_with_the_old_name_still_selects_a_renamed_table(emulator, api):
+    config = tap_config(emulator, tables=["Lead"])
+    catalog = discover(config)
+    rename_table(emulator, CRM_DB, TABLE, "Prospect")
+    out = run_tap(config, catalog=catalog)
+    assert {r["_id"] for r in out.records[STREAM]} == live_ids(api)
+
+
 def test_renamed_field_is_emitted_under_the_catalogs_property_name(emulator, api, caplog):
     config = tap_config(emulator, tables=[TABLE])
     catalog = discover(config)
