@@ -42,6 +42,8 @@ from ninox_core.schema import NinoxTable
 DEFAULT_BASE_URL = "https://api.ninox.com/v1"
 DEFAULT_TIMEOUT = 300.0
 DEFAULT_MAX_RETRIES = 8
+#: Scans of a table read by page number before deletions during them fail the read.
+_MAX_SCANS = 5
 #: Longest wait between two tries, whatever `Retry-After` asks for.
 MAX_BACKOFF_SECONDS = 300.0
 
@@ -97,6 +99,8 @@ class NinoxClient:
         )
         #: Requests sent, retries included (for logs and tests).
         self.request_count = 0
+        #: (path, kind) of the server differences already warned about.
+        self._warned: set[tuple[str, str]] = set()
 
     def __repr__(self) -> str:
         """Show the base URL only: the key must never be printed."""
@@ -234,16 +238,59 @@ class NinoxClient:
 
     def database_sequence(self, team_id: str, database_id: str) -> int:
         """The database's current change sequence number (`schema.seq`)."""
-        info = self.get_database(team_id, database_id)
-        try:
-            return int(info["schema"]["seq"])
-        except (KeyError, TypeError, ValueError) as exc:
+        seq = self._schema_seq(team_id, database_id)
+        if seq is None:
             raise NinoxAPIError(
                 200,
                 "GET",
                 _db_path(team_id, database_id),
                 "the answer has no schema.seq (is this a Ninox API base_url?)",
-            ) from exc
+            )
+        return seq
+
+    def _schema_seq(self, team_id: str, database_id: str) -> int | None:
+        info = self.get_database(team_id, database_id)
+        try:
+            return int(info["schema"]["seq"])
+        except (KeyError, TypeError, ValueError):
+            return None
+
+    def read_sequence(
+        self, team_id: str, database_id: str, table_id: str, *, since_sq: int | None = None
+    ) -> int:
+        """The sequence to bookmark before reading a table: the database's sequence now.
+
+        Servers may leave `schema.seq` out or report one that lags behind
+        (docs/api.md, server variants), so it is checked against the table's
+        change feed, whose `seq` is the database's current sequence, and the
+        larger is taken. Safe: both values are read before the table is, and
+        neither exceeds the database's sequence at that moment; every change
+        made after it takes a larger number, so the next run's `sinceSq` read
+        includes it, and every change up to it is already in the records this
+        read will see. A lagging value alone would only make the next run
+        read a few records again.
+
+        The feed is asked from `schema.seq` (a few changes at most); without
+        one, from `since_sq` (the stream's bookmark), else from 0 (the whole
+        table's changes, once, on a first run against such a server).
+        """
+        schema_seq = self._schema_seq(team_id, database_id)
+        probe = schema_seq if schema_seq is not None else (since_sq or 0)
+        feed = self.table_changes(team_id, database_id, table_id, probe)
+        try:
+            feed_seq: int | None = int(feed["seq"])
+        except (KeyError, TypeError, ValueError):
+            feed_seq = None
+        known = [seq for seq in (schema_seq, feed_seq) if seq is not None]
+        if not known:
+            raise NinoxAPIError(
+                200,
+                "GET",
+                _db_path(team_id, database_id),
+                "neither the database's schema.seq nor the change feed's seq is in the "
+                "answer, so no bookmark can be taken (is this a Ninox API base_url?)",
+            )
+        return max(known)
 
     def list_tables(self, team_id: str, database_id: str) -> list[NinoxTable]:
         """`GET .../tables`: every table with its fields."""
@@ -273,7 +320,12 @@ class NinoxClient:
         Each page asks for `sinceId` = the last id seen, so records created
         or deleted during the read do not shift pages. The read ends on an
         empty page only: the server may cap the page size, so a short page
-        proves nothing.
+        proves nothing. Pages are never empty.
+
+        Servers that differ (docs/api.md, server variants): one that ignores
+        `sinceId` is read by page number instead (`_pages_by_number`); one
+        that ignores `sinceSq` has its answers filtered by `sequence` here.
+        Each is warned about once per table.
         """
         path = f"{_table_path(team_id, database_id, table_id)}/records"
         params: dict[str, Any] = {
@@ -289,17 +341,121 @@ class NinoxClient:
             page = _as_list(self.request("GET", path, params=params))
             if not page:
                 return
+            if last_id and int(page[0]["id"]) <= last_id:
+                self._warn_once(
+                    path,
+                    "ignores sinceId",
+                    "the server ignored sinceId (it answered from the first record): "
+                    "this table is read by page number, with a check for deletions "
+                    "during the read",
+                )
+                del params["sinceId"]
+                yield from self._pages_by_number(
+                    (team_id, database_id, table_id), path, params, last_id, since_sq
+                )
+                return
             page_last = int(page[-1]["id"])
             if page_last <= last_id:
                 raise NinoxAPIError(
                     200,
                     "GET",
                     path,
-                    f"the server ignored sinceId={last_id} (it answered ids up to "
-                    f"{page_last}); keyset paging is not possible on this server",
+                    f"the server answered ids out of order after sinceId={last_id}; "
+                    "keyset paging is not possible on this server",
                 )
             last_id = page_last
-            yield page
+            page = self._changed_only(path, page, since_sq)
+            if page:
+                yield page
+
+    def _changed_only(
+        self, path: str, page: list[dict[str, Any]], since_sq: int | None
+    ) -> list[dict[str, Any]]:
+        """The records of `page` changed after `since_sq` (all when it is None).
+
+        A server that honours `sinceSq` answers only those; one that ignores
+        it answers every record, which would re-emit the whole table on each
+        incremental run. Records without `sequence` are kept (no way to tell).
+        """
+        if since_sq is None:
+            return page
+        kept = [
+            r for r in page if not isinstance(r.get("sequence"), int) or r["sequence"] > since_sq
+        ]
+        if len(kept) < len(page):
+            self._warn_once(
+                path,
+                "ignores sinceSq",
+                f"the server ignored sinceSq={since_sq} (it answered records not changed "
+                "since): they are filtered out by their sequence here",
+            )
+        return kept
+
+    def _pages_by_number(
+        self,
+        where: tuple[str, str, str],
+        path: str,
+        params: dict[str, Any],
+        after_id: int,
+        since_sq: int | None,
+    ) -> Iterator[list[dict[str, Any]]]:
+        """Pages of the records with ids above `after_id`, read by page number.
+
+        Page numbers shift when records are deleted during the read (a
+        record moves onto a page already read and would be missed; creates
+        get the largest ids and land on the last pages). So after each scan
+        the table's change feed tells whether anything was deleted since the
+        scan began; if so the table is scanned again, yielding only records
+        not yielded yet. Bounded: after `_MAX_SCANS` scans that each saw
+        deletions the read fails with one line. A server that ignores `page`
+        too (the same page twice) fails at once.
+        """
+        team_id, database_id, table_id = where
+        yielded: set[int] = set()
+        start_seq = self.read_sequence(team_id, database_id, table_id)
+        for _ in range(_MAX_SCANS):
+            previous: list[int] | None = None
+            number = 0
+            while True:
+                params["page"] = number
+                page = _as_list(self.request("GET", path, params=params))
+                if not page:
+                    break
+                ids = [int(r["id"]) for r in page]
+                if ids == previous:
+                    raise NinoxAPIError(
+                        200,
+                        "GET",
+                        path,
+                        "the server ignores both sinceId and page (the same records for "
+                        f"page {number - 1} and {number}); this table cannot be read in full",
+                    )
+                previous = ids
+                fresh = [r for r in page if after_id < int(r["id"]) and int(r["id"]) not in yielded]
+                yielded.update(int(r["id"]) for r in fresh)
+                fresh = self._changed_only(path, fresh, since_sq)
+                if fresh:
+                    yield fresh
+                number += 1
+            feed = self.table_changes(team_id, database_id, table_id, start_seq)
+            if not feed.get("removes"):
+                return
+            start_seq = int(feed.get("seq") or start_seq)
+        raise NinoxAPIError(
+            200,
+            "GET",
+            path,
+            f"records were deleted during each of {_MAX_SCANS} reads of this table, which "
+            "the server lets page only by page number (it ignores sinceId), so a record "
+            "may have been missed; run again when the table changes less",
+        )
+
+    def _warn_once(self, path: str, kind: str, message: str) -> None:
+        """Log one warning per table and kind of server difference, per client."""
+        if (path, kind) in self._warned:
+            return
+        self._warned.add((path, kind))
+        logger.warning("GET %s: %s", path, message)
 
     def get_record(
         self, team_id: str, database_id: str, table_id: str, record_id: int

@@ -19,7 +19,8 @@ timeinterval
 number               number                as is                       int if integral, else
                                                                        float
 boolean              boolean               as is                       bool
-date                 string, format date   as is ("2021-01-23")        "YYYY-MM-DD"
+date                 string, format date   "2021-01-23" (also from     "YYYY-MM-DD"
+                                           epoch ms or a date-time)
 datetime, timestamp  string, format        "2021-01-23T12:30:00Z"      "YYYY-MM-DDTHH:MM:SS"
                      date-time             (RFC 3339, UTC, `Z`)        (UTC, no zone, no ms)
 time                 string, format time   as is ("12:30:00")          "HH:MM:SS"
@@ -39,7 +40,7 @@ anything else        string                as formula (reported        as it com
 Decisions where Ninox or the brief leaves room:
 
 - Read: values the server already sends in the Singer form (text-like,
-  number, boolean, date, time) are not touched at all: `reader` returns None
+  number, boolean, time) are not touched at all: `reader` returns None
   for them so the tap skips the call. A value a reader cannot convert (a ref
   that is no integer, a malformed date-time) raises `ValueConversionError`
   rather than emitting something that breaks the column's schema.
@@ -271,8 +272,8 @@ def epoch_ms_to_singer(value: Any) -> str | None:
 
 
 def user_to_singer(value: Any) -> str | None:
-    """A user column (`createdBy`, `modifiedBy`) as a string; `0`/`""` (unknown) → None."""
-    if value is None or value in ("", 0):
+    """A user column (`createdBy`, `modifiedBy`) as a string; `0`, `"0"`, `""` (unknown) → None."""
+    if value is None or value in ("", 0, "0"):
         return None
     return str(value)
 
@@ -318,6 +319,35 @@ def _read_datetime(field: NinoxField, style: str) -> Converter:
             return to_singer(value)
         except (ValueError, OverflowError):
             raise ValueConversionError(field, value, "expected a date-time") from None
+
+    return read
+
+
+def _read_date(field: NinoxField, style: str) -> Converter:
+    """A date field's value as `YYYY-MM-DD` from every form servers send.
+
+    Ninox's own form passes unchanged; epoch milliseconds (docs/api.md,
+    server variants) are the UTC midnight of the day; a date-time string
+    keeps the calendar date it was written with (its offset is not applied:
+    a date sent as "2021-01-23T00:00:00+02:00" means the 23rd).
+    """
+
+    def read(value: Any) -> Any:
+        if type(value) is str:
+            if len(value) == 10 and _DATE_RE.fullmatch(value):
+                return value
+            if not value.strip():
+                return None
+            try:
+                return parse_datetime(value).date().isoformat()
+            except ValueError:
+                raise ValueConversionError(field, value, "expected a date") from None
+        if isinstance(value, (int, float, Decimal)) and not isinstance(value, bool):
+            try:
+                return (_EPOCH + timedelta(milliseconds=int(value))).date().isoformat()
+            except (ValueError, OverflowError):
+                pass
+        raise ValueConversionError(field, value, "expected a date") from None
 
     return read
 
@@ -442,6 +472,30 @@ def _read_multi(field: NinoxField, style: str) -> Converter:
         if isinstance(value, str):
             return [one(item) for item in split_multi(value, captions)]
         return [one(value)]
+
+    return read
+
+
+_HEX_RE = re.compile(r"[0-9a-fA-F]+", re.ASCII)
+
+
+def _read_raw_multi(field: NinoxField, style: str) -> Converter:
+    """Change feed: a list of choice ids, or a hex bitmask string (docs/api.md).
+
+    In the bitmask, bit i set means the i-th choice in the field's schema
+    order (`"a"` = bits 1 and 3 = the second and fourth choice).
+    """
+    items = _read_multi(field, style)
+    one = _read_choice(field, style)
+    choices = field.choices
+
+    def read(value: Any) -> Any:
+        if type(value) is str and _HEX_RE.fullmatch(value):
+            mask = int(value, 16)
+            if mask >> len(choices):
+                raise ValueConversionError(field, value, f"a bitmask of its {len(choices)} choices")
+            return [one(c.id) for i, c in enumerate(choices) if mask >> i & 1]
+        return items(value)
 
     return read
 
@@ -829,7 +883,7 @@ KINDS: dict[str, FieldKind] = {
     "date": FieldKind(
         "date",
         _nullable("string", format="date"),
-        None,
+        _read_date,
         _write_date,
         make_raw_reader=_read_raw_date,
     ),
@@ -838,7 +892,11 @@ KINDS: dict[str, FieldKind] = {
     "time": FieldKind("time", _nullable("string", format="time"), None, _write_time),
     "choice": FieldKind("choice", _nullable("string"), _read_choice, _write_choice),
     "multi": FieldKind(
-        "multi", _nullable("array", items={"type": "string"}), _read_multi, _write_multi
+        "multi",
+        _nullable("array", items={"type": "string"}),
+        _read_multi,
+        _write_multi,
+        make_raw_reader=_read_raw_multi,
     ),
     "ref": FieldKind("ref", _nullable("integer"), _read_ref, _write_ref),
     "rev": FieldKind(

@@ -134,3 +134,34 @@ def table_part(stream_name: str) -> str | None:
     """
     _, sep, part = stream_name.partition("__")
     return (part or None) if sep else None
+
+
+#: The columns tap-ninox adds to every table stream (docs/design.md "Streams").
+TAP_COLUMNS = frozenset(
+    {
+        "_id",
+        "_sequence",
+        "_created_at",
+        "_modified_at",
+        "_created_by",
+        "_modified_by",
+        "_sdc_deleted_at",
+    }
+)
+
+
+def is_reserved_column(field_name: str) -> bool:
+    """True for a field name the tap's own columns (or `_sdc_*`) would overwrite."""
+    return field_name in TAP_COLUMNS or field_name.startswith("_sdc_")
+
+
+def field_column(field_name: str, field_id: str) -> str:
+    """The column a field is emitted under: its name, or `<name>_<id lower>` if reserved.
+
+    A Ninox field named `_id` (id `C`) becomes `_id_c`, so the tap's own
+    column never overwrites its values; the target maps the column back by
+    the same rule (`<reserved name>_<field id lower>` → that field).
+    """
+    if is_reserved_column(field_name):
+        return f"{field_name}_{field_id.lower()}"
+    return field_name

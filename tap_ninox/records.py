@@ -1,16 +1,24 @@
-"""Ninox records → Singer records, and each table's stream schema."""
+"""Ninox records → Singer records, and each table's stream schema.
+
+A table stream's columns are keyed by field id (`Columns`: field id →
+column name). Discovery names each column after its field (`field_column`:
+the field name, or `<name>_<id>` for a name the tap's own columns use); a
+catalog given to the tap fixes the names instead, so a field renamed in
+Ninox keeps the column it had (docs/design.md "Catalogs and renames").
+"""
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from ninox_core import fieldtypes
 from ninox_core.errors import NinoxError
+from ninox_core.naming import field_column
 from ninox_core.schema import NinoxTable
 
-#: Columns every table stream has besides its fields (SPEC.md "Streams").
+#: Columns every table stream has besides its fields (docs/design.md "Streams").
 META_SCHEMA: dict[str, dict[str, Any]] = {
     "_id": {"type": ["integer"]},
     "_sequence": {"type": ["integer", "null"]},
@@ -22,12 +30,24 @@ META_SCHEMA: dict[str, dict[str, Any]] = {
 }
 
 RecordConverter = Callable[[dict[str, Any]], dict[str, Any]]
+#: Field id → the column (property) name its values are emitted under.
+Columns = Mapping[str, str]
 
 
-def table_schema(table: NinoxTable, logger: logging.Logger) -> dict[str, Any]:
+def default_columns(table: NinoxTable) -> dict[str, str]:
+    """The columns discovery gives a table's fields (see `field_column`)."""
+    return {field.id: field_column(field.name, field.id) for field in table.fields}
+
+
+def table_schema(
+    table: NinoxTable, logger: logging.Logger, columns: Columns | None = None
+) -> dict[str, Any]:
     """The JSON schema of a table's stream; warns once per field of unknown type."""
+    columns = default_columns(table) if columns is None else columns
     properties: dict[str, Any] = {}
     for field in table.fields:
+        if field.id not in columns:
+            continue
         if not fieldtypes.is_known_type(field.type):
             logger.warning(
                 "Table %r field %r has the type %r, which tap-ninox does not know; "
@@ -36,29 +56,37 @@ def table_schema(table: NinoxTable, logger: logging.Logger) -> dict[str, Any]:
                 field.name,
                 field.type,
             )
-        properties[field.name] = fieldtypes.singer_schema(field)
+        properties[columns[field.id]] = fieldtypes.singer_schema(field)
     properties.update(META_SCHEMA)
     return {"type": "object", "properties": properties, "additionalProperties": False}
 
 
 def record_converter(
-    table: NinoxTable, choice_style: str, logger: logging.Logger
+    table: NinoxTable,
+    choice_style: str,
+    logger: logging.Logger,
+    columns: Columns | None = None,
+    absent: Iterable[str] = (),
 ) -> RecordConverter:
     """A function turning one id-keyed Ninox record into a Singer record.
 
     Built once per table: the per-field converters are looked up here, so the
     per-record work is a dict copy and one call per non-text value. Fields a
-    record has that the schema does not know (added since discovery) are
-    dropped, because the stream's schema has no column for them.
+    record has that `columns` does not list (added since discovery) are
+    dropped, because the stream's schema has no column for them. `absent`
+    columns (a catalog's fields that no longer exist) are emitted as null.
     """
-    empty: dict[str, Any] = {field.name: None for field in table.fields}
-    columns: dict[str, tuple[str, Callable[[Any], Any] | None]] = {
-        field.id: (field.name, fieldtypes.reader(field, choice_style)) for field in table.fields
+    columns = default_columns(table) if columns is None else columns
+    fields = [field for field in table.fields if field.id in columns]
+    empty: dict[str, Any] = dict.fromkeys(absent)
+    empty.update({columns[field.id]: None for field in fields})
+    readers: dict[str, tuple[str, Callable[[Any], Any] | None]] = {
+        field.id: (columns[field.id], fieldtypes.reader(field, choice_style)) for field in fields
     }
     # The tap asks for id-keyed fields; should a server answer name-keyed
     # ones instead, they must not be lost (names that equal an id stay ids).
-    for field in table.fields:
-        columns.setdefault(field.name, columns[field.id])
+    for field in fields:
+        readers.setdefault(field.name, readers[field.id])
     unknown: set[str] = set()
     to_datetime = fieldtypes.ninox_datetime_to_singer
     to_user = fieldtypes.user_to_singer
@@ -66,7 +94,7 @@ def record_converter(
     def convert(record: dict[str, Any]) -> dict[str, Any]:
         out = empty.copy()
         for key, value in (record.get("fields") or {}).items():
-            column = columns.get(key)
+            column = readers.get(key)
             if column is None:
                 if key not in unknown:
                     unknown.add(key)
@@ -90,11 +118,17 @@ def record_converter(
                     f"table {table.name!r} ({table.id}), record {record.get('id')}: the "
                     f"server sent {exc}; report this value to the connector's maintainers"
                 ) from exc
+        try:
+            out["_created_at"] = to_datetime(record.get("createdAt"))
+            out["_modified_at"] = to_datetime(record.get("modifiedAt"))
+        except (ValueError, OverflowError) as exc:
+            raise NinoxError(
+                f"table {table.name!r} ({table.id}), record {record.get('id')}: the server "
+                f"sent {exc}; report this value to the connector's maintainers"
+            ) from exc
         out["_id"] = record["id"]
         out["_sequence"] = record.get("sequence")
-        out["_created_at"] = to_datetime(record.get("createdAt"))
         out["_created_by"] = to_user(record.get("createdBy"))
-        out["_modified_at"] = to_datetime(record.get("modifiedAt"))
         out["_modified_by"] = to_user(record.get("modifiedBy"))
         out["_sdc_deleted_at"] = None
         return out
@@ -102,9 +136,11 @@ def record_converter(
     return convert
 
 
-def deleted_record(table: NinoxTable, record_id: int, sequence: int, deleted_at: str) -> dict:
+def deleted_record(
+    column_names: Iterable[str], record_id: int, sequence: int, deleted_at: str
+) -> dict[str, Any]:
     """The record emitted for a deleted id: its key, the feed's seq, every field null."""
-    out: dict[str, Any] = {field.name: None for field in table.fields}
+    out: dict[str, Any] = dict.fromkeys(column_names)
     out.update(dict.fromkeys(META_SCHEMA))
     out["_id"] = record_id
     out["_sequence"] = sequence

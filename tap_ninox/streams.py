@@ -14,10 +14,16 @@ from singer_sdk.helpers.conform import TypeConformanceLevel
 from singer_sdk.singerlib import RecordMessage
 
 from ninox_core.client import NinoxClient
-from ninox_core.errors import NinoxError
+from ninox_core.errors import NinoxError, NinoxNotFoundError
 from ninox_core.fieldtypes import epoch_ms_to_singer
 from ninox_core.schema import NinoxTable
-from tap_ninox.records import deleted_record, record_converter, table_schema
+from tap_ninox.records import (
+    Columns,
+    default_columns,
+    deleted_record,
+    record_converter,
+    table_schema,
+)
 
 if TYPE_CHECKING:
     from singer_sdk.helpers.types import Context
@@ -28,6 +34,8 @@ if TYPE_CHECKING:
 _NODE_ID = re.compile(r"^([A-Z]+)(\d+)$")
 #: Stream-state key of an unfinished read: where it stopped and its bookmark.
 RESUME_KEY = "ninox_resume"
+#: Up to this many removed ids of a resumed read are checked one request each.
+_PER_ID_CHECKS = 50
 #: Log progress at INFO at most this often (seconds) while a table is read.
 _PROGRESS_EVERY = 10.0
 
@@ -94,10 +102,30 @@ class TableStream(NinoxStream):
     # Records come in id order, not sequence order.
     is_sorted = False
 
-    def __init__(self, tap: TapNinox, *, table: NinoxTable, name: str, **kwargs: Any) -> None:
-        """Build the stream's schema from the table's fields."""
+    def __init__(
+        self,
+        tap: TapNinox,
+        *,
+        table: NinoxTable,
+        name: str,
+        columns: Columns | None = None,
+        schema: dict[str, Any] | None = None,
+        absent: tuple[str, ...] = (),
+        **kwargs: Any,
+    ) -> None:
+        """Build the stream's schema from the table's fields.
+
+        `columns` (field id → column name), `schema` and `absent` (columns
+        whose field no longer exists) come from an input catalog that
+        carries Ninox ids; by default every field is a column named by
+        discovery's rule.
+        """
         self.table = table
-        super().__init__(tap, name=name, schema=table_schema(table, tap.logger), **kwargs)
+        self.columns: dict[str, str] = dict(default_columns(table) if columns is None else columns)
+        self.absent_columns = absent
+        if schema is None:
+            schema = table_schema(table, tap.logger, self.columns)
+        super().__init__(tap, name=name, schema=schema, **kwargs)
 
     def get_records(self, context: Context | None) -> Iterable[dict[str, Any]]:
         """Yield changed (or, on a first run, all) records, then deleted ids."""
@@ -113,8 +141,12 @@ class TableStream(NinoxStream):
         bookmark = self.get_starting_replication_key_value(context) or None
         state = self.get_context_state(context)
         after_id, sequence_before = self._starting_point(state, bookmark)
+        # Ids up to here were read (and emitted) by the run this one resumes.
+        resumed_after = after_id
         choice_style = self.config.get("choice_style", "names")
-        convert = record_converter(self.table, choice_style, self.logger)
+        convert = record_converter(
+            self.table, choice_style, self.logger, self.columns, self.absent_columns
+        )
         emitted_ids = self._emitted_ids_register()
         emitted_now: set[int] = set()
         started = last_log = time.monotonic()
@@ -165,7 +197,7 @@ class TableStream(NinoxStream):
 
         deleted = 0
         if bookmark and self.config.get("include_deletes", True):
-            for row in self._deleted_records(bookmark, emitted_now):
+            for row in self._deleted_records(bookmark, emitted_now, resumed_after):
                 deleted += 1
                 yield row
 
@@ -195,23 +227,73 @@ class TableStream(NinoxStream):
                 "%s: resuming an interrupted read after record id %d", self.name, after_id
             )
             return after_id, int(resume["sequence_before"])
-        return 0, self.client.database_sequence(self.team_id, self.database_id)
+        return 0, self.client.read_sequence(
+            self.team_id, self.database_id, self.table.id, since_sq=bookmark
+        )
 
-    def _deleted_records(self, bookmark: int, live_ids: set[int]) -> Iterable[dict[str, Any]]:
-        """One record per id the change feed lists as removed since `bookmark`."""
+    def _deleted_records(
+        self, bookmark: int, live_ids: set[int], resumed_after: int
+    ) -> Iterable[dict[str, Any]]:
+        """One record per id the change feed lists as removed since `bookmark`.
+
+        A feed may still list an id that was deleted, then created again
+        under the same id (`_upsert`). Such a record is live: this run read
+        it (`live_ids`), since its re-creation changed it after `bookmark`.
+        On a resumed read the ids up to `resumed_after` were read by the
+        interrupted run, whose memory is gone: for those, whether they
+        exist is asked of the server (`_still_live`), so a resume never
+        reports a live record deleted.
+        """
         changes = self.client.table_changes(self.team_id, self.database_id, self.table.id, bookmark)
         feed_seq = int(changes.get("seq") or 0)
         # Every deletion of a run carries the run's start time.
         deleted_at = epoch_ms_to_singer(self._initialized_at) or ""
+        column_names = [*self.columns.values(), *self.absent_columns]
+        removed: list[int] = []
         for node in changes.get("removes") or ():
             match = _NODE_ID.match(str(node))
             if not match or match.group(1) != self.table.id:
                 continue
             record_id = int(match.group(2))
             # Deleted, then created again under the same id: it is live.
-            if record_id in live_ids:
-                continue
-            yield deleted_record(self.table, record_id, feed_seq, deleted_at)
+            if record_id not in live_ids:
+                removed.append(record_id)
+        unknown = [record_id for record_id in removed if record_id <= resumed_after]
+        live = self._still_live(unknown, bookmark, resumed_after) if unknown else set()
+        for record_id in dict.fromkeys(removed):
+            if record_id not in live:
+                yield deleted_record(column_names, record_id, feed_seq, deleted_at)
+
+    def _still_live(self, record_ids: list[int], bookmark: int, up_to: int) -> set[int]:
+        """Which of `record_ids` (all <= `up_to`) exist now.
+
+        A few ids are asked for one by one; many, by reading again the
+        changed records up to `up_to` (what the interrupted run had read):
+        either way the cost is bounded by the work the run resumes.
+        """
+        if len(record_ids) <= _PER_ID_CHECKS:
+            live: set[int] = set()
+            for record_id in record_ids:
+                try:
+                    self.client.get_record(self.team_id, self.database_id, self.table.id, record_id)
+                except NinoxNotFoundError:
+                    continue
+                live.add(record_id)
+            return live
+        wanted = set(record_ids)
+        found: set[int] = set()
+        for page in self.client.iter_record_pages(
+            self.team_id,
+            self.database_id,
+            self.table.id,
+            since_sq=bookmark,
+            page_size=int(self.config.get("page_size", 500)),
+            style="ids",
+        ):
+            found.update(int(r["id"]) for r in page if int(r["id"]) in wanted)
+            if int(page[-1]["id"]) >= up_to:
+                break
+        return found
 
     def _increment_stream_state(
         self, latest_record: dict[str, Any], *, context: Context | None = None

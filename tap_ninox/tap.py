@@ -17,9 +17,13 @@ from singer_sdk.singerlib import Message, RecordMessage
 from ninox_core import __version__
 from ninox_core.client import NinoxClient
 from ninox_core.errors import NinoxConfigError, NinoxError
-from ninox_core.naming import database_part, stream_names
+from ninox_core.naming import database_part, field_column, stream_names
 from ninox_core.schema import NinoxTable
 from ninox_core.settings import client_from_config, connection_properties
+from tap_ninox.catalog import CatalogStream
+from tap_ninox.catalog import annotate as annotate_catalog
+from tap_ninox.catalog import read_input as read_catalog_ids
+from tap_ninox.records import META_SCHEMA
 from tap_ninox.streams import FilesStream, TableStream
 
 FILES_STREAM = "files"
@@ -99,6 +103,11 @@ class TapNinox(Tap):
         ),
     ).to_dict()
 
+    def __init__(self, *, catalog: Any = None, **kwargs: Any) -> None:
+        """Keep the Ninox ids of the input catalog (the SDK's model drops them)."""
+        self.catalog_streams = read_catalog_ids(catalog)
+        super().__init__(catalog=catalog, **kwargs)
+
     @cached_property
     def client(self) -> NinoxClient:
         """The Ninox API client shared by every stream of this run."""
@@ -109,13 +118,27 @@ class TapNinox(Tap):
         """Ids of the records each table stream emitted, for the files stream."""
         return {}
 
+    @property
+    def catalog_dict(self) -> dict:
+        """The discovered catalog, with Ninox ids in the metadata (see `catalog.py`)."""
+        ids = {
+            stream.name: (stream.database_id, stream.table.id, stream.table.name, stream.columns)
+            for stream in self.streams.values()
+            if isinstance(stream, TableStream)
+        }
+        return annotate_catalog(super().catalog_dict, ids)
+
     def discover_streams(self) -> list[Stream]:
-        """One stream per table of every selected database (plus `files`)."""
+        """One stream per table of every selected database (plus `files`).
+
+        With an input catalog that carries Ninox ids, its streams are built
+        from the tables with those ids, under the catalog's names; other
+        tables get the names discovery gives them.
+        """
         team_id = self.config["team_id"]
         databases = self._selected_databases(team_id)
-        tables_by_db = self._selected_tables(
-            {db["id"]: self.client.list_tables(team_id, db["id"]) for db in databases}
-        )
+        all_tables = {db["id"]: self.client.list_tables(team_id, db["id"]) for db in databases}
+        tables_by_db = self._selected_tables(all_tables)
         multi = len(databases) > 1
         include_files = bool(self.config.get("include_files"))
         db_names = {db["id"]: str(db.get("name") or db["id"]) for db in databases}
@@ -132,16 +155,20 @@ class TapNinox(Tap):
         names = stream_names(entries, multi_database=multi, reserved=reserved)
 
         streams: list[Stream] = []
+        claimed: set[tuple[str, str]] = set()
+        for entry in self.catalog_streams.values():
+            stream = self._stream_from_catalog(team_id, entry, all_tables, tables_by_db)
+            if stream is not None:
+                streams.append(stream)
+                claimed.add((stream.database_id, stream.table.id))
+        taken = {stream.name for stream in streams}
         for db in databases:
             for table in tables_by_db[db["id"]]:
+                name = names[(db["id"], table.id)]
+                if (db["id"], table.id) in claimed or name in taken:
+                    continue
                 streams.append(
-                    TableStream(
-                        self,
-                        team_id=team_id,
-                        database_id=db["id"],
-                        table=table,
-                        name=names[(db["id"], table.id)],
-                    )
+                    TableStream(self, team_id=team_id, database_id=db["id"], table=table, name=name)
                 )
         if include_files:
             for db in databases:
@@ -155,6 +182,108 @@ class TapNinox(Tap):
                     )
                 )
         return streams
+
+    def _stream_from_catalog(
+        self,
+        team_id: str,
+        entry: CatalogStream,
+        all_tables: dict[str, list[NinoxTable]],
+        tables_by_db: dict[str, list[NinoxTable]],
+    ) -> TableStream | None:
+        """The stream of a selected catalog entry, found by its table id.
+
+        A table that no longer exists fails the run (its data would
+        otherwise be skipped silently); renames are warned about once each.
+        """
+        if not entry.selected:
+            return None
+        where = f"stream '{entry.name}' (table id {entry.table_id}, database {entry.database_id})"
+        if entry.database_id not in all_tables:
+            if self.config.get("database_ids"):
+                self.logger.warning(
+                    "%s is selected in the catalog, but its database is not in the "
+                    "database_ids setting; it is not synced",
+                    where,
+                )
+                return None
+            raise NinoxConfigError(
+                f"{where}: the catalog's database no longer exists in team {team_id}; "
+                "run --discover for a new catalog, or deselect the stream"
+            )
+        table = next((t for t in all_tables[entry.database_id] if t.id == entry.table_id), None)
+        if table is None:
+            raise NinoxConfigError(
+                f"{where}: the catalog's table no longer exists in Ninox (a renamed "
+                "table keeps its id: this one was deleted); run --discover for a new "
+                "catalog, or deselect the stream"
+            )
+        if all(t.id != table.id for t in tables_by_db.get(entry.database_id, ())):
+            return None  # left out by the `tables` setting
+        if entry.table_name is not None and entry.table_name != table.name:
+            self.logger.warning(
+                "Table %r (id %s) was renamed %r since the catalog was discovered; "
+                "its stream keeps the catalog's name %r",
+                entry.table_name,
+                table.id,
+                table.name,
+                entry.name,
+            )
+        columns, absent = self._catalog_columns(entry, table)
+        return TableStream(
+            self,
+            team_id=team_id,
+            database_id=entry.database_id,
+            table=table,
+            name=entry.name,
+            columns=columns,
+            schema=entry.schema or None,
+            absent=absent,
+        )
+
+    def _catalog_columns(
+        self, entry: CatalogStream, table: NinoxTable
+    ) -> tuple[dict[str, str], tuple[str, ...]]:
+        """Field id → the catalog's property name, and the catalog's vanished fields.
+
+        Properties without a field id (a hand-made catalog) match a field by
+        its discovered column name. Fields the catalog does not know (added
+        since) are not emitted: the catalog's schema has no column for them.
+        """
+        properties = dict((entry.schema or {}).get("properties") or {})
+        by_column = {field_column(f.name, f.id): f for f in table.fields}
+        columns: dict[str, str] = {}
+        absent: list[str] = []
+        for field_id, column in entry.columns.items():
+            field = table.field_by_id(field_id)
+            if field is None:
+                self.logger.warning(
+                    "Table %r field id %s (column %r of stream %r) no longer exists; "
+                    "the column is emitted as null",
+                    table.name,
+                    field_id,
+                    column,
+                    entry.name,
+                )
+                absent.append(column)
+                continue
+            if field_column(field.name, field.id) != column:
+                self.logger.warning(
+                    "Table %r field %s was renamed %r since the catalog was discovered; "
+                    "its values are still emitted as %r",
+                    table.name,
+                    field_id,
+                    field.name,
+                    column,
+                )
+            columns[field_id] = column
+        named = set(columns.values()) | set(absent)
+        for column in properties:
+            if column in named or column in META_SCHEMA:
+                continue
+            field = by_column.get(column)
+            if field is not None and field.id not in columns:
+                columns[field.id] = column
+        return columns, tuple(absent)
 
     @property
     def streams(self) -> dict[str, Stream]:
@@ -205,21 +334,37 @@ class TapNinox(Tap):
     def _selected_tables(
         self, tables_by_db: dict[str, list[NinoxTable]]
     ) -> dict[str, list[NinoxTable]]:
-        """Keep the tables the `tables` setting names; fail on a name that matches none."""
+        """Keep the tables the `tables` setting names; fail on a name that matches none.
+
+        A table renamed since the input catalog was discovered also answers
+        to the name the catalog recorded, so the setting stays valid too.
+        """
         wanted = self.config.get("tables")
         if not wanted:
             return tables_by_db
-        every = [t for tables in tables_by_db.values() for t in tables]
-        unknown = [w for w in wanted if not any(w in (t.name, t.id) for t in every)]
+        old_names: dict[tuple[str, str], str] = {
+            (entry.database_id, entry.table_id): entry.table_name
+            for entry in self.catalog_streams.values()
+            if entry.table_name
+        }
+
+        def names_of(db_id: str, table: NinoxTable) -> set[str]:
+            known = {table.name, table.id}
+            old = old_names.get((db_id, table.id))
+            return known | {old} if old else known
+
+        every = [(db_id, t) for db_id, tables in tables_by_db.items() for t in tables]
+        matched = {w for db_id, t in every for w in names_of(db_id, t)}
+        unknown = [w for w in wanted if w not in matched]
         if unknown:
-            listing = ", ".join(sorted({f"{t.name} ({t.id})" for t in every})) or "none"
+            listing = ", ".join(sorted({f"{t.name} ({t.id})" for _, t in every})) or "none"
             raise NinoxConfigError(
                 f"tables: {', '.join(map(repr, unknown))} matches no table in the selected "
                 f"databases; the tables are: {listing}"
             )
         keys = set(wanted)
         return {
-            db_id: [t for t in tables if t.name in keys or t.id in keys]
+            db_id: [t for t in tables if names_of(db_id, t) & keys]
             for db_id, tables in tables_by_db.items()
         }
 

@@ -120,10 +120,56 @@ def test_aliases_share_a_kind(a, b):
 # ----------------------------------------------------------------- reading
 
 
-@pytest.mark.parametrize("type_name", [*TEXT_TYPES, "number", "boolean", "date", "time"], ids=str)
+@pytest.mark.parametrize("type_name", [*TEXT_TYPES, "number", "boolean", "time"], ids=str)
 def test_values_already_in_singer_form_need_no_reader(type_name):
     # None lets the tap skip the call for the most common columns.
     assert ft.reader(field(type_name)) is None
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("2021-01-23", "2021-01-23"),
+        (1611360000000, "2021-01-23"),  # epoch ms of its UTC midnight
+        (1611403800000, "2021-01-23"),  # epoch ms later that day
+        (Decimal("1611360000000"), "2021-01-23"),
+        (-86400000, "1969-12-31"),
+        ("2021-01-23T00:00:00", "2021-01-23"),
+        ("2021-01-23T00:00:00.000Z", "2021-01-23"),
+        ("2021-01-23T00:00:00+02:00", "2021-01-23"),  # the date as written
+        ("", None),
+    ],
+)
+def test_dates_are_read_from_every_server_form(value, expected):
+    assert ft.reader(field("date"))(value) == expected
+
+
+@pytest.mark.parametrize("value", ["23.01.2021", "soon", True, [2021], 10**30])
+def test_a_date_that_is_no_date_fails_naming_the_field(value):
+    with pytest.raises(ft.ValueConversionError, match="expected a date"):
+        ft.reader(field("date"))(value)
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("2021-01-23T12:30:00", "2021-01-23T12:30:00Z"),
+        ("2021-01-23T12:30:00.000Z", "2021-01-23T12:30:00Z"),
+        ("2021-01-23T12:30:00.250Z", "2021-01-23T12:30:00.250Z"),
+        ("2021-01-23T12:30:00Z", "2021-01-23T12:30:00Z"),
+        ("2021-01-23T14:30:00+02:00", "2021-01-23T12:30:00Z"),
+        (1611405000000, "2021-01-23T12:30:00Z"),
+        (1611405000250, "2021-01-23T12:30:00.250Z"),
+    ],
+)
+def test_datetimes_are_read_from_every_server_form(value, expected):
+    assert ft.reader(field("datetime"))(value) == expected
+    assert ft.ninox_datetime_to_singer(value) == expected
+
+
+@pytest.mark.parametrize("value", [0, "0", "", None])
+def test_unknown_users_are_null(value):
+    assert ft.user_to_singer(value) is None
 
 
 READS = [
