@@ -20,9 +20,14 @@ from ninox_core.errors import NinoxConfigError, NinoxError
 from ninox_core.naming import database_part, stream_names
 from ninox_core.schema import NinoxTable
 from ninox_core.settings import client_from_config, connection_properties
-from tap_ninox.streams import FilesStream, TableStream
-
-FILES_STREAM = "files"
+from tap_ninox.files import (
+    FILES_SETTINGS,
+    FILES_STREAM,
+    check_files_settings,
+    files_streams,
+    link_files_streams,
+)
+from tap_ninox.streams import TableStream
 
 
 class BufferedMsgSpecWriter(MsgSpecWriter):
@@ -97,6 +102,7 @@ class TapNinox(Tap):
                 "record; one request per record)."
             ),
         ),
+        *FILES_SETTINGS,
     ).to_dict()
 
     @cached_property
@@ -104,14 +110,10 @@ class TapNinox(Tap):
         """The Ninox API client shared by every stream of this run."""
         return client_from_config(self.config, f"tap-ninox/{__version__}")
 
-    @cached_property
-    def emitted_record_ids(self) -> dict[tuple[str, str], list[int]]:
-        """Ids of the records each table stream emitted, for the files stream."""
-        return {}
-
     def discover_streams(self) -> list[Stream]:
         """One stream per table of every selected database (plus `files`)."""
         team_id = self.config["team_id"]
+        check_files_settings(self.config)
         databases = self._selected_databases(team_id)
         tables_by_db = self._selected_tables(
             {db["id"]: self.client.list_tables(team_id, db["id"]) for db in databases}
@@ -144,31 +146,14 @@ class TapNinox(Tap):
                     )
                 )
         if include_files:
-            for db in databases:
-                streams.append(
-                    FilesStream(
-                        self,
-                        team_id=team_id,
-                        database_id=db["id"],
-                        tables=tables_by_db[db["id"]],
-                        name=files_names[db["id"]],
-                    )
-                )
+            streams.extend(files_streams(self, team_id, files_names))
         return streams
 
     @property
     def streams(self) -> dict[str, Stream]:
-        """Streams by name, with every `files` stream after the table streams.
-
-        The SDK sorts streams by name; a files stream lists the attachments of
-        the records the table streams emitted, so it has to run after them.
-        """
+        """Streams by name; each table stream syncs its own database's `files` child."""
         streams = super().streams
-        if any(isinstance(s, FilesStream) for s in streams.values()):
-            ordered = sorted(streams.items(), key=lambda kv: isinstance(kv[1], FilesStream))
-            if list(streams) != [name for name, _ in ordered]:
-                streams.clear()
-                streams.update(ordered)
+        link_files_streams(streams.values())
         return streams
 
     # ----------------------------------------------------------------- CLI
