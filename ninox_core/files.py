@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager
 from typing import IO, Any, TypeVar
 
 import requests
@@ -100,14 +101,14 @@ def upload_file(
     table_id: str,
     record_id: int,
     name: str,
-    open_file: Callable[[], IO[bytes]],
+    open_file: Callable[[], AbstractContextManager[IO[bytes]]],
     size: int,
     content_type: str | None = None,
 ) -> dict[str, Any]:
     """`POST .../files`: upload one attachment as multipart field `file`, streamed.
 
-    `open_file` is called once per try and must return the file positioned
-    at its start; `size` is its length in bytes (the body's Content-Length
+    `open_file` is called once per try and must return a context manager
+    giving the file at its start; `size` is its length in bytes (the body's Content-Length
     is computed from it, so nothing is buffered). Returns the server's
     metadata of the stored file.
     """
