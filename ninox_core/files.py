@@ -42,6 +42,7 @@ CHUNK_SIZE = 1024 * 1024
 MIN_BYTES_PER_SECOND = 64 * 1024
 
 T = TypeVar("T")
+_ANY_TYPE = {"Accept": "*/*"}
 
 
 class _BrokenTransfer(Exception):
@@ -81,7 +82,8 @@ def download_file(
         while True:
             attempt += 1
             reason = ""
-            response = _send(client, "GET", path, attempt, stream=True)
+            # The session asks for JSON; the bytes may be of any type.
+            response = _send(client, "GET", path, attempt, stream=True, headers=_ANY_TYPE)
             if response is None:
                 continue
             try:

@@ -80,6 +80,8 @@ def test_backup_of_the_crm_with_attachments_equals_the_emulators_bytes(emulator,
     paths = {Path(r["path"]).relative_to(tmp_path) for r in rows}
     assert written == paths | {p.with_name(p.name + SIDECAR_SUFFIX) for p in paths}
     assert emulator.request_count(method="GET", path_regex=FILE_GETS) == len(rows)
+    # One state for the stream, not one partition per record.
+    assert "partitions" not in out.state["bookmarks"].get("files", {})
 
 
 def test_a_second_run_downloads_nothing_and_a_changed_file_only(emulator, tmp_path):
