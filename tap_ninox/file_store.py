@@ -10,7 +10,9 @@ package installed).
   or `lpt1.txt`, names too long, or names ending like this module's own
   files) the offending characters become `_` and a short hash of the
   original name is added before the extension, so two names that sanitise
-  alike never share a file. The `name` column keeps the original name.
+  alike never share a file. Names of one record that differ only in case
+  (or Unicode normalisation) are all tagged too, for case-insensitive
+  filesystems. The `name` column keeps the original name.
 - **No second download.** Next to each file a sidecar `<safe name>.ninox.json`
   holds the size, `seq` and sha256 of the bytes it describes. A file whose
   sidecar matches the listing's size and `seq`, and whose bytes on disk have
@@ -27,7 +29,7 @@ import hashlib
 import json
 import re
 import unicodedata
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -47,18 +49,22 @@ _WINDOWS_DEVICES = re.compile(
 )
 
 
-def safe_name(name: str) -> str:
-    """A file name every common filesystem can store, unchanged when it already is."""
+def safe_name(name: str, *, tagged: bool = False) -> str:
+    """A file name every common filesystem can store, unchanged when it already is.
+
+    `tagged` adds the hash of the original name even to a safe name (see
+    `safe_names`).
+    """
     cleaned = _UNSAFE_CHARS.sub("_", name)
     stripped = cleaned.rstrip(". ")
     if stripped != cleaned:
         cleaned = stripped + "_"
     if _WINDOWS_DEVICES.match(cleaned):
         cleaned = "_" + cleaned
-    if cleaned.endswith((SIDECAR_SUFFIX, PART_SUFFIX)):
+    if cleaned.casefold().endswith((SIDECAR_SUFFIX, PART_SUFFIX)):
         cleaned += "_"
     too_long = len(cleaned.encode()) > MAX_NAME_BYTES
-    if cleaned == name and not too_long and name:
+    if cleaned == name and not too_long and name and not tagged:
         return name
     # The hash of the original name keeps two names that sanitise alike apart.
     tag = "~" + hashlib.sha256(name.encode()).hexdigest()[:8]
@@ -67,6 +73,24 @@ def safe_name(name: str) -> str:
         stem, ext = cleaned, ""
     suffix = tag + (f".{ext}" if ext else "")
     return _truncate(stem, MAX_NAME_BYTES - len(suffix.encode())) + suffix
+
+
+def safe_names(names: Iterable[str]) -> dict[str, str]:
+    """The safe name of each attachment of one record.
+
+    Names whose safe forms differ only in case or Unicode normalisation
+    (`Scan.pdf` and `scan.pdf`) would share one file on Windows and macOS:
+    each of them is tagged with its hash, whatever order they come in.
+    """
+    plain = {name: safe_name(name) for name in names}
+    groups: dict[str, list[str]] = {}
+    for name, safe in plain.items():
+        groups.setdefault(unicodedata.normalize("NFC", safe).casefold(), []).append(name)
+    for group in groups.values():
+        if len(group) > 1:
+            for name in group:
+                plain[name] = safe_name(name, tagged=True)
+    return plain
 
 
 def _truncate(text: str, max_bytes: int) -> str:
@@ -97,15 +121,20 @@ class FileStore:
         ids: tuple[str, str, int],
         meta: dict[str, Any],
         fetch: Callable[[Callable[[Iterator[bytes]], str]], str],
+        file_name: str | None = None,
     ) -> StoredFile:
         """Make the attachment `meta` of record `ids` (database, table, record) present.
+
+        `file_name` is its name on disk (default: `safe_name` of its name;
+        `safe_names` gives those of a whole record).
 
         `fetch(consume)` downloads the bytes and passes them to `consume`
         (see `ninox_core.files.download_file`); it is only called when the
         copy on disk is missing or stale.
         """
         database_id, table_id, record_id = ids
-        relative = f"{database_id}/{table_id}/{record_id}/{safe_name(str(meta['name']))}"
+        file_name = file_name or safe_name(str(meta["name"]))
+        relative = f"{database_id}/{table_id}/{record_id}/{file_name}"
         target = f"{self.root}/{relative}"
         url = f"{self.url}/{relative}"
         size, seq = meta.get("size"), meta.get("seq")

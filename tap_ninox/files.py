@@ -31,7 +31,7 @@ from ninox_core.errors import NinoxConfigError, NinoxError, NinoxNotFoundError
 from ninox_core.fieldtypes import epoch_ms_to_singer
 from ninox_core.files import download_file
 from tap_ninox.file_parent import DATABASE_ID, RECORD_ID, TABLE_ID
-from tap_ninox.file_store import FileStore
+from tap_ninox.file_store import FileStore, safe_names
 from tap_ninox.streams import NinoxStream, TableStream
 
 if TYPE_CHECKING:
@@ -119,10 +119,13 @@ class FilesStream(NinoxStream):
             raise NinoxError(
                 f"stream '{self.name}' (table {table_id}, record {record_id}): {exc}"
             ) from exc
+        file_names = safe_names(str(meta.get("name")) for meta in listed)
         for meta in listed:
-            yield self._row(table_id, record_id, meta)
+            yield self._row(table_id, record_id, meta, file_names[str(meta.get("name"))])
 
-    def _row(self, table_id: str, record_id: int, meta: dict[str, Any]) -> dict[str, Any]:
+    def _row(
+        self, table_id: str, record_id: int, meta: dict[str, Any], file_name: str
+    ) -> dict[str, Any]:
         row: dict[str, Any] = {
             DATABASE_ID: self.database_id,
             TABLE_ID: table_id,
@@ -137,11 +140,13 @@ class FilesStream(NinoxStream):
             "sha256": None,
         }
         if self.store is not None:
-            stored = self._download(table_id, record_id, meta)
+            stored = self._download(table_id, record_id, meta, file_name)
             row["path"], row["sha256"] = stored
         return row
 
-    def _download(self, table_id: str, record_id: int, meta: dict[str, Any]) -> tuple[str, str]:
+    def _download(
+        self, table_id: str, record_id: int, meta: dict[str, Any], file_name: str
+    ) -> tuple[str, str]:
         assert self.store is not None
         name = str(meta["name"])
         size = meta.get("size")
@@ -159,7 +164,9 @@ class FilesStream(NinoxStream):
             )
 
         try:
-            stored = self.store.store((self.database_id, table_id, record_id), meta, fetch)
+            stored = self.store.store(
+                (self.database_id, table_id, record_id), meta, fetch, file_name
+            )
         except (NinoxError, OSError) as exc:
             raise NinoxError(
                 f"stream '{self.name}': downloading file {name!r} of record {record_id} "

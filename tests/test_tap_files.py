@@ -5,13 +5,21 @@ from __future__ import annotations
 import hashlib
 import json
 import random
+import unicodedata
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from ninox_core.errors import NinoxConfigError
-from tap_ninox.file_store import MAX_NAME_BYTES, PART_SUFFIX, SIDECAR_SUFFIX, FileStore, safe_name
+from tap_ninox.file_store import (
+    MAX_NAME_BYTES,
+    PART_SUFFIX,
+    SIDECAR_SUFFIX,
+    FileStore,
+    safe_name,
+    safe_names,
+)
 from tests.tap_support import CRM_DB, DEMO_TEAM, PROJECTS_DB, discover, run_tap, tap_config
 
 FILE_GETS = r"/files/[^/]+$"
@@ -31,6 +39,10 @@ def add_files(emulator: Any) -> dict[tuple[str, int, str], bytes]:
         ("B", 3, "x" * 300 + ".txt"): b"long",
         ("B", 3, "Vertrag Nr. 7 (März).pdf"): "ü".encode() * 1000,
         ("C", 2, "notes.ninox.json"): b"looks like a sidecar",
+        ("C", 3, "Scan.PDF"): b"upper case",
+        ("C", 3, "scan.pdf"): b"lower case, one file on Windows and macOS",
+        ("C", 3, "caf\u00e9.txt"): b"composed",
+        ("C", 3, "cafe\u0301.txt"): b"decomposed",
     }
     for (table, rid, name), data in extra.items():
         emulator.store.attach_file(DEMO_TEAM, CRM_DB, table, rid, name, data)
@@ -178,13 +190,28 @@ def test_unsafe_names_are_made_safe_and_kept_in_the_name_column(emulator, tmp_pa
     assert set(n for _, _, n in extra) <= set(by_name)
     paths = [r["path"] for r in rows]
     assert len(set(paths)) == len(paths)  # no two attachments share a file
+    case_twins = {"Scan.PDF", "scan.pdf", "caf\u00e9.txt", "cafe\u0301.txt"}
     for name in (n for _, _, n in extra):
         file_name = Path(by_name[name]["path"]).name
-        assert file_name == safe_name(name)
+        assert file_name == safe_name(name, tagged=name in case_twins)
         assert len(file_name.encode()) <= MAX_NAME_BYTES
         assert not set(file_name) & set('<>:"/\\|?*\t')
         assert not file_name.endswith((".", " ", SIDECAR_SUFFIX))
     assert Path(by_name["contract.pdf"]["path"]).name == "contract.pdf"  # safe names stay
+    # Names that one case-insensitive filesystem would store as one file.
+    twins = {
+        unicodedata.normalize("NFC", Path(by_name[n]["path"]).name).casefold() for n in case_twins
+    }
+    assert len(twins) == len(case_twins)
+
+
+def test_safe_names_tag_case_twins_whatever_their_order():
+    names = ["Report.pdf", "photo.jpg", "report.PDF"]
+    forward, backward = safe_names(names), safe_names(reversed(names))
+    assert forward == backward
+    assert forward["photo.jpg"] == "photo.jpg"
+    assert forward["Report.pdf"] != forward["report.PDF"]
+    assert forward["Report.pdf"].startswith("Report~") and forward["report.PDF"].endswith(".PDF")
 
 
 @pytest.mark.parametrize(
