@@ -121,11 +121,14 @@ class FilesStream(NinoxStream):
             ) from exc
         file_names = safe_names(str(meta.get("name")) for meta in listed)
         for meta in listed:
-            yield self._row(table_id, record_id, meta, file_names[str(meta.get("name"))])
+            row = self._row(table_id, record_id, meta, file_names[str(meta.get("name"))])
+            if row is not None:
+                yield row
 
     def _row(
         self, table_id: str, record_id: int, meta: dict[str, Any], file_name: str
-    ) -> dict[str, Any]:
+    ) -> dict[str, Any] | None:
+        """The stream's row for one attachment; None when it was deleted meanwhile."""
         row: dict[str, Any] = {
             DATABASE_ID: self.database_id,
             TABLE_ID: table_id,
@@ -140,9 +143,31 @@ class FilesStream(NinoxStream):
             "sha256": None,
         }
         if self.store is not None:
-            stored = self._download(table_id, record_id, meta, file_name)
-            row["path"], row["sha256"] = stored
+            try:
+                row["path"], row["sha256"] = self._download(table_id, record_id, meta, file_name)
+            except NinoxNotFoundError as exc:
+                if self._still_listed(table_id, record_id, str(meta["name"])):
+                    raise NinoxError(
+                        f"stream '{self.name}': downloading file {meta['name']!r} of record "
+                        f"{record_id} (table {table_id}) failed: {exc}"
+                    ) from exc
+                self.logger.warning(
+                    "%s: file %r of record %d (table %s) was deleted while the tap read it; "
+                    "it is left out of this run",
+                    self.name,
+                    meta["name"],
+                    record_id,
+                    table_id,
+                )
+                return None
         return row
+
+    def _still_listed(self, table_id: str, record_id: int, name: str) -> bool:
+        try:
+            listed = self.client.list_files(self.team_id, self.database_id, table_id, record_id)
+        except NinoxNotFoundError:
+            return False
+        return any(meta.get("name") == name for meta in listed)
 
     def _download(
         self, table_id: str, record_id: int, meta: dict[str, Any], file_name: str
@@ -167,6 +192,8 @@ class FilesStream(NinoxStream):
             stored = self.store.store(
                 (self.database_id, table_id, record_id), meta, fetch, file_name
             )
+        except NinoxNotFoundError:
+            raise
         except (NinoxError, OSError) as exc:
             raise NinoxError(
                 f"stream '{self.name}': downloading file {name!r} of record {record_id} "

@@ -314,3 +314,25 @@ def test_without_download_files_rows_have_no_path(emulator, tmp_path):
     assert out.records["files"] and all(r["path"] is None for r in out.records["files"])
     assert emulator.request_count(method="GET", path_regex=FILE_GETS) == 0
     assert not list(tmp_path.iterdir())
+
+
+def test_a_file_deleted_between_listing_and_download_is_left_out(emulator, tmp_path, caplog):
+    emulator.store.attach_file(DEMO_TEAM, CRM_DB, "A", 1, "gone.txt", b"soon gone")
+
+    def delete_before_download(entry: Any) -> None:
+        if entry.method == "GET" and entry.path.endswith("/records/1/files/gone.txt"):
+            emulator.store.delete_file(DEMO_TEAM, CRM_DB, "A", 1, "gone.txt")
+
+    emulator.on_request(delete_before_download)
+    rows = run_tap(backup_config(emulator, tmp_path)).records["files"]
+    assert "gone.txt" not in {r["name"] for r in rows}
+    assert any("gone.txt" in r.message and "deleted" in r.message for r in caplog.records)
+    assert not list(tmp_path.rglob("gone.txt*"))
+    for row in rows:
+        assert Path(row["path"]).read_bytes() == emulator_bytes(emulator, row)
+
+
+def test_a_404_for_a_file_still_listed_fails_the_run(emulator, tmp_path):
+    emulator.faults.add(kind="status", status=404, method="GET", path=FILE_GETS)
+    out = run_tap(backup_config(emulator, tmp_path), allow_failure=True)
+    assert "downloading file" in str(out.error) and "404" in str(out.error)
