@@ -10,9 +10,9 @@ from disk (`ninox_core.files.upload_file`), under its original name.
   left alone. One `GET .../files` per record and batch tells.
 - A row's record may still wait in a table stream's batch, or not be read
   yet (the tap emits a record's `files` rows just before the record
-  itself): every other sink is drained before a batch of files is uploaded,
-  and the rows of a batch's last record are carried over while that record
-  is not in Ninox (`FileUploadSink._upload`).
+  itself): when a record is not in Ninox, every other sink is drained
+  first, and the rows of a batch's last record are carried over while that
+  record is still not there (`FileUploadSink._upload`).
 - A missing file at `path`, a table id the database does not have, a
   record that does not exist: the run ends with one line naming the stream,
   the record and the file. Uploads before it stay; no STATE is emitted for
@@ -116,7 +116,6 @@ class FileUploadSink(BatchSink):
 
     def _run(self, rows: list[dict[str, Any]], *, final: bool) -> None:
         try:
-            self._drain_other_sinks()
             self._upload(rows, final=final)
         except WriteError:
             self._target.write_failed = True
@@ -145,6 +144,7 @@ class FileUploadSink(BatchSink):
         for row in rows:
             by_record.setdefault((str(row[TABLE_ID]), int(row[RECORD_ID])), []).append(row)
         last = next(reversed(by_record))
+        drained = False
         for (table_id, record_id), record_rows in by_record.items():
             where = f"stream {self.stream_name!r}: record {record_id} (table {table_id})"
             if table_id not in tables:
@@ -154,6 +154,12 @@ class FileUploadSink(BatchSink):
                 )
             sources = [(row, *self._source(row, where)) for row in record_rows]
             present = self._listed(team_id, database_id, table_id, record_id, where)
+            if present is None and not drained:
+                # Its record may wait in another sink's batch: write those first
+                # (only then, so that table batches keep their size otherwise).
+                self._drain_other_sinks()
+                drained = True
+                present = self._listed(team_id, database_id, table_id, record_id, where)
             if present is None:
                 if not final and (table_id, record_id) == last:
                     self._carried = record_rows
