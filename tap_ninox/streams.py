@@ -1,4 +1,4 @@
-"""The tap's streams: one per Ninox table, and the optional `files` streams."""
+"""The tap's table streams: one per Ninox table (the `files` stream is in `files.py`)."""
 
 from __future__ import annotations
 
@@ -17,6 +17,7 @@ from ninox_core.client import NinoxClient
 from ninox_core.errors import NinoxError, NinoxNotFoundError
 from ninox_core.fieldtypes import epoch_ms_to_singer
 from ninox_core.schema import NinoxTable
+from tap_ninox.file_parent import FilesParent
 from tap_ninox.records import (
     Columns,
     default_columns,
@@ -87,7 +88,7 @@ class NinoxStream(Stream):
                 )
 
 
-class TableStream(NinoxStream):
+class TableStream(FilesParent, NinoxStream):
     """The records of one table, incremental on Ninox's change sequence.
 
     The bookmark is the database's sequence read *before* the table is read,
@@ -147,7 +148,6 @@ class TableStream(NinoxStream):
         convert = record_converter(
             self.table, choice_style, self.logger, self.columns, self.absent_columns
         )
-        emitted_ids = self._emitted_ids_register()
         emitted_now: set[int] = set()
         started = last_log = time.monotonic()
         count = pages = 0
@@ -173,8 +173,6 @@ class TableStream(NinoxStream):
                 row = convert(record)
                 if bookmark:
                     emitted_now.add(row["_id"])
-                if emitted_ids is not None:
-                    emitted_ids.append(row["_id"])
                 yield row
             count += len(page)
             # Every page ends with a resumable STATE: a run that dies later
@@ -304,14 +302,6 @@ class TableStream(NinoxStream):
         overwritten anyway and costs a tenth of the tap's CPU.
         """
 
-    def _emitted_ids_register(self) -> list[int] | None:
-        """The list the files stream reads this table's emitted ids from, if any."""
-        tap = self._tap
-        if not self.config.get("include_files") or not self.selected:
-            return None
-        register: dict[tuple[str, str], list[int]] = tap.emitted_record_ids  # type: ignore[attr-defined]
-        return register.setdefault((self.database_id, self.table.id), [])
-
     def _set_final_bookmark(self, context: Context | None, sequence: int) -> None:
         """Make `sequence` the bookmark the SDK writes when the stream ends.
 
@@ -325,51 +315,3 @@ class TableStream(NinoxStream):
         markers = state.setdefault("progress_markers", {})
         markers["replication_key"] = self.replication_key
         markers["replication_key_value"] = sequence
-
-
-class FilesStream(NinoxStream):
-    """Attachment metadata of every record the table streams emitted this run."""
-
-    primary_keys = ["_database_id", "_table_id", "_record_id", "name"]
-    schema = {
-        "type": "object",
-        "properties": {
-            "_database_id": {"type": ["string"]},
-            "_table_id": {"type": ["string"]},
-            "_record_id": {"type": ["integer"]},
-            "name": {"type": ["string"]},
-            "content_type": {"type": ["string", "null"]},
-            "size": {"type": ["integer", "null"]},
-            "modified_at": {"type": ["string", "null"], "format": "date-time"},
-            "modified_by": {"type": ["string", "null"]},
-            "seq": {"type": ["integer", "null"]},
-        },
-    }
-
-    def __init__(
-        self, tap: TapNinox, *, tables: list[NinoxTable], name: str, **kwargs: Any
-    ) -> None:
-        """List the tables of this stream's database, in sync order."""
-        self.tables = tables
-        super().__init__(tap, name=name, **kwargs)
-
-    def get_records(self, context: Context | None) -> Iterable[dict[str, Any]]:
-        """One request per emitted record; one row per attachment."""
-        register: dict[tuple[str, str], list[int]] = self._tap.emitted_record_ids  # type: ignore[attr-defined]
-        for table in self.tables:
-            record_ids = register.get((self.database_id, table.id), [])
-            for record_id in record_ids:
-                for meta in self.client.list_files(
-                    self.team_id, self.database_id, table.id, record_id
-                ):
-                    yield {
-                        "_database_id": self.database_id,
-                        "_table_id": table.id,
-                        "_record_id": record_id,
-                        "name": meta.get("name"),
-                        "content_type": meta.get("contentType"),
-                        "size": meta.get("size"),
-                        "modified_at": epoch_ms_to_singer(meta.get("modifiedDate")),
-                        "modified_by": meta.get("modifiedUser") or None,
-                        "seq": meta.get("seq"),
-                    }

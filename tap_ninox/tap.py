@@ -23,10 +23,15 @@ from ninox_core.settings import client_from_config, connection_properties
 from tap_ninox.catalog import CatalogStream
 from tap_ninox.catalog import annotate as annotate_catalog
 from tap_ninox.catalog import read_input as read_catalog_ids
+from tap_ninox.files import (
+    FILES_SETTINGS,
+    FILES_STREAM,
+    check_files_settings,
+    files_streams,
+    link_files_streams,
+)
 from tap_ninox.records import META_SCHEMA
-from tap_ninox.streams import FilesStream, TableStream
-
-FILES_STREAM = "files"
+from tap_ninox.streams import TableStream
 
 
 class BufferedMsgSpecWriter(MsgSpecWriter):
@@ -101,6 +106,7 @@ class TapNinox(Tap):
                 "record; one request per record)."
             ),
         ),
+        *FILES_SETTINGS,
     ).to_dict()
 
     def __init__(self, *, catalog: Any = None, **kwargs: Any) -> None:
@@ -112,11 +118,6 @@ class TapNinox(Tap):
     def client(self) -> NinoxClient:
         """The Ninox API client shared by every stream of this run."""
         return client_from_config(self.config, f"tap-ninox/{__version__}")
-
-    @cached_property
-    def emitted_record_ids(self) -> dict[tuple[str, str], list[int]]:
-        """Ids of the records each table stream emitted, for the files stream."""
-        return {}
 
     @property
     def catalog_dict(self) -> dict:
@@ -136,6 +137,7 @@ class TapNinox(Tap):
         tables get the names discovery gives them.
         """
         team_id = self.config["team_id"]
+        check_files_settings(self.config)
         databases = self._selected_databases(team_id)
         all_tables = {db["id"]: self.client.list_tables(team_id, db["id"]) for db in databases}
         tables_by_db = self._selected_tables(all_tables)
@@ -171,16 +173,7 @@ class TapNinox(Tap):
                     TableStream(self, team_id=team_id, database_id=db["id"], table=table, name=name)
                 )
         if include_files:
-            for db in databases:
-                streams.append(
-                    FilesStream(
-                        self,
-                        team_id=team_id,
-                        database_id=db["id"],
-                        tables=tables_by_db[db["id"]],
-                        name=files_names[db["id"]],
-                    )
-                )
+            streams.extend(files_streams(self, team_id, files_names))
         return streams
 
     def _stream_from_catalog(
@@ -287,17 +280,9 @@ class TapNinox(Tap):
 
     @property
     def streams(self) -> dict[str, Stream]:
-        """Streams by name, with every `files` stream after the table streams.
-
-        The SDK sorts streams by name; a files stream lists the attachments of
-        the records the table streams emitted, so it has to run after them.
-        """
+        """Streams by name; each table stream syncs its own database's `files` child."""
         streams = super().streams
-        if any(isinstance(s, FilesStream) for s in streams.values()):
-            ordered = sorted(streams.items(), key=lambda kv: isinstance(kv[1], FilesStream))
-            if list(streams) != [name for name, _ in ordered]:
-                streams.clear()
-                streams.update(ordered)
+        link_files_streams(streams.values())
         return streams
 
     # ----------------------------------------------------------------- CLI

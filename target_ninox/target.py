@@ -10,6 +10,7 @@ from singer_sdk import Target
 from singer_sdk import typing as th
 from singer_sdk.exceptions import ConfigValidationError
 from singer_sdk.plugin_base import _ConfigInput
+from singer_sdk.sinks import Sink
 
 from ninox_core import __version__
 from ninox_core.client import NinoxClient
@@ -17,6 +18,7 @@ from ninox_core.errors import NinoxError, NinoxNotFoundError
 from ninox_core.schema import NinoxField, NinoxTable
 from ninox_core.settings import client_from_config, connection_properties
 from target_ninox.errors import InputError, RecordBeforeSchemaError, TargetNinoxError, WriteError
+from target_ninox.file_upload import UPLOAD_FILES_SETTING, FileUploadSink, is_files_stream
 from target_ninox.mapping import StreamMapping, describe_table
 from target_ninox.reader import NinoxMessageReader
 from target_ninox.sinks import NinoxSink
@@ -96,6 +98,7 @@ class TargetNinox(Target):
                 "updated and deleted; write nothing."
             ),
         ),
+        UPLOAD_FILES_SETTING,
     ).to_dict()
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -195,6 +198,12 @@ class TargetNinox(Target):
             )
 
     # ---------------------------------------------------- SDK overrides
+
+    def get_sink_class(self, stream_name: str) -> type[Sink]:
+        """`files` streams upload attachments with `upload_files`; others write records."""
+        if self.config.get("upload_files") and is_files_stream(stream_name):
+            return FileUploadSink
+        return super().get_sink_class(stream_name)
 
     def _assert_sink_exists(self, stream_name: str) -> None:
         """A RECORD before its stream's SCHEMA is bad input (one clear line)."""

@@ -1,0 +1,241 @@
+"""Attachment bytes: streamed downloads and uploads (docs/api.md §7).
+
+`NinoxClient.request()` reads whole answers into memory; attachments can be
+hundreds of MB, so these two calls stream instead: a download hands the
+body to the caller in chunks, an upload reads the file from disk while it
+sends. Both take the client's lock (one call at a time) and follow its retry
+policy (429, 5xx, timeouts, dropped connections). Both are safe to repeat:
+a download restarts from the first byte, an upload of the same name
+replaces the file.
+
+Bounds: a download's deadline grows with its size (`request_timeout` plus
+one second per `MIN_BYTES_PER_SECOND`), because a fixed whole-answer bound
+would fail every large file on a slow line; each socket read is bounded by
+`request_timeout` as well.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager
+from typing import IO, Any, TypeVar
+
+import requests
+from urllib3.fields import format_multipart_header_param
+
+from ninox_core.client import (
+    NinoxClient,
+    _api_error,
+    _decode_body,
+    _describe_connection_error,
+    _error_message,
+    _refused,
+    _table_path,
+    segment,
+)
+from ninox_core.errors import NinoxConnectionError, NinoxRetryableError
+
+#: Bytes read from the socket (and written to disk) at a time.
+CHUNK_SIZE = 1024 * 1024
+#: Slowest transfer a download's deadline allows for, after `request_timeout`.
+MIN_BYTES_PER_SECOND = 64 * 1024
+
+T = TypeVar("T")
+_ANY_TYPE = {"Accept": "*/*"}
+
+
+class _BrokenTransfer(Exception):
+    """The answer's body stopped early, took too long, or had the wrong size."""
+
+
+def file_path(team_id: str, database_id: str, table_id: str, record_id: int, name: str) -> str:
+    """The API path of one attachment (`name` URL-encoded)."""
+    return (
+        f"{_table_path(team_id, database_id, table_id)}/records/{segment(record_id)}"
+        f"/files/{segment(name)}"
+    )
+
+
+def download_file(
+    client: NinoxClient,
+    team_id: str,
+    database_id: str,
+    table_id: str,
+    record_id: int,
+    name: str,
+    consume: Callable[[Iterator[bytes]], T],
+    *,
+    expected_size: int | None = None,
+) -> T:
+    """`GET .../files/{name}`: pass the bytes, in chunks, to `consume`; return its result.
+
+    `consume` is called once per try with a fresh iterator: when a try fails
+    midway (dropped connection, deadline, fewer bytes than `expected_size`),
+    it is called again from the first byte, so it must start over (open its
+    output anew). Errors `consume` raises itself are not retried.
+    """
+    path = file_path(team_id, database_id, table_id, record_id, name)
+    deadline_seconds = client.timeout + (expected_size or 0) / MIN_BYTES_PER_SECOND
+    with client._lock:
+        attempt = 0
+        while True:
+            attempt += 1
+            reason = ""
+            # The session asks for JSON; the bytes may be of any type.
+            response = _send(client, "GET", path, attempt, stream=True, headers=_ANY_TYPE)
+            if response is None:
+                continue
+            try:
+                chunks = _checked_chunks(response, expected_size, deadline_seconds)
+                return consume(chunks)
+            except _BrokenTransfer as exc:
+                reason = str(exc)
+            finally:
+                response.close()
+            _retry_or_raise(client, attempt, "GET", path, reason)
+
+
+def upload_file(
+    client: NinoxClient,
+    team_id: str,
+    database_id: str,
+    table_id: str,
+    record_id: int,
+    name: str,
+    open_file: Callable[[], AbstractContextManager[IO[bytes]]],
+    size: int,
+    content_type: str | None = None,
+) -> dict[str, Any]:
+    """`POST .../files`: upload one attachment as multipart field `file`, streamed.
+
+    `open_file` is called once per try and must return a context manager
+    giving the file at its start; `size` is its length in bytes (the body's Content-Length
+    is computed from it, so nothing is buffered). Returns the server's
+    metadata of the stored file.
+    """
+    path = f"{_table_path(team_id, database_id, table_id)}/records/{segment(record_id)}/files"
+    boundary = f"ninox-{time.time_ns():x}"
+    head = (
+        f"--{boundary}\r\n"
+        f'Content-Disposition: form-data; name="file"; '
+        f"{format_multipart_header_param('filename', name)}\r\n"
+        f"Content-Type: {content_type or 'application/octet-stream'}\r\n\r\n"
+    ).encode()
+    tail = f"\r\n--{boundary}--\r\n".encode()
+    headers = {"Content-Type": f"multipart/form-data; boundary={boundary}"}
+    with client._lock:
+        attempt = 0
+        while True:
+            attempt += 1
+            with open_file() as handle:
+                body = _MultipartBody(head, handle, size, tail)
+                response = _send(client, "POST", path, attempt, data=body, headers=headers)
+            if response is None:
+                continue
+            answer = _decode_body(response)
+            return dict(answer) if isinstance(answer, dict) else {}
+
+
+# ---------------------------------------------------------------- helpers
+
+
+def _send(
+    client: NinoxClient, method: str, path: str, attempt: int, **kwargs: Any
+) -> requests.Response | None:
+    """One try: the successful response, or None after waiting for the next try.
+
+    The same retry policy as `NinoxClient.request` (both calls here are safe
+    to repeat); a final failure raises the same errors.
+    """
+    client.request_count += 1
+    try:
+        response = client._session.request(
+            method, client.base_url + path, timeout=client.timeout, **kwargs
+        )
+    except (requests.ConnectionError, requests.Timeout) as exc:
+        _retry_or_raise(client, attempt, method, path, _describe_connection_error(exc), exc)
+        return None
+    status = response.status_code
+    if status < 400:
+        return response
+    message = _error_message(response)
+    response.close()
+    if status == 429 or status >= 500:
+        if attempt > client.max_retries:
+            raise NinoxRetryableError(
+                status, method, path, f"{message} (gave up after {attempt} tries)"
+            )
+        client._wait(attempt, response, method, path, f"HTTP {status}")
+        return None
+    raise _api_error(status, method, path, message)
+
+
+def _retry_or_raise(
+    client: NinoxClient,
+    attempt: int,
+    method: str,
+    path: str,
+    reason: str,
+    cause: Exception | None = None,
+) -> None:
+    if attempt > client.max_retries:
+        hint = "" if cause is None or not _refused(cause) else f"; check base_url {client.base_url}"
+        raise NinoxConnectionError(
+            method, path, f"{reason} (gave up after {attempt} tries{hint})"
+        ) from cause
+    client._wait(attempt, None, method, path, reason)
+
+
+def _checked_chunks(
+    response: requests.Response, expected_size: int | None, deadline_seconds: float
+) -> Iterator[bytes]:
+    """The body in chunks; a dropped connection, deadline or short body breaks it."""
+    started = time.monotonic()
+    received = 0
+    try:
+        for chunk in response.iter_content(CHUNK_SIZE):
+            received += len(chunk)
+            yield chunk
+            if time.monotonic() - started > deadline_seconds:
+                raise _BrokenTransfer(f"no complete answer within {deadline_seconds:.0f} s")
+    except (requests.ConnectionError, requests.Timeout) as exc:
+        raise _BrokenTransfer(_describe_connection_error(exc)) from exc
+    except requests.exceptions.ChunkedEncodingError as exc:
+        raise _BrokenTransfer("connection dropped") from exc
+    if expected_size is not None and received != expected_size:
+        raise _BrokenTransfer(f"got {received} bytes of {expected_size}")
+
+
+class _MultipartBody:
+    """A multipart body read from disk as it is sent (requests streams objects with `read`)."""
+
+    def __init__(self, head: bytes, handle: IO[bytes], size: int, tail: bytes) -> None:
+        self._parts: list[Any] = [head, handle, tail]
+        self._length = len(head) + size + len(tail)
+
+    def __len__(self) -> int:
+        """The whole body's length (sent as Content-Length)."""
+        return self._length
+
+    def read(self, amount: int = -1) -> bytes:
+        """Up to `amount` bytes of the body (the whole rest for -1)."""
+        out = bytearray()
+        while self._parts and (amount < 0 or len(out) < amount):
+            part = self._parts[0]
+            want = -1 if amount < 0 else amount - len(out)
+            if isinstance(part, bytes):
+                taken = part if want < 0 else part[:want]
+                rest = b"" if want < 0 else part[want:]
+                out += taken
+                if rest:
+                    self._parts[0] = rest
+                else:
+                    self._parts.pop(0)
+            else:
+                data = part.read(CHUNK_SIZE if want < 0 else min(want, CHUNK_SIZE))
+                if data:
+                    out += data
+                else:
+                    self._parts.pop(0)
+        return bytes(out)

@@ -1,0 +1,225 @@
+"""`upload_files`: rows of a `files` stream become attachments again.
+
+docs/spec.md "Settings" (`upload_files`), docs/api.md §7. A row from
+tap-ninox with `download_files` names a record (`_table_id`, `_record_id`),
+an attachment `name` and the `path` its bytes were written to; the sink
+uploads the file at `path` to that record of the target database, streamed
+from disk (`ninox_core.files.upload_file`), under its original name.
+
+- Idempotent: a record that already has a file of that name and size is
+  left alone. One `GET .../files` per record and batch tells.
+- A row's record may still wait in a table stream's batch, or not be read
+  yet (the tap emits a record's `files` rows just before the record
+  itself): when a record is not in Ninox, every other sink is drained
+  first, and the rows of a batch's last record are carried over while that
+  record is still not there (`FileUploadSink._upload`).
+- A missing file at `path`, a table id the database does not have, a
+  record that does not exist: the run ends with one line naming the stream,
+  the record and the file. Uploads before it stay; no STATE is emitted for
+  the batch.
+"""
+
+from __future__ import annotations
+
+import typing as t
+from functools import partial
+from typing import Any
+
+import fsspec
+from singer_sdk import typing as th
+from singer_sdk.sinks import BatchSink
+
+from ninox_core.errors import NinoxError, NinoxNotFoundError
+from ninox_core.files import upload_file
+from target_ninox.errors import MappingError, WriteError
+
+if t.TYPE_CHECKING:
+    from target_ninox.target import TargetNinox
+
+TABLE_ID, RECORD_ID, NAME, PATH = "_table_id", "_record_id", "name", "path"
+
+#: The target setting of this module (docs/spec.md "Settings").
+UPLOAD_FILES_SETTING = th.Property(
+    "upload_files",
+    th.BooleanType,
+    default=False,
+    title="Upload files",
+    description=(
+        "Rows of a `files` stream (from tap-ninox with download_files) upload the file at "
+        "`path` to record `_record_id` of the table with id `_table_id`; a record that "
+        "already has a file of that name and size is left alone."
+    ),
+)
+
+
+def is_files_stream(stream_name: str) -> bool:
+    """True for tap-ninox's `files` stream, also prefixed (`crm__files`)."""
+    return stream_name == "files" or stream_name.endswith("__files")
+
+
+class FileUploadSink(BatchSink):
+    """Uploads the files a `files` stream's rows point to."""
+
+    def __init__(
+        self,
+        target: TargetNinox,
+        stream_name: str,
+        schema: dict,
+        key_properties: t.Sequence[str] | None,
+    ) -> None:
+        """Check the stream has the columns an upload needs."""
+        super().__init__(target, stream_name, schema, key_properties)
+        self._target = target
+        missing = [p for p in (TABLE_ID, RECORD_ID, NAME, PATH) if p not in schema["properties"]]
+        if missing:
+            raise MappingError(
+                f"upload_files: the stream has no {', '.join(missing)} column; it needs the "
+                "`files` stream of tap-ninox run with include_files and download_files",
+                stream=stream_name,
+            )
+        self.uploaded = self.unchanged = 0
+        #: Rows held back for the next batch (see `_upload`).
+        self._carried: list[dict[str, Any]] = []
+
+    def process_record(self, record: dict, context: dict) -> None:
+        """Keep what the upload needs (the batch is bounded by `batch_size_rows`)."""
+        context.setdefault("records", []).append(
+            {key: record.get(key) for key in (TABLE_ID, RECORD_ID, NAME, PATH, "content_type")}
+        )
+
+    def process_batch(self, context: dict) -> None:
+        """Upload every file of the batch its record does not already have."""
+        rows = self._carried + (context.get("records") or [])
+        self._carried = []
+        if rows:
+            self._run(rows, final=False)
+        context["records"] = []
+
+    def clean_up(self) -> None:
+        """Upload what the last batch carried over, then log what the stream uploaded."""
+        if self._carried:
+            rows, self._carried = self._carried, []
+            self._run(rows, final=False)
+        verb = "would upload" if self._dry_run else "uploaded"
+        self.logger.info(
+            "Stream '%s': %s %d files; %d were already there.",
+            self.stream_name,
+            verb,
+            self.uploaded,
+            self.unchanged,
+        )
+        super().clean_up()
+
+    @property
+    def _dry_run(self) -> bool:
+        return bool(self.config.get("dry_run"))
+
+    def _run(self, rows: list[dict[str, Any]], *, final: bool) -> None:
+        try:
+            self._upload(rows, final=final)
+        except WriteError:
+            self._target.write_failed = True
+            raise
+
+    def _drain_other_sinks(self) -> None:
+        # The SDK keeps no public list of its active sinks; `_sinks_active`
+        # is read here only, to write the records these files attach to.
+        for sink in list(self._target._sinks_active.values()):
+            if sink is not self:
+                self._target.drain_one(sink)
+
+    def _upload(self, rows: list[dict[str, Any]], *, final: bool) -> None:
+        """Upload `rows`, one listing per record.
+
+        The rows of the batch's last record are carried to the next batch
+        (or the end of the input) when that record is not in Ninox yet:
+        tap-ninox sends a record's `files` rows just before the record, so a
+        batch that fills up on a `files` row comes before its record. No STATE
+        covers a carried row: tap-ninox writes STATE only after the record.
+        """
+        config = self._target.config
+        team_id, database_id = config["team_id"], config["database_id"]
+        tables = {table.id for table in self._target.ninox_tables}
+        by_record: dict[tuple[str, int], list[dict[str, Any]]] = {}
+        for row in rows:
+            by_record.setdefault((str(row[TABLE_ID]), int(row[RECORD_ID])), []).append(row)
+        last = next(reversed(by_record))
+        drained = False
+        for (table_id, record_id), record_rows in by_record.items():
+            where = f"stream {self.stream_name!r}: record {record_id} (table {table_id})"
+            if table_id not in tables:
+                raise WriteError(
+                    f"{where}: database {database_id} has no table with id {table_id!r}; "
+                    "upload_files needs a copy with the source's table ids"
+                )
+            sources = [(row, *self._source(row, where)) for row in record_rows]
+            present = self._listed(team_id, database_id, table_id, record_id, where)
+            if present is None and not drained:
+                # Its record may wait in another sink's batch: write those first
+                # (only then, so that table batches keep their size otherwise).
+                self._drain_other_sinks()
+                drained = True
+                present = self._listed(team_id, database_id, table_id, record_id, where)
+            if present is None:
+                if not final and (table_id, record_id) == last:
+                    self._carried = record_rows
+                    continue
+                if not self._dry_run:
+                    raise WriteError(
+                        f"{where}: the record does not exist in table {table_id} of database "
+                        f"{database_id}; copy the table's records too (select its stream)"
+                    )
+                present = {}  # its record would have been written by this run
+            for row, fs, fs_path, size in sources:
+                name = str(row[NAME])
+                existing = present.get(name)
+                if existing is not None and existing.get("size") == size:
+                    self.unchanged += 1
+                    continue
+                if not self._dry_run:
+                    try:
+                        meta = upload_file(
+                            self._target.client,
+                            team_id,
+                            database_id,
+                            table_id,
+                            record_id,
+                            name,
+                            partial(fs.open, fs_path, "rb"),
+                            size,
+                            row.get("content_type"),
+                        )
+                    except (NinoxError, OSError) as exc:
+                        raise WriteError(
+                            f"{where}: uploading file {name!r} from {row[PATH]} failed: {exc}"
+                        ) from exc
+                    present[name] = meta or {"size": size}
+                self.uploaded += 1
+
+    def _source(self, row: dict[str, Any], where: str) -> tuple[Any, str, int]:
+        """The filesystem, path and size of the file a row points to."""
+        name, path = row[NAME], row[PATH]
+        if not path:
+            raise WriteError(
+                f"{where}: file {name!r} has no path; run tap-ninox with download_files"
+            )
+        fs, fs_path = fsspec.core.url_to_fs(str(path))
+        try:
+            return fs, fs_path, int(fs.size(fs_path))
+        except FileNotFoundError:
+            raise WriteError(
+                f"{where}: file {name!r}: {path} does not exist; run tap-ninox with "
+                "download_files into the same files_path again"
+            ) from None
+
+    def _listed(
+        self, team_id: str, database_id: str, table_id: str, record_id: int, where: str
+    ) -> dict[str, Any] | None:
+        """The record's attachments by name; None when the record does not exist."""
+        try:
+            listed = self._target.client.list_files(team_id, database_id, table_id, record_id)
+        except NinoxNotFoundError:
+            return None
+        except NinoxError as exc:
+            raise WriteError(f"{where}: listing the record's files failed: {exc}") from exc
+        return {str(meta.get("name")): meta for meta in listed}

@@ -1,0 +1,338 @@
+"""tap-ninox `download_files`: backups of attachments, no second download, safe names."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import random
+import unicodedata
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from ninox_core.errors import NinoxConfigError
+from tap_ninox.file_store import (
+    MAX_NAME_BYTES,
+    PART_SUFFIX,
+    SIDECAR_SUFFIX,
+    FileStore,
+    safe_name,
+    safe_names,
+)
+from tests.tap_support import CRM_DB, DEMO_TEAM, PROJECTS_DB, discover, run_tap, tap_config
+
+FILE_GETS = r"/files/[^/]+$"
+
+
+def add_files(emulator: Any) -> dict[tuple[str, int, str], bytes]:
+    """Attachments beyond the demo's: binary, multi-MB, awkward names."""
+    rng = random.Random(5)
+    extra = {
+        ("A", 1, "contract.pdf"): rng.randbytes(3 * 1024 * 1024 + 17),
+        ("A", 1, "con.txt"): b"device name on Windows",
+        ("A", 2, "a:b?.pdf"): b"first",
+        ("A", 2, "a_b_.pdf"): b"already safe, must not collide",
+        ("A", 2, "a|b*.pdf"): b"second, sanitises like the first",
+        ("B", 3, "trailing dots. . "): b"dots",
+        ("B", 3, "tab\there.txt"): b"control char",
+        ("B", 3, "x" * 300 + ".txt"): b"long",
+        ("B", 3, "Vertrag Nr. 7 (März).pdf"): "ü".encode() * 1000,
+        ("C", 2, "notes.ninox.json"): b"looks like a sidecar",
+        ("C", 3, "Scan.PDF"): b"upper case",
+        ("C", 3, "scan.pdf"): b"lower case, one file on Windows and macOS",
+        ("C", 3, "caf\u00e9.txt"): b"composed",
+        ("C", 3, "cafe\u0301.txt"): b"decomposed",
+    }
+    for (table, rid, name), data in extra.items():
+        emulator.store.attach_file(DEMO_TEAM, CRM_DB, table, rid, name, data)
+    return extra
+
+
+def emulator_bytes(emulator: Any, row: dict[str, Any]) -> bytes:
+    return emulator.store.file(
+        DEMO_TEAM, row["_database_id"], row["_table_id"], row["_record_id"], row["name"]
+    ).data
+
+
+def backup_config(emulator: Any, files_path: Path, **overrides: Any) -> dict[str, Any]:
+    return tap_config(
+        emulator,
+        include_files=True,
+        download_files=True,
+        files_path=str(files_path),
+        **overrides,
+    )
+
+
+# ------------------------------------------------------------------ backups
+
+
+def test_backup_of_the_crm_with_attachments_equals_the_emulators_bytes(emulator, tmp_path):
+    extra = add_files(emulator)
+    out = run_tap(backup_config(emulator, tmp_path))
+    rows = out.records["files"]
+    stored = {
+        (t.id, r.id, name)
+        for t in emulator.store.database(DEMO_TEAM, CRM_DB).tables.values()
+        for r in t.records.values()
+        for name in r.files
+    }
+    assert {(r["_table_id"], r["_record_id"], r["name"]) for r in rows} == stored
+    assert set(extra) <= stored and len(stored) > len(extra)
+    for row in rows:
+        data = Path(row["path"]).read_bytes()
+        assert data == emulator_bytes(emulator, row), row["name"]
+        assert row["sha256"] == hashlib.sha256(data).hexdigest()
+        assert row["size"] == len(data)
+        relative = Path(row["path"]).relative_to(tmp_path)
+        assert relative.parts[:3] == (CRM_DB, row["_table_id"], str(row["_record_id"]))
+    # Exactly the files and their sidecars: no part files, nothing else.
+    written = {p.relative_to(tmp_path) for p in tmp_path.rglob("*") if p.is_file()}
+    paths = {Path(r["path"]).relative_to(tmp_path) for r in rows}
+    assert written == paths | {p.with_name(p.name + SIDECAR_SUFFIX) for p in paths}
+    assert emulator.request_count(method="GET", path_regex=FILE_GETS) == len(rows)
+    # One state for the stream, not one partition per record.
+    assert "partitions" not in out.state["bookmarks"].get("files", {})
+
+
+def test_a_second_run_downloads_nothing_and_a_changed_file_only(emulator, tmp_path):
+    add_files(emulator)
+    config = backup_config(emulator, tmp_path)
+    first = run_tap(config)
+    emulator.clear_log()
+    again = run_tap(config)  # a full run again: every record listed, nothing fetched
+    assert emulator.request_count(method="GET", path_regex=FILE_GETS) == 0
+    assert again.records["files"] == first.records["files"]
+
+    emulator.store.attach_file(DEMO_TEAM, CRM_DB, "A", 1, "contract.pdf", b"version 2")
+    emulator.clear_log()
+    third = run_tap(config, state=again.state)  # incremental: only record A1 changed
+    assert emulator.request_count(method="GET", path_regex=FILE_GETS) == 1
+    changed = next(r for r in third.records["files"] if r["name"] == "contract.pdf")
+    assert Path(changed["path"]).read_bytes() == b"version 2"
+    assert changed["sha256"] == hashlib.sha256(b"version 2").hexdigest()
+
+
+def test_a_file_without_its_sidecar_or_with_other_bytes_is_fetched_again(emulator, tmp_path):
+    config = backup_config(emulator, tmp_path)
+    rows = run_tap(config).records["files"]
+    first, second = Path(rows[0]["path"]), Path(rows[1]["path"])
+    # As if a run died between moving the bytes and writing the sidecar.
+    first.with_name(first.name + SIDECAR_SUFFIX).unlink()
+    second.write_bytes(b"truncated")  # size no longer matches
+    emulator.clear_log()
+    rows = run_tap(config).records["files"]
+    assert emulator.request_count(method="GET", path_regex=FILE_GETS) == 2
+    for row in rows:
+        assert Path(row["path"]).read_bytes() == emulator_bytes(emulator, row)
+
+
+def test_downloads_retry_server_errors_and_dropped_connections(emulator, tmp_path):
+    emulator.faults.add(kind="status", status=503, method="GET", path=FILE_GETS)
+    emulator.faults.add(kind="drop", method="GET", path=FILE_GETS, after=1)
+    rows = run_tap(backup_config(emulator, tmp_path)).records["files"]
+    for row in rows:
+        assert Path(row["path"]).read_bytes() == emulator_bytes(emulator, row)
+
+
+def test_a_failed_download_names_the_file_and_leaves_no_half_file(emulator, tmp_path):
+    emulator.faults.add(kind="status", status=500, times=None, method="GET", path=FILE_GETS)
+    out = run_tap(backup_config(emulator, tmp_path, max_retries=1), allow_failure=True)
+    message = str(out.error)
+    assert "downloading file" in message and "of record" in message and "500" in message
+    assert not [p for p in tmp_path.rglob("*") if p.is_file()]
+
+
+def test_killed_mid_download_no_file_looks_complete(tmp_path):
+    store = FileStore(str(tmp_path))
+    meta = {"name": "big.bin", "size": 10, "seq": 3}
+
+    def broken_fetch(consume: Any) -> str:
+        def chunks() -> Any:
+            yield b"12345"
+            raise KeyboardInterrupt  # the run is killed midway
+
+        return consume(chunks())
+
+    with pytest.raises(KeyboardInterrupt):
+        store.store(("db", "A", 1), meta, broken_fetch)
+    assert not [p for p in tmp_path.rglob("*") if p.is_file()]
+
+    stored = store.store(("db", "A", 1), meta, lambda consume: consume(iter([b"1234567890"])))
+    assert stored.downloaded and Path(stored.path).read_bytes() == b"1234567890"
+    sidecar = json.loads(Path(stored.path + SIDECAR_SUFFIX).read_text())
+    assert sidecar == {"name": "big.bin", "size": 10, "seq": 3, "sha256": stored.sha256}
+    assert not Path(stored.path + PART_SUFFIX).exists()
+
+
+def test_files_path_may_be_an_fsspec_url(emulator):
+    import fsspec
+
+    rows = run_tap(backup_config(emulator, "memory://backup")).records["files"]  # type: ignore[arg-type]
+    fs = fsspec.filesystem("memory")
+    try:
+        for row in rows:
+            assert row["path"].startswith("memory://backup/" + CRM_DB + "/")
+            with fsspec.open(row["path"], "rb") as handle:
+                assert handle.read() == emulator_bytes(emulator, row)
+    finally:
+        fs.rm("/backup", recursive=True)
+
+
+# ------------------------------------------------------------- safe names
+
+
+def test_unsafe_names_are_made_safe_and_kept_in_the_name_column(emulator, tmp_path):
+    extra = add_files(emulator)
+    rows = run_tap(backup_config(emulator, tmp_path)).records["files"]
+    by_name = {r["name"]: r for r in rows}
+    assert set(n for _, _, n in extra) <= set(by_name)
+    paths = [r["path"] for r in rows]
+    assert len(set(paths)) == len(paths)  # no two attachments share a file
+    case_twins = {"Scan.PDF", "scan.pdf", "caf\u00e9.txt", "cafe\u0301.txt"}
+    for name in (n for _, _, n in extra):
+        file_name = Path(by_name[name]["path"]).name
+        assert file_name == safe_name(name, tagged=name in case_twins)
+        assert len(file_name.encode()) <= MAX_NAME_BYTES
+        assert not set(file_name) & set('<>:"/\\|?*\t')
+        assert not file_name.endswith((".", " ", SIDECAR_SUFFIX))
+    assert Path(by_name["contract.pdf"]["path"]).name == "contract.pdf"  # safe names stay
+    # Names that one case-insensitive filesystem would store as one file.
+    twins = {
+        unicodedata.normalize("NFC", Path(by_name[n]["path"]).name).casefold() for n in case_twins
+    }
+    assert len(twins) == len(case_twins)
+
+
+def test_safe_names_tag_case_twins_whatever_their_order():
+    names = ["Report.pdf", "photo.jpg", "report.PDF"]
+    forward, backward = safe_names(names), safe_names(reversed(names))
+    assert forward == backward
+    assert forward["photo.jpg"] == "photo.jpg"
+    assert forward["Report.pdf"] != forward["report.PDF"]
+    assert forward["Report.pdf"].startswith("Report~") and forward["report.PDF"].endswith(".PDF")
+
+
+@pytest.mark.parametrize(
+    ("name", "expected_start"),
+    [
+        ("report.pdf", "report.pdf"),
+        ("Vertrag (März).pdf", "Vertrag (März).pdf"),
+        ("a/b\\c:d.txt", "a_b_c_d~"),
+        ("CON", "_CON~"),
+        ("lpt1.txt", "_lpt1~"),
+        ("com¹.log", "_com¹~"),
+        ("dots...", "dots_~"),
+        ("space ", "space_~"),
+        ("..", "_~"),
+        ("", "~"),
+        ("bell\x07.txt", "bell_~"),
+        ("x.ninox.json", "x.ninox~"),
+        ("y.ninox-part", "y~"),
+    ],
+)
+def test_safe_name(name, expected_start):
+    safe = safe_name(name)
+    assert safe.startswith(expected_start)
+    if safe != name:
+        # The original name's hash, then the extension when there is a short one.
+        assert "~" + hashlib.sha256(name.encode()).hexdigest()[:8] in safe
+
+
+def test_safe_name_of_long_names_keeps_the_extension_within_the_limit():
+    long = "é" * 300 + ".jpeg"
+    safe = safe_name(long)
+    assert len(safe.encode()) <= MAX_NAME_BYTES and safe.endswith(".jpeg")
+    assert safe_name("é" * 299 + ".jpeg") != safe  # different long names stay apart
+
+
+# ------------------------------------------------------ stream and settings
+
+
+def test_only_files_selected_lists_every_record_and_leaves_table_state_alone(emulator, tmp_path):
+    config = backup_config(emulator, tmp_path)
+    first = run_tap(config)
+    catalog = discover(config)
+    for entry in catalog["streams"]:
+        selected = entry["tap_stream_id"] == "files"
+        for meta in entry["metadata"]:
+            if meta["breadcrumb"] == []:
+                meta["metadata"]["selected"] = selected
+    emulator.store.attach_file(DEMO_TEAM, CRM_DB, "D", 1, "new.txt", b"new")
+    emulator.clear_log()
+    out = run_tap(config, state=first.state, catalog=catalog)
+    assert set(out.records) == {"files"}
+    # A full read of every table (no bookmark used), one listing per record.
+    records = sum(
+        len(t.records) for t in emulator.store.database(DEMO_TEAM, CRM_DB).tables.values()
+    )
+    assert emulator.request_count(method="GET", path_regex=r"/files$") == records
+    assert emulator.request_count(method="GET", path_regex=FILE_GETS) == 1  # only the new one
+    names = {(r["_table_id"], r["_record_id"], r["name"]) for r in out.records["files"]}
+    assert ("D", 1, "new.txt") in names
+    assert {r["name"] for r in first.records["files"]} < {r["name"] for r in out.records["files"]}
+    # The table streams' bookmarks are those of the first run.
+    assert out.state["bookmarks"] == {
+        k: v for k, v in first.state["bookmarks"].items() if k != "files"
+    } | {k: v for k, v in out.state["bookmarks"].items() if k == "files"}
+
+
+def test_deleted_records_on_an_incremental_run_list_no_files(emulator, tmp_path):
+    config = backup_config(emulator, tmp_path)
+    first = run_tap(config)
+    emulator.store.delete_records(DEMO_TEAM, CRM_DB, "A", [5])
+    emulator.clear_log()
+    out = run_tap(config, state=first.state)
+    assert any(r.get("_sdc_deleted_at") for r in out.records["contact"])
+    assert emulator.request_count(method="GET", path_regex=r"/files$") == 0
+    assert "files" not in out.records
+
+
+def test_several_databases_have_one_files_stream_each(emulator, tmp_path):
+    emulator.store.attach_file(DEMO_TEAM, PROJECTS_DB, "A", 1, "plan.txt", b"plan")
+    out = run_tap(backup_config(emulator, tmp_path, database_ids=[CRM_DB, PROJECTS_DB]))
+    files_streams = {name for name in out.records if name.endswith("__files")}
+    assert len(files_streams) == 2
+    for name in files_streams:
+        databases = {r["_database_id"] for r in out.records[name]}
+        assert len(databases) == 1
+    project_rows = [r for n in files_streams for r in out.records[n] if r["name"] == "plan.txt"]
+    assert len(project_rows) == 1 and Path(project_rows[0]["path"]).read_bytes() == b"plan"
+    listed = emulator.request_count(method="GET", path_regex=r"/files$")
+    emitted = sum(len(v) for n, v in out.records.items() if not n.endswith("__files"))
+    assert listed == emitted  # each record listed once, by its own database's stream
+
+
+def test_download_files_needs_include_files(emulator, tmp_path):
+    with pytest.raises(NinoxConfigError, match="include_files"):
+        run_tap(tap_config(emulator, download_files=True, files_path=str(tmp_path)))
+
+
+def test_without_download_files_rows_have_no_path(emulator, tmp_path):
+    out = run_tap(tap_config(emulator, include_files=True, files_path=str(tmp_path)))
+    assert out.records["files"] and all(r["path"] is None for r in out.records["files"])
+    assert emulator.request_count(method="GET", path_regex=FILE_GETS) == 0
+    assert not list(tmp_path.iterdir())
+
+
+def test_a_file_deleted_between_listing_and_download_is_left_out(emulator, tmp_path, caplog):
+    emulator.store.attach_file(DEMO_TEAM, CRM_DB, "A", 1, "gone.txt", b"soon gone")
+
+    def delete_before_download(entry: Any) -> None:
+        if entry.method == "GET" and entry.path.endswith("/records/1/files/gone.txt"):
+            emulator.store.delete_file(DEMO_TEAM, CRM_DB, "A", 1, "gone.txt")
+
+    emulator.on_request(delete_before_download)
+    rows = run_tap(backup_config(emulator, tmp_path)).records["files"]
+    assert "gone.txt" not in {r["name"] for r in rows}
+    assert any("gone.txt" in r.message and "deleted" in r.message for r in caplog.records)
+    assert not list(tmp_path.rglob("gone.txt*"))
+    for row in rows:
+        assert Path(row["path"]).read_bytes() == emulator_bytes(emulator, row)
+
+
+def test_a_404_for_a_file_still_listed_fails_the_run(emulator, tmp_path):
+    emulator.faults.add(kind="status", status=404, method="GET", path=FILE_GETS)
+    out = run_tap(backup_config(emulator, tmp_path), allow_failure=True)
+    assert "downloading file" in str(out.error) and "404" in str(out.error)
