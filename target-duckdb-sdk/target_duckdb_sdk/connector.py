@@ -8,6 +8,7 @@ them and it has no public equivalent.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
@@ -54,7 +55,8 @@ class DuckDBConnector(SQLConnector):
     jsonschema_to_sql_converter = DuckDBTypes
 
     def get_sqlalchemy_url(self, config: dict[str, Any]) -> str:
-        """Return the SQLAlchemy URL of the DuckDB file."""
+        """Return the SQLAlchemy URL of the DuckDB file, creating its folder if missing."""
+        Path(config["path"]).parent.mkdir(parents=True, exist_ok=True)
         return f"duckdb:///{config['path']}"
 
     def create_empty_table(
