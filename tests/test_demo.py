@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 import subprocess
+import sys
 from datetime import date, time
 from pathlib import Path
 from typing import Any
@@ -148,3 +149,23 @@ def test_demo_incremental_needs_a_first_run(tmp_path: Path) -> None:
     )
     assert done.returncode == 1
     assert "run 'bash demo/run.sh' first" in done.stderr
+
+
+def test_demo_query_prints_rows(demo: tuple[Path, str]) -> None:
+    out, _ = demo
+    done = subprocess.run(
+        [
+            sys.executable,
+            "demo/query.py",
+            "SELECT first_name, last_name, email FROM contact LIMIT 5",
+            str(out / "demo.duckdb"),
+        ],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "first_name" in done.stdout
+    assert done.stdout.count("@example.com") == 5

@@ -139,3 +139,24 @@ def test_a_failing_loader_logs_its_cause_at_error(
         output
     )
     assert len(output.splitlines()) < 80
+
+
+def test_readme_config_set_commands(tmp_path: Path) -> None:
+    # The README's `meltano config set` lines (Meltano 4 syntax): the key goes
+    # to .env, never into meltano.yml; a decimal timeout is accepted.
+    (tmp_path / "meltano.yml").write_text(
+        (Path(__file__).resolve().parents[2] / "meltano.yml").read_text(encoding="utf-8")
+    )
+    meltano(tmp_path, "config", "set", "tap-ninox", "base_url", "https://api.ninox.com/v1")
+    meltano(tmp_path, "config", "set", "tap-ninox", "api_key", "YOUR-API-KEY")
+    meltano(tmp_path, "config", "set", "tap-ninox", "team_id", "YOUR-TEAM-ID")
+    meltano(tmp_path, "config", "set", "tap-ninox", "database_ids", '["YOUR-DATABASE-ID"]')
+    meltano(tmp_path, "config", "set", "tap-ninox", "request_timeout", "12.5")
+    assert "TAP_NINOX_API_KEY='YOUR-API-KEY'" in (tmp_path / ".env").read_text()
+    project_yml = (tmp_path / "meltano.yml").read_text()
+    assert "YOUR-API-KEY" not in project_yml
+    out = meltano(tmp_path, "config", "print", "tap-ninox")
+    printed = json.loads(out[out.index("{") : out.rindex("}") + 1])
+    assert printed["team_id"] == "YOUR-TEAM-ID"
+    assert printed["database_ids"] == ["YOUR-DATABASE-ID"]
+    assert printed["request_timeout"] == 12.5
