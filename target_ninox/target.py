@@ -9,6 +9,7 @@ from typing import Any
 from singer_sdk import Target
 from singer_sdk import typing as th
 from singer_sdk.exceptions import ConfigValidationError
+from singer_sdk.helpers.capabilities import TargetCapabilities
 from singer_sdk.plugin_base import _ConfigInput
 from singer_sdk.sinks import Sink
 
@@ -29,6 +30,9 @@ class TargetNinox(Target):
     """Singer target for Ninox: batched upserts into the tables of one database."""
 
     name = "target-ninox"
+    #: `hard-delete` declared for Meltano and `--about`: the target's own
+    #: `hard_delete` setting deletes records that carry `_sdc_deleted_at`.
+    capabilities = [*Target.capabilities, TargetCapabilities.HARD_DELETE]
     # One distribution (`tap-ninox`) installs both connectors.
     package_name = "tap-ninox"
     default_sink_class = NinoxSink

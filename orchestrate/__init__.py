@@ -1,0 +1,1 @@
+"""Orchestration helpers: Meltano Hub definitions; Airflow DAGs in ``airflow/dags``."""

@@ -1,0 +1,132 @@
+"""Write the Meltano Hub definition files of both plugins from their ``--about``.
+
+    uv run python -m orchestrate.hub_definitions          # rewrite plugins/*/*.yml
+    uv run python -m orchestrate.hub_definitions --check  # exit 1 if they differ
+
+Every setting the connector declares becomes a Hub setting (name, kind, label,
+description, default, options, ``sensitive`` for secrets), so the files cannot
+drift from the code: ``tests/test_hub_definitions.py`` runs ``--check``.
+``meltano.yml`` declares the same settings (the test compares them too).
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+REPO = Path(__file__).resolve().parent.parent
+VARIANT = "ninox-singer"
+
+#: What --about does not say: Hub metadata per plugin.
+PLUGINS: dict[str, dict[str, Any]] = {
+    "tap-ninox": {
+        "folder": "extractors",
+        "namespace": "tap_ninox",
+        "label": "Ninox",
+        "settings_group_validation": [["api_key", "team_id"]],
+    },
+    "target-ninox": {
+        "folder": "loaders",
+        "namespace": "target_ninox",
+        "label": "Ninox",
+        "settings_group_validation": [["api_key", "team_id", "database_id"]],
+    },
+}
+
+#: JSON Schema type → Meltano setting kind (Meltano's kind for numbers is `decimal`).
+KINDS = {
+    "string": "string",
+    "integer": "integer",
+    "number": "decimal",
+    "boolean": "boolean",
+    "array": "array",
+    "object": "object",
+}
+
+
+def about(executable: str) -> dict[str, Any]:
+    """The connector's ``--about --format=json`` (the command beside this Python first)."""
+    beside = Path(sys.executable).parent / executable
+    command = str(beside) if beside.exists() else executable
+    out = subprocess.run(
+        [command, "--about", "--format=json"], capture_output=True, text=True, check=True
+    ).stdout
+    return json.loads(out)
+
+
+def setting(name: str, prop: dict[str, Any]) -> dict[str, Any]:
+    """One Hub setting from one JSON Schema property of the connector's settings."""
+    types = [t for t in prop.get("type", ["string"]) if t != "null"]
+    entry: dict[str, Any] = {
+        "name": name,
+        "kind": "options" if "enum" in prop else KINDS[types[0] if types else "string"],
+        "label": prop.get("title") or name.replace("_", " ").capitalize(),
+        "description": prop.get("description", ""),
+    }
+    if prop.get("secret"):
+        entry["sensitive"] = True
+    if "enum" in prop:
+        entry["options"] = [{"label": str(v), "value": v} for v in prop["enum"]]
+    if "default" in prop:
+        entry["value"] = prop["default"]
+    return entry
+
+
+def definition(name: str) -> dict[str, Any]:
+    """The Hub definition of one plugin, as a dict in the Hub's key order."""
+    info = about(name)
+    meta = PLUGINS[name]
+    return {
+        "name": name,
+        "namespace": meta["namespace"],
+        "variant": VARIANT,
+        "label": meta["label"],
+        "description": info["description"],
+        "domain_url": "https://ninox.com",
+        "keywords": ["ninox", "meltano_sdk"],
+        "pip_url": "tap-ninox",  # one distribution installs both commands
+        "executable": name,
+        "maintenance_status": "active",
+        "capabilities": sorted(info["capabilities"]),
+        "settings_group_validation": meta["settings_group_validation"],
+        "settings": [setting(n, p) for n, p in info["settings"]["properties"].items()],
+    }
+
+
+def path_of(name: str) -> Path:
+    """Where the plugin's Hub definition lives: ``plugins/<kind>/<name>--<variant>.yml``."""
+    return REPO / "plugins" / PLUGINS[name]["folder"] / f"{name}--{VARIANT}.yml"
+
+
+def render(name: str) -> str:
+    """The definition file's text."""
+    return yaml.safe_dump(definition(name), sort_keys=False, allow_unicode=True, width=100)
+
+
+def main(argv: list[str]) -> int:
+    """Rewrite the files, or with ``--check`` report those that differ (exit 1)."""
+    stale = []
+    for name in PLUGINS:
+        text, path = render(name), path_of(name)
+        if "--check" in argv:
+            if not path.exists() or path.read_text(encoding="utf-8") != text:
+                stale.append(str(path.relative_to(REPO)))
+        else:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(text, encoding="utf-8")
+    if stale:
+        print(
+            f"Out of date: {', '.join(stale)}; run: uv run python -m orchestrate.hub_definitions",
+            file=sys.stderr,
+        )
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

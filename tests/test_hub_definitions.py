@@ -1,0 +1,72 @@
+"""plugins/*/*.yml (Meltano Hub definitions) and meltano.yml match the connectors' --about."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import yaml
+
+from orchestrate import hub_definitions
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def meltano_plugins() -> dict[str, dict]:
+    """meltano.yml's plugins by name."""
+    project = yaml.safe_load((REPO / "meltano.yml").read_text(encoding="utf-8"))
+    assert "version" not in project
+    return {p["name"]: p for kind in project["plugins"].values() for p in kind}
+
+
+def test_hub_definitions_are_those_about_gives(capsys) -> None:
+    # Regenerates each file from `--about --format=json` and compares.
+    assert hub_definitions.main(["--check"]) == 0, capsys.readouterr().err
+
+
+def test_hub_definition_shape() -> None:
+    for name in ("tap-ninox", "target-ninox"):
+        hub = yaml.safe_load(hub_definitions.path_of(name).read_text(encoding="utf-8"))
+        assert hub["name"] == name and hub["executable"] == name
+        assert hub["variant"] == hub_definitions.VARIANT
+        settings = {s["name"]: s for s in hub["settings"]}
+        assert settings["api_key"]["sensitive"] is True
+        assert settings["request_timeout"]["kind"] == "decimal"  # 12.5 s is valid
+        for s in hub["settings"]:
+            assert s["label"] and s["kind"], s
+        for group in hub["settings_group_validation"]:
+            assert set(group) <= set(settings)
+    tap = yaml.safe_load(hub_definitions.path_of("tap-ninox").read_text(encoding="utf-8"))
+    target = yaml.safe_load(hub_definitions.path_of("target-ninox").read_text(encoding="utf-8"))
+    assert {"catalog", "discover", "state", "about", "stream-maps"} <= set(tap["capabilities"])
+    assert {"about", "stream-maps", "hard-delete", "structured-logging"} <= set(
+        target["capabilities"]
+    )
+
+
+def test_meltano_yml_declares_what_the_hub_files_do() -> None:
+    plugins = meltano_plugins()
+    for name in ("tap-ninox", "target-ninox"):
+        hub = yaml.safe_load(hub_definitions.path_of(name).read_text(encoding="utf-8"))
+        mine = plugins[name]
+        assert mine["settings"] == hub["settings"], name
+        assert mine["capabilities"] == hub["capabilities"], name
+        assert mine["settings_group_validation"] == hub["settings_group_validation"]
+        assert mine["label"] and mine["description"]
+        assert mine["pip_url"] == "-e ."
+
+
+def test_meltano_yml_jobs_and_schedules() -> None:
+    project = yaml.safe_load((REPO / "meltano.yml").read_text(encoding="utf-8"))
+    names = set(meltano_plugins())
+    jobs = {job["name"]: job["tasks"] for job in project["jobs"]}
+    assert jobs == {
+        "ninox-to-duckdb": ["tap-ninox target-duckdb-sdk"],
+        "jsonl-to-ninox": ["tap-jsonl target-ninox"],
+    }
+    for tasks in jobs.values():
+        for task in tasks:
+            assert set(task.split()) <= names
+    assert {s["job"] for s in project["schedules"]} == set(jobs)
+    for plugin in meltano_plugins().values():
+        for s in plugin.get("settings", []):
+            assert s.get("label") and s.get("description") is not None, (plugin["name"], s)
