@@ -221,6 +221,19 @@ def read_state_file(path: str) -> dict[str, Any]:
     return data
 
 
+def config_or_exit(plugin: Any, paths: Iterable[str]) -> ConfigInput:
+    """`config_input` for a connector class's `cb_config`: a problem ends the run.
+
+    It logs one ERROR line and exits 1 (the CLI has nothing to clean up yet).
+    """
+    prefix = plugin.name.upper().replace("-", "_") + "_"
+    try:
+        return config_input(paths, settings_schema(plugin), prefix)
+    except CliInputError as exc:
+        plugin.logger.error("%s failed: %s", plugin.name, exc)
+        raise SystemExit(1) from None
+
+
 def settings_schema(plugin: Any) -> dict[str, Any]:
     """The plugin's settings schema with the SDK's built-in settings added."""
     schema = copy.deepcopy(plugin.config_jsonschema)

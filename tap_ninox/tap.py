@@ -25,7 +25,7 @@ from ninox_core.cli_input import (
     CliInputError,
     ConfigInput,
     check_settings,
-    config_input,
+    config_or_exit,
     read_state_file,
     settings_schema,
 )
@@ -231,11 +231,7 @@ class TapNinox(Tap):
         cls, ctx: click.Context, param: click.Option, value: tuple[str, ...]
     ) -> ConfigInput:
         """Read `--config` files and `ENV` (numbers and booleans parsed per setting)."""
-        with _one_line_errors(cls.logger):
-            return config_input(
-                value, settings_schema(cls), f"{cls.name.upper().replace('-', '_')}_"
-            )
-        raise AssertionError("unreachable")  # pragma: no cover
+        return config_or_exit(cls, value)
 
     @classmethod
     def cb_state(cls, ctx: click.Context, param: click.Parameter, value: str | None) -> Any:

@@ -12,6 +12,7 @@ from singer_sdk.exceptions import ConfigValidationError
 from singer_sdk.plugin_base import _ConfigInput
 
 from ninox_core import __version__
+from ninox_core.cli_input import ConfigInput, check_settings, config_or_exit, settings_schema
 from ninox_core.client import NinoxClient
 from ninox_core.errors import NinoxError, NinoxNotFoundError
 from ninox_core.schema import NinoxField, NinoxTable
@@ -258,6 +259,13 @@ class TargetNinox(Target):
     # -------------------------------------------------------------- CLI
 
     @classmethod
+    def cb_config(  # type: ignore[override]  # duck-types the SDK's private _ConfigInput
+        cls, ctx: Any, param: Any, value: tuple[str, ...]
+    ) -> ConfigInput:
+        """Read `--config` files and `ENV` with one-line errors (ninox_core.cli_input)."""
+        return config_or_exit(cls, value)
+
+    @classmethod
     def invoke(  # type: ignore[override]
         cls,
         *,
@@ -274,6 +282,7 @@ class TargetNinox(Target):
         config = config or _ConfigInput()
         target: TargetNinox | None = None
         try:
+            check_settings(settings_schema(cls), config)
             target = cls(
                 config=config.config,
                 validate_config=True,
