@@ -7,6 +7,7 @@ file, variable or setting — never a traceback, never a silent full sync.
 from __future__ import annotations
 
 import json
+import time
 
 import pytest
 
@@ -274,3 +275,26 @@ def test_a_key_in_base_url_never_reaches_output_at_debug(tmp_path):
     assert "HTTP 503" in result.errors[-1]
     assert "urllib3" in result.stderr or "connectionpool" in result.stderr
     assert SECRET not in result.stderr + result.stdout
+
+
+# ------------------------------------------------------------ unreachable
+
+
+@pytest.mark.parametrize("host", ["127.0.0.1:{port}", "no-such-host.invalid"])
+def test_an_unreachable_base_url_fails_within_15_s_naming_it(tmp_path, host):
+    from tests.local_server import free_port
+
+    base = f"http://{host.format(port=free_port())}/v1"
+    # Default retries (8): before, this took minutes of backoff.
+    config = {"api_key": SECRET, "team_id": "t", "base_url": base}
+    path = write(tmp_path, "config.json", config)
+    started = time.monotonic()
+    result = run("tap", "--config", path)
+    assert time.monotonic() - started < 15
+    result.assert_one_line_failure(f"cannot reach the server at base_url {base}", "check base_url")
+
+
+def test_about_needs_no_config():
+    result = run("tap", "--about", "--format", "json")
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["name"] == "tap-ninox"
