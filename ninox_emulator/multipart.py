@@ -27,6 +27,23 @@ def _header_params(content_type: str) -> Message:
     return message
 
 
+def _next_delimiter(body: bytes, delimiter: bytes, start: int) -> int:
+    """Where the next delimiter line starts (-1: none).
+
+    The boundary text must end there: `--`, CRLF or transport padding follows
+    (RFC 2046), so data holding the boundary plus more text is not cut.
+    """
+    at = body.find(delimiter, start)
+    while at >= 0 and body[at + len(delimiter) : at + len(delimiter) + 1] not in (
+        b"-",
+        b"\r",
+        b" ",
+        b"\t",
+    ):
+        at = body.find(delimiter, at + 1)
+    return at
+
+
 def parse_multipart(content_type: str, body: bytes) -> list[Part]:
     """The parts of a `multipart/form-data` body; ValueError when malformed."""
     if not content_type.lower().startswith("multipart/form-data"):
@@ -35,18 +52,27 @@ def parse_multipart(content_type: str, body: bytes) -> list[Part]:
     if not isinstance(boundary, str) or not boundary:
         raise ValueError("multipart/form-data without a boundary")
     delimiter = b"\r\n--" + boundary.encode("latin-1")
-    chunks = (b"\r\n" + body).split(delimiter)
-    if len(chunks) < 3:
-        raise ValueError("multipart body has no parts")
+    # Parts are located with find() and each part's bytes are sliced out
+    # once: an upload of hundreds of MB costs its size once more, not four times.
+    if body.startswith(delimiter[2:]):
+        pos, length = 0, len(delimiter) - 2  # the first delimiter's CRLF is implied
+    else:
+        pos, length = body.find(delimiter), len(delimiter)
+        if pos < 0:
+            raise ValueError("multipart body has no parts")
     parts: list[Part] = []
-    for chunk in chunks[1:]:
-        if chunk.startswith(b"--"):
+    while True:
+        start = pos + length
+        if body.startswith(b"--", start):
             break  # the closing delimiter
-        head, sep, data = chunk.partition(b"\r\n\r\n")
-        if not sep:
+        following = _next_delimiter(body, delimiter, start)
+        if following < 0:
+            raise ValueError("multipart body without its closing delimiter")
+        head_end = body.find(b"\r\n\r\n", start, following)
+        if head_end < 0:
             raise ValueError("multipart part without a header block")
         message = Message()
-        for line in head.decode("utf-8", "replace").split("\r\n"):
+        for line in body[start:head_end].decode("utf-8", "replace").split("\r\n"):
             key, colon, value = line.partition(":")
             if colon:
                 message[key.strip()] = value.strip()
@@ -58,7 +84,10 @@ def parse_multipart(content_type: str, body: bytes) -> list[Part]:
                 name if isinstance(name, str) else None,
                 filename,
                 message.get("Content-Type"),
-                data,
+                body[head_end + 4 : following],
             )
         )
+        pos, length = following, len(delimiter)
+    if not parts:
+        raise ValueError("multipart body has no parts")
     return parts

@@ -1,7 +1,8 @@
 """The HTTP layer: a threading HTTP/1.1 server that hands requests to an app.
 
 Why it is written by hand on top of `http.server`:
-- each response (status line, headers, body) goes out in one `write`, and
+- each response (status line, headers, body) goes out in one `write` (a body
+  over 1 MiB in a second one, to spare a copy of a large file), and
   accepted sockets get `TCP_NODELAY`: split writes stall ~40 ms per response
   on loopback (Nagle meeting delayed ACKs, SDK-NOTES.md);
 - keep-alive (HTTP/1.1, always a `Content-Length`);
@@ -18,6 +19,9 @@ from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Protocol
 from urllib.parse import parse_qsl, urlsplit
+
+#: Bodies above this size go out in two writes (head, body) instead of a copy.
+LARGE_BODY = 1 << 20
 
 
 class App(Protocol):
@@ -85,7 +89,11 @@ class Exchange:
         head = ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
         self.answered = True
         try:
-            handler.wfile.write(head + body)
+            if len(body) > LARGE_BODY:
+                handler.wfile.write(head)  # no copy of a large file into one buffer
+                handler.wfile.write(body)
+            else:
+                handler.wfile.write(head + body)
         except (BrokenPipeError, ConnectionResetError):
             handler.close_connection = True  # the client went away (e.g. its timeout)
 
