@@ -527,9 +527,15 @@ def _body_extract(response: requests.Response) -> str:
         return f"an empty body ({response.reason or 'no message'})"
     content_type = response.headers.get("Content-Type", "")
     if "html" in content_type.lower() or text[:1] == "<":
-        title = _TITLE.search(text)
-        extract = title.group(1) if title else _TAGS.sub(" ", _HIDDEN.sub(" ", text))
-        return f"an HTML page: {_one_line(html.unescape(extract)) or '(no text)'}"
+        # The title, then the page's text (often the same heading, then the
+        # server's message), cut to one short line.
+        match = _TITLE.search(text)
+        title = " ".join(html.unescape(match.group(1)).split()) if match else ""
+        body = " ".join(html.unescape(_TAGS.sub(" ", _HIDDEN.sub(" ", text))).split())
+        if title and body.startswith(title):
+            body = body[len(title) :].strip()
+        extract = " - ".join(part for part in (title, body) if part)
+        return f"an HTML page: {_one_line(extract) or '(no text)'}"
     return _one_line(text)
 
 
