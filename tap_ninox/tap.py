@@ -26,6 +26,7 @@ from ninox_core.cli_input import (
     ConfigInput,
     check_settings,
     config_or_exit,
+    read_json_file,
     read_state_file,
     settings_schema,
 )
@@ -243,13 +244,29 @@ class TapNinox(Tap):
         raise AssertionError("unreachable")  # pragma: no cover
 
     @classmethod
+    def cb_catalog(cls, ctx: click.Context, param: click.Parameter, value: str | None) -> Any:
+        """Read `--catalog`: a missing file or one that is not JSON is one line."""
+        if value is None:
+            return None
+        with _one_line_errors(cls.logger):
+            catalog = read_json_file(value, "catalog", 'a Singer catalog {"streams": [...]}')
+            if not isinstance(catalog, dict) or not isinstance(catalog.get("streams"), list):
+                raise CliInputError(
+                    f"catalog file {value!r} is not a Singer catalog; expected "
+                    '{"streams": [...]} as --discover writes it'
+                )
+            return io.StringIO(json.dumps(catalog))
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    @classmethod
     def get_singer_command(cls) -> click.Command:
-        """The SDK's command, with `--state` read by `cb_state`."""
+        """The SDK's command, with `--state` and `--catalog` read with one-line errors."""
         command = super().get_singer_command()
+        callbacks = {"state": cls.cb_state, "catalog": cls.cb_catalog}
         for param in command.params:
-            if param.name == "state":
+            if param.name in callbacks:
                 param.type = click.STRING
-                param.callback = cls.cb_state
+                param.callback = callbacks[param.name]
         return command
 
     def connection_test(self) -> None:

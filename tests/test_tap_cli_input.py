@@ -298,3 +298,33 @@ def test_about_needs_no_config():
     result = run("tap", "--about", "--format", "json")
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout)["name"] == "tap-ninox"
+
+
+# ---------------------------------------------------------------- catalog
+
+
+@pytest.mark.parametrize(
+    ("content", "expected"),
+    [
+        (None, "does not exist"),
+        ("{oops", "is not JSON"),
+        ('{"tables": []}', "not a Singer catalog"),
+    ],
+)
+def test_a_catalog_file_that_is_not_a_catalog_is_named(emulator, tmp_path, content, expected):
+    config = write(tmp_path, "config.json", tap_config(emulator))
+    catalog = str(tmp_path / "catalog.json")
+    if content is not None:
+        write(tmp_path, "catalog.json", content)
+    run("tap", "--config", config, "--catalog", catalog).assert_one_line_failure(
+        f"catalog file '{catalog}'", expected
+    )
+
+
+def test_a_discovered_catalog_is_accepted(emulator, tmp_path):
+    config = write(tmp_path, "config.json", tap_config(emulator, tables=["Lead"]))
+    discovered = run("tap", "--config", config, "--discover")
+    assert discovered.returncode == 0, discovered.stderr
+    catalog = write(tmp_path, "catalog.json", discovered.stdout)
+    result = run("tap", "--config", config, "--catalog", catalog)
+    assert result.returncode == 0, result.stderr[-2000:]
