@@ -258,6 +258,17 @@ class TargetNinox(Target):
 
     # -------------------------------------------------------------- CLI
 
+    def _handle_termination(self, signum: int, frame: Any) -> None:
+        """SIGTERM/SIGINT: the SDK drains the sinks and exits 0; exit 128 + signal instead.
+
+        Overrides a private SDK method (its signal handler) so that an
+        orchestrator never records an interrupted run as a success.
+        """
+        try:
+            super()._handle_termination(signum, frame)
+        finally:
+            sys.exit(128 + signum)
+
     @classmethod
     def cb_config(  # type: ignore[override]  # duck-types the SDK's private _ConfigInput
         cls, ctx: Any, param: Any, value: tuple[str, ...]
