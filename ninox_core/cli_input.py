@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import copy
 import json
+import logging
 import os
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -21,6 +22,8 @@ from jsonschema import validators
 
 from ninox_core.errors import NinoxError
 from ninox_core.redaction import add_secret, install, protect_url
+
+logger = logging.getLogger("ninox_core.cli_input")
 
 _TRUE = ("true", "1", "yes", "on")
 _FALSE = ("false", "0", "no", "off", "")
@@ -89,6 +92,11 @@ def config_input(paths: Iterable[str], schema: Mapping[str, Any], env_prefix: st
         values, sources = env_config(schema, env_prefix, os.environ)
         result.config.update(values)
         result.sources.update(sources)
+        if sources:
+            # The SDK then says "Skipping parse of env var settings": they
+            # were parsed here, per the settings schema.
+            names = sorted(source.rsplit(" ", 1)[-1] for source in sources.values())
+            logger.info("Settings read from environment variables: %s", ", ".join(names))
     add_secret(result.config.get("api_key"))
     protect_url(result.config.get("base_url"))
     install()

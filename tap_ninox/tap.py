@@ -370,8 +370,11 @@ def _one_line_errors(logger: logging.Logger) -> Iterator[None]:
     except Interrupted as stop:
         GUARD.stopping()
         tap = GUARD.owner
-        if tap is not None:
-            tap.message_writer.write_message(StateMessage(value=tap.state))
+        # An empty state (stopped before the input state was even loaded)
+        # would tell the orchestrator to forget its bookmarks: write none.
+        state = getattr(tap, "state", None) if tap is not None else None
+        if state:
+            tap.message_writer.write_message(StateMessage(value=state))
         logger.error(
             "tap-ninox %s; the last STATE covers every record written: run again with it "
             "to go on (exit code %d)",
