@@ -225,3 +225,28 @@ def test_gives_up_on_429_as_before(emulator, sleeps):
         with pytest.raises(NinoxRetryableError):
             client.list_teams()
     assert len(sleeps) == 2
+
+
+def test_redact_masks_known_secrets_bearer_tokens_and_url_passwords():
+    from ninox_core.redaction import add_secret, redact
+
+    add_secret("s3cr3t/with space")
+    assert redact("key s3cr3t/with space here") == "key *** here"
+    assert redact("url ?k=s3cr3t%2Fwith%20space") == "url ?k=***"
+    assert redact('"Authorization": "Bearer abc.def-123"') == '"Authorization": "Bearer ***"'
+    assert redact("see https://me:pw@host/v1") == "see https://***@host/v1"
+    add_secret("ab")  # too short to be a key: masking it would garble every line
+    assert redact("ab cd") == "ab cd"
+
+
+def test_a_traceback_logged_with_the_key_in_its_message_is_masked(caplog):
+    from ninox_core import redaction
+
+    redaction.add_secret("traceback-secret-777")
+    redaction.install()
+    try:
+        raise RuntimeError("failed with key traceback-secret-777")
+    except RuntimeError:
+        logging.getLogger("some.library").exception("oops %s", "traceback-secret-777")
+    assert "traceback-secret-777" not in caplog.text
+    assert "failed with key ***" in caplog.text

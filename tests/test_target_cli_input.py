@@ -133,3 +133,17 @@ def test_the_key_echoed_by_a_server_never_reaches_output_at_debug(tmp_path):
     assert "HTTP 400" in result.errors[-1] and "Bearer ***" in result.errors[-1]
     assert "connectionpool" in result.stderr  # urllib3's DEBUG lines were there
     assert SECRET not in result.stderr + result.stdout
+
+
+def test_an_unreachable_base_url_fails_within_15_s_naming_it(tmp_path):
+    import time
+
+    from tests.local_server import free_port
+
+    base = f"http://127.0.0.1:{free_port()}/v1"
+    config = {"api_key": SECRET, "team_id": "t", "database_id": "d", "base_url": base}
+    path = write(tmp_path, "config.json", config)
+    started = time.monotonic()
+    result = run("target", "--config", path, input=people(1))
+    assert time.monotonic() - started < 15
+    result.assert_one_line_failure(f"cannot reach the server at base_url {base}")
