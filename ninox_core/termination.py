@@ -12,7 +12,6 @@ SIGTERM, 130 for SIGINT (docs/design.md, "Interruption").
 from __future__ import annotations
 
 import signal
-import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from types import FrameType
@@ -41,21 +40,19 @@ class TerminationGuard:
     """Turns SIGTERM/SIGINT into `Interrupted`, deferred out of critical sections."""
 
     def __init__(self) -> None:
-        """Nothing installed yet."""
+        """No signal received yet."""
         self.received: int | None = None
+        self._stopping = False
         #: The connector instance whose state to write on the way out.
         self.owner: Any = None
         self._depth = 0
 
-    def install(self) -> None:
-        """Handle SIGTERM and SIGINT from now on (main thread only)."""
-        if threading.current_thread() is not threading.main_thread():
-            return
-        signal.signal(signal.SIGTERM, self.handle)
-        signal.signal(signal.SIGINT, self.handle)
-
     def handle(self, signum: int, frame: FrameType | None) -> None:
-        """The signal handler: raise `Interrupted` now, or when the critical block ends."""
+        """The signal handler: raise `Interrupted` now, or when the critical block ends.
+
+        The connector routes its SDK signal handler here (the SDK installs
+        that handler for SIGTERM and SIGINT in the main thread).
+        """
         if self.received is not None:
             return  # already stopping: a second signal must not cut the final STATE
         self.received = signum
@@ -73,8 +70,6 @@ class TerminationGuard:
         if self._depth == 0 and self.received is not None and not self._stopping:
             self._stopping = True
             raise Interrupted(self.received)
-
-    _stopping = False
 
     def stopping(self) -> None:
         """Mark the final STATE as being written: no more `Interrupted` from here."""
