@@ -221,10 +221,16 @@ def read_state_file(path: str) -> dict[str, Any]:
     if data == {}:
         return data
     bookmarks = data.get("bookmarks")
-    if not isinstance(bookmarks, dict) or not all(isinstance(v, dict) for v in bookmarks.values()):
+    if not isinstance(bookmarks, dict):
         raise CliInputError(
             f'state file {path!r} is not a Singer state (no "bookmarks" object of '
             f"streams); expected {STATE_SHAPE}{hint}"
+        )
+    wrong = [name for name, value in bookmarks.items() if not isinstance(value, dict)]
+    if wrong:
+        raise CliInputError(
+            f"state file {path!r} is not a Singer state (bookmarks of {', '.join(wrong)} "
+            f"are not objects); expected {STATE_SHAPE}"
         )
     return data
 

@@ -87,7 +87,7 @@ def test_a_wrong_typed_api_key_is_not_printed(emulator, tmp_path):
         ("", "is empty"),
         ('["bookmarks"]', "holds JSON list, not a Singer state"),
         ('{"lead": {"replication_key_value": 5}}', 'is not a Singer state (no "bookmarks"'),
-        ('{"bookmarks": {"lead": 5}}', 'is not a Singer state (no "bookmarks"'),
+        ('{"bookmarks": {"lead": 5}}', "is not a Singer state (bookmarks of lead are not"),
         (
             '{"type": "STATE", "value": {"bookmarks": {}}}',
             'this is a STATE message: save its "value" instead',
