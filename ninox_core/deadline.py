@@ -29,23 +29,21 @@ class Watchdog:
     """Shuts down the registered socket once `seconds` have passed."""
 
     def __init__(self, seconds: float) -> None:
-        """Arm the timer; use as a context manager around one request."""
-        self.deadline = time.monotonic() + seconds
+        """Set the deadline; use as a context manager around one request."""
+        self.deadline = time.monotonic() + max(0.0, seconds)
         self.fired = False
         self._sock: socket.socket | None = None
         self._lock = threading.Lock()
-        self._timer = threading.Timer(max(0.0, seconds), self._fire)
-        self._timer.daemon = True
 
     def __enter__(self) -> Watchdog:
         """Start watching the calling thread's requests."""
         _current.watchdog = self
-        self._timer.start()
+        _TIMER.add(self)
         return self
 
     def __exit__(self, *exc: object) -> None:
-        """Stop the timer; later requests are not watched by this one."""
-        self._timer.cancel()
+        """Stop watching; later requests are not watched by this one."""
+        _TIMER.remove(self)
         _current.watchdog = None
         with self._lock:
             self._sock = None
@@ -64,12 +62,63 @@ class Watchdog:
         if fired:
             _shutdown(sock)
 
-    def _fire(self) -> None:
+    def fire(self) -> None:
+        """The deadline passed: shut the socket down (the timer thread calls this)."""
         with self._lock:
             self.fired = True
             sock = self._sock
         if sock is not None:
             _shutdown(sock)
+
+
+class _Timer:
+    """One daemon thread firing every active watchdog at its deadline.
+
+    A thread per request (`threading.Timer`) cost about a millisecond per
+    request on a busy machine; this costs a lock and a notify.
+    """
+
+    def __init__(self) -> None:
+        self._cond = threading.Condition()
+        self._active: set[Watchdog] = set()
+        self._thread: threading.Thread | None = None
+        #: When the thread wakes up by itself next (it never sleeps long).
+        self._wake_at = 0.0
+
+    def add(self, watchdog: Watchdog) -> None:
+        with self._cond:
+            self._active.add(watchdog)
+            if self._thread is None or not self._thread.is_alive():
+                self._thread = threading.Thread(
+                    target=self._run, name="ninox-deadline", daemon=True
+                )
+                self._thread.start()
+            if watchdog.deadline < self._wake_at:
+                self._cond.notify()
+
+    def remove(self, watchdog: Watchdog) -> None:
+        with self._cond:
+            self._active.discard(watchdog)
+
+    def _run(self) -> None:
+        while True:
+            with self._cond:
+                now = time.monotonic()
+                due = [w for w in self._active if w.deadline <= now]
+                self._active.difference_update(due)
+                nearest = min((w.deadline for w in self._active), default=now + _IDLE_WAKE)
+                if not due:
+                    # Wake at least every _IDLE_WAKE s, so that a new deadline
+                    # further away than that needs no notify (no thread switch).
+                    wait = max(0.0, min(nearest - now, _IDLE_WAKE))
+                    self._wake_at = now + wait
+                    self._cond.wait(wait)
+            for watchdog in due:
+                watchdog.fire()
+
+
+_IDLE_WAKE = 1.0
+_TIMER = _Timer()
 
 
 def _shutdown(sock: socket.socket) -> None:
