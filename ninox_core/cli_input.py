@@ -169,7 +169,7 @@ def check_settings(schema: Mapping[str, Any], config: ConfigInput | Any) -> None
     sources: dict[str, str] = getattr(config, "sources", {})
     checker = validators.validator_for(schema)(copy.deepcopy(dict(schema)))
     problems = []
-    for error in sorted(checker.iter_errors(settings), key=lambda e: list(e.path)):
+    for error in sorted(checker.iter_errors(settings), key=lambda e: [str(p) for p in e.path]):
         key = str(error.path[0]) if error.path else None
         if key is None:
             missing = error.message.split("'")[1] if "required" in error.message else ""
@@ -178,7 +178,7 @@ def check_settings(schema: Mapping[str, Any], config: ConfigInput | Any) -> None
             )
             continue
         prop = (schema.get("properties") or {}).get(key) or {}
-        value = "(hidden)" if prop.get("secret") else repr(error.instance)
+        value = "(hidden)" if prop.get("secret") else repr(error.instance)[:80]
         where = sources.get(key, "the settings")
         problems.append(f"setting {key} in {where}: {value} {_what_is_wrong(error)}")
     if problems:
