@@ -25,6 +25,12 @@ from ninox_core.schema import NinoxField
 
 #: The `sinceSq` that asks the change feed for nothing but its current `seq`.
 _FAR_FUTURE = 10**15
+#: Variants the probe cannot see with a few text records in a scratch table.
+NOT_PROBED = (
+    "captions_for_ids, int_choice_ids, multi_comma, multi_bitmask_feed (need choice fields); "
+    "epoch_dates (needs a date field); page_cap_100 (needs over 100 records); "
+    "partial_batch, partial_batch_drop (happen under failure only); layout_fields"
+)
 _STRICT_DATETIME = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d$")
 _MS_Z_DATETIME = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z?$")
 
@@ -115,7 +121,8 @@ class Scratch:
         variants = ", ".join(sorted(self.met)) or "none (the strict reading)"
         return (
             f"Ninox live check [{self.label}]: server variants met: {variants}; "
-            f"{len(self.confirmed)} assumptions confirmed: {'; '.join(self.confirmed)}"
+            f"{len(self.confirmed)} assumptions confirmed: {'; '.join(self.confirmed)}; "
+            f"not probed: {NOT_PROBED}"
         )
 
 
