@@ -40,6 +40,7 @@ PROBED_VARIANTS = (
     "errors_text",
     "errors_echo_headers",
     "update_missing_creates",
+    "layout_fields",
 )
 
 EMU_KEY = "live-check-key"
