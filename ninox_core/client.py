@@ -16,8 +16,11 @@ What it takes care of, so the connectors don't have to:
 
 from __future__ import annotations
 
+import html
 import logging
 import random
+import re
+import socket
 import threading
 import time
 from collections.abc import Iterable, Iterator, Mapping, Sequence
@@ -27,7 +30,9 @@ from urllib.parse import quote
 
 import msgspec
 import requests
+from urllib3.exceptions import ConnectTimeoutError, NameResolutionError, NewConnectionError
 
+from ninox_core.deadline import DeadlineAdapter, Watchdog
 from ninox_core.errors import (
     NinoxAPIError,
     NinoxAuthError,
@@ -37,6 +42,7 @@ from ninox_core.errors import (
     NinoxRetryableError,
     NinoxWriteOutcomeUnknown,
 )
+from ninox_core.redaction import add_secret, install, protect_url, redact, redact_url
 from ninox_core.schema import NinoxTable
 
 DEFAULT_BASE_URL = "https://api.ninox.com/v1"
@@ -46,6 +52,16 @@ DEFAULT_MAX_RETRIES = 8
 _MAX_SCANS = 5
 #: Longest wait between two tries, whatever `Retry-After` asks for.
 MAX_BACKOFF_SECONDS = 300.0
+#: Until the server has answered once, a server that cannot be reached fails
+#: the run within this many seconds (docs/design.md, "Unreachable server")...
+FIRST_CONTACT_BUDGET = 12.0
+#: ...after at most this many retries, each connect waiting at most:
+FIRST_CONTACT_RETRIES = 2
+FIRST_CONNECT_TIMEOUT = 4.0
+#: Connect timeout once the server has answered (a connect is quick or lost).
+CONNECT_TIMEOUT = 30.0
+#: Longest extract of an error body (HTML title, text) put in a message.
+MAX_MESSAGE_CHARS = 300
 
 # Decimal numbers reach the client from the SDK's parsing; encode them as JSON
 # numbers, not strings (msgspec's default).
@@ -83,6 +99,11 @@ class NinoxClient:
         """Prepare a session; nothing is sent until the first call."""
         if not api_key:
             raise ValueError("The api_key setting is empty: set it to your Ninox API key.")
+        # Mask the key (and any credentials in base_url) in every log line of
+        # the process from now on, urllib3's DEBUG lines included.
+        add_secret(api_key)
+        protect_url(base_url)
+        install()
         self.base_url = base_url.rstrip("/")
         self.timeout = float(timeout)
         self.max_retries = max(0, int(max_retries))
@@ -90,6 +111,11 @@ class NinoxClient:
             self.backoff_base = backoff_base
         self._lock = threading.Lock()
         self._session = requests.Session()
+        adapter = DeadlineAdapter()
+        self._session.mount("http://", adapter)
+        self._session.mount("https://", adapter)
+        #: True once the server answered anything (see FIRST_CONTACT_BUDGET).
+        self._reached = False
         self._session.headers.update(
             {
                 "Authorization": f"Bearer {api_key}",
@@ -104,7 +130,7 @@ class NinoxClient:
 
     def __repr__(self) -> str:
         """Show the base URL only: the key must never be printed."""
-        return f"NinoxClient(base_url={self.base_url!r})"
+        return f"NinoxClient(base_url={redact_url(self.base_url)!r})"
 
     def close(self) -> None:
         """Close pooled connections."""
@@ -142,23 +168,53 @@ class NinoxClient:
         headers = {"Content-Type": "application/json"} if body is not None else None
         with self._lock:
             attempt = 0
+            first_try_at = time.monotonic()
             while True:
                 attempt += 1
                 started = time.monotonic()
                 self.request_count += 1
                 try:
-                    response = self._session.request(
-                        method,
-                        url,
-                        params=params,
-                        data=body,
-                        headers=headers,
-                        files=files,
-                        timeout=self.timeout,
-                    )
-                except (requests.ConnectionError, requests.Timeout) as exc:
-                    reason = _describe_connection_error(exc)
-                    sent = not isinstance(exc, requests.ConnectTimeout) and not _refused(exc)
+                    with Watchdog(self.timeout) as watchdog:
+                        try:
+                            response = self._session.request(
+                                method,
+                                url,
+                                params=params,
+                                data=body,
+                                headers=headers,
+                                files=files,
+                                timeout=(self._connect_timeout(), self.timeout),
+                            )
+                        except _TRANSPORT_ERRORS as exc:
+                            if watchdog.fired:
+                                raise _DeadlinePassed(self.timeout) from exc
+                            raise
+                        # A socket shut down mid-headers can read as a whole,
+                        # empty answer: only an answer before the deadline counts.
+                        if watchdog.fired:
+                            raise _DeadlinePassed(self.timeout)
+                except (_DeadlinePassed, *_TRANSPORT_ERRORS) as exc:
+                    unreachable = _unreachable(exc)
+                    reason = _describe_transport_error(exc)
+                    if unreachable and not self._reached:
+                        # The run's first contact: a wrong base_url or a server
+                        # that is down should not cost minutes of backoff.
+                        spent = time.monotonic() - first_try_at
+                        if (
+                            attempt > min(self.max_retries, FIRST_CONTACT_RETRIES)
+                            or spent + FIRST_CONNECT_TIMEOUT > FIRST_CONTACT_BUDGET
+                        ):
+                            raise NinoxConnectionError(
+                                method,
+                                path,
+                                f"cannot reach the server at base_url "
+                                f"{redact_url(self.base_url)} ({reason}); check base_url "
+                                "(e.g. https://api.ninox.com/v1) and that this machine can "
+                                "reach that server",
+                            ) from exc
+                        self._wait(attempt, None, method, path, reason, cap=2.0)
+                        continue
+                    sent = not unreachable
                     if sent and not idempotent:
                         raise NinoxWriteOutcomeUnknown(method, path, reason) from exc
                     if attempt > self.max_retries:
@@ -166,11 +222,12 @@ class NinoxClient:
                             method,
                             path,
                             f"{reason} (gave up after {attempt} tries; check base_url "
-                            f"{self.base_url} and that the server is reachable)",
+                            f"{redact_url(self.base_url)} and that the server is reachable)",
                         ) from exc
                     self._wait(attempt, None, method, path, reason)
                     continue
 
+                self._reached = True
                 elapsed_ms = (time.monotonic() - started) * 1000
                 logger.debug(
                     "%s %s -> %s in %.0f ms", method, path, response.status_code, elapsed_ms
@@ -179,7 +236,7 @@ class NinoxClient:
                 if status < 400:
                     if raw:
                         return response.content
-                    return _decode_body(response)
+                    return _decode_body(response, self.base_url)
                 if status == 429 or status >= 500:
                     message = _error_message(response)
                     if status >= 500 and not idempotent:
@@ -192,6 +249,11 @@ class NinoxClient:
                     continue
                 raise _api_error(status, method, path, _error_message(response))
 
+    def _connect_timeout(self) -> float:
+        """Seconds to wait for a connection: short until the server has answered once."""
+        limit = FIRST_CONNECT_TIMEOUT if not self._reached else CONNECT_TIMEOUT
+        return min(self.timeout, limit)
+
     def _wait(
         self,
         attempt: int,
@@ -199,6 +261,8 @@ class NinoxClient:
         method: str,
         path: str,
         reason: str,
+        *,
+        cap: float = MAX_BACKOFF_SECONDS,
     ) -> None:
         """Sleep before the next try: `Retry-After` if given, else backoff."""
         delay = _retry_after(response) if response is not None else None
@@ -206,7 +270,7 @@ class NinoxClient:
             # Full exponential backoff with jitter, so that several clients
             # hitting the same limit do not retry in lockstep.
             delay = self.backoff_base * (2 ** (attempt - 1)) * random.uniform(0.5, 1.0)
-        delay = min(delay, MAX_BACKOFF_SECONDS)
+        delay = min(delay, cap)
         logger.warning(
             "%s %s: %s; retrying in %.1f s (try %d of %d)",
             method,
@@ -220,21 +284,48 @@ class NinoxClient:
 
     # -------------------------------------------------------------- metadata
 
+    def _objects(self, path: str, keys: tuple[str, ...], what: str) -> list[dict[str, Any]]:
+        """`GET path`, which must answer a list of objects with `keys`."""
+        answer = self.request("GET", path)
+        if isinstance(answer, list) and all(
+            isinstance(item, dict) and all(k in item for k in keys) for item in answer
+        ):
+            return answer
+        raise self._not_ninox(path, what, answer)
+
+    def _object(self, path: str, what: str) -> dict[str, Any]:
+        """`GET path`, which must answer one JSON object."""
+        answer = self.request("GET", path)
+        if isinstance(answer, dict):
+            return answer
+        raise self._not_ninox(path, what, answer)
+
+    def _not_ninox(self, path: str, what: str, answer: Any) -> NinoxAPIError:
+        """The error for an answer whose shape no Ninox server gives."""
+        shown = _one_line(_encode_json(answer).decode(errors="replace"))[:80]
+        return NinoxAPIError(
+            200,
+            "GET",
+            path,
+            f"the answer is not {what} as Ninox sends it (got {shown}); is base_url "
+            f"{redact_url(self.base_url)} the root of a Ninox API (ending in /v1)?",
+        )
+
     def list_teams(self) -> list[dict[str, Any]]:
         """`GET /teams`: every team (workspace) the key can see."""
-        return list(self.request("GET", "/teams"))
+        return self._objects("/teams", ("id",), "a list of teams")
 
     def get_team(self, team_id: str) -> dict[str, Any]:
         """`GET /teams/{team}`: one team's id and name."""
-        return dict(self.request("GET", f"/teams/{segment(team_id)}"))
+        return self._object(f"/teams/{segment(team_id)}", "a team")
 
     def list_databases(self, team_id: str) -> list[dict[str, Any]]:
         """`GET /teams/{team}/databases`: `[{"id", "name"}]`."""
-        return list(self.request("GET", f"/teams/{segment(team_id)}/databases"))
+        return self._objects(f"/teams/{segment(team_id)}/databases", ("id",), "a list of databases")
 
     def get_database(self, team_id: str, database_id: str) -> dict[str, Any]:
         """`GET .../databases/{db}`: settings and schema (with `schema.seq`)."""
-        return dict(self.request("GET", _db_path(team_id, database_id)))
+        return self._object(_db_path(team_id, database_id), "a database")
 
     def database_sequence(self, team_id: str, database_id: str) -> int:
         """The database's current change sequence number (`schema.seq`)."""
@@ -294,12 +385,16 @@ class NinoxClient:
 
     def list_tables(self, team_id: str, database_id: str) -> list[NinoxTable]:
         """`GET .../tables`: every table with its fields."""
-        answer = self.request("GET", f"{_db_path(team_id, database_id)}/tables")
-        return [NinoxTable.from_api(t) for t in answer]
+        path = f"{_db_path(team_id, database_id)}/tables"
+        return [NinoxTable.from_api(t) for t in self._objects(path, ("id",), "a list of tables")]
 
     def get_table(self, team_id: str, database_id: str, table_id: str) -> NinoxTable:
         """`GET .../tables/{table}`: one table with its fields."""
-        return NinoxTable.from_api(self.request("GET", _table_path(team_id, database_id, table_id)))
+        path = _table_path(team_id, database_id, table_id)
+        table = self._object(path, "a table")
+        if "id" not in table:
+            raise self._not_ninox(path, "a table", table)
+        return NinoxTable.from_api(table)
 
     # --------------------------------------------------------------- records
 
@@ -549,7 +644,7 @@ def _as_list(answer: Any) -> list[dict[str, Any]]:
     return list(answer)
 
 
-def _decode_body(response: requests.Response) -> Any:
+def _decode_body(response: requests.Response, base_url: str) -> Any:
     content = response.content
     if not content.strip():
         return None
@@ -560,20 +655,52 @@ def _decode_body(response: requests.Response) -> Any:
             response.status_code,
             response.request.method or "?",
             _path_of(response),
-            f"the answer is not JSON: {content[:200]!r}",
+            f"the answer is not JSON but {_body_extract(response)}; is base_url "
+            f"{redact_url(base_url)} the root of a Ninox API (ending in /v1)?",
         ) from exc
 
 
 def _error_message(response: requests.Response) -> str:
-    """The server's `message`, else its raw text (CONTRACT.md §1)."""
-    text = response.text.strip()
+    """The server's `message`, else a short extract of its body (CONTRACT.md §1)."""
     try:
         body = _decode_json(response.content)
     except msgspec.DecodeError:
-        return text[:500] or response.reason or "no message"
+        return _body_extract(response)
     if isinstance(body, dict) and body.get("message"):
-        return str(body["message"])
-    return text[:500] or response.reason or "no message"
+        return _one_line(str(body["message"]))
+    return _body_extract(response)
+
+
+_TAGS = re.compile(r"<[^>]*>")
+_HIDDEN = re.compile(r"(?is)<(script|style|head)\b.*?</\1\s*>")
+_TITLE = re.compile(r"(?is)<title[^>]*>(.*?)</title\s*>")
+
+
+def _body_extract(response: requests.Response) -> str:
+    """A body described in one short line: an HTML page by its title or text."""
+    text = response.content.decode(response.encoding or "utf-8", errors="replace").strip()
+    if not text:
+        return f"an empty body ({response.reason or 'no message'})"
+    content_type = response.headers.get("Content-Type", "")
+    if "html" in content_type.lower() or text[:1] == "<":
+        # The title, then the page's text (often the same heading, then the
+        # server's message), cut to one short line.
+        match = _TITLE.search(text)
+        title = " ".join(html.unescape(match.group(1)).split()) if match else ""
+        body = " ".join(html.unescape(_TAGS.sub(" ", _HIDDEN.sub(" ", text))).split())
+        if title and body.startswith(title):
+            body = body[len(title) :].strip()
+        extract = " - ".join(part for part in (title, body) if part)
+        return f"an HTML page: {_one_line(extract) or '(no text)'}"
+    return _one_line(text)
+
+
+def _one_line(text: str) -> str:
+    """`text` on one line, masked and cut to MAX_MESSAGE_CHARS."""
+    flat = redact(" ".join(text.split()))
+    if len(flat) > MAX_MESSAGE_CHARS:
+        flat = flat[: MAX_MESSAGE_CHARS - 1] + "…"
+    return flat
 
 
 def _api_error(status: int, method: str, path: str, message: str) -> NinoxAPIError:
@@ -605,17 +732,73 @@ def _retry_after(response: requests.Response) -> float | None:
     return max(0.0, when.timestamp() - time.time())
 
 
-def _refused(exc: Exception) -> bool:
-    """True when the connection could not be opened (nothing was sent)."""
-    text = repr(exc)
-    return "NewConnectionError" in text or "Connection refused" in text
+#: What `requests` raises when no complete answer arrived.
+_TRANSPORT_ERRORS = (
+    requests.ConnectionError,
+    requests.Timeout,
+    requests.exceptions.ChunkedEncodingError,
+)
 
 
-def _describe_connection_error(exc: Exception) -> str:
+class _DeadlinePassed(Exception):
+    """The whole answer did not arrive within request_timeout."""
+
+    def __init__(self, seconds: float) -> None:
+        super().__init__(f"no complete answer within request_timeout ({seconds:g} s)")
+
+
+def _causes(exc: BaseException) -> Iterator[BaseException]:
+    """`exc` and what it wraps: args, urllib3's `reason`, causes and contexts."""
+    seen: set[int] = set()
+    todo: list[Any] = [exc]
+    while todo:
+        item = todo.pop()
+        if not isinstance(item, BaseException) or id(item) in seen:
+            continue
+        seen.add(id(item))
+        yield item
+        todo.extend((item.__cause__, item.__context__, getattr(item, "reason", None)))
+        todo.extend(item.args)
+
+
+def _unreachable(exc: BaseException) -> bool:
+    """True when no connection could be opened (nothing was sent).
+
+    Refused, unknown host, no route, or a connect timeout — found by the
+    exception types `requests` wraps, not by their text.
+    """
+    if isinstance(exc, requests.ConnectTimeout):
+        return True
+    return any(
+        isinstance(
+            cause,
+            (
+                NewConnectionError,
+                ConnectTimeoutError,
+                ConnectionRefusedError,
+                socket.gaierror,
+            ),
+        )
+        for cause in _causes(exc)
+    )
+
+
+def _describe_transport_error(exc: BaseException) -> str:
+    if isinstance(exc, _DeadlinePassed):
+        return str(exc)
+    causes = list(_causes(exc))
+    if any(isinstance(c, (NameResolutionError, socket.gaierror)) for c in causes):
+        return "unknown host"
+    if any(isinstance(c, ConnectionRefusedError) for c in causes):
+        return "connection refused"
+    if isinstance(exc, requests.ConnectTimeout) or any(
+        isinstance(c, ConnectTimeoutError) and not isinstance(c, NewConnectionError) for c in causes
+    ):
+        return "connect timed out"
+    if any(isinstance(c, NewConnectionError) for c in causes):
+        return "cannot connect"
     if isinstance(exc, requests.Timeout):
         return "timed out"
-    if _refused(exc):
-        return "connection refused"
     return "connection dropped"
 
 

@@ -28,13 +28,14 @@ from ninox_core.client import (
     NinoxClient,
     _api_error,
     _decode_body,
-    _describe_connection_error,
+    _describe_transport_error,
     _error_message,
-    _refused,
     _table_path,
+    _unreachable,
     segment,
 )
 from ninox_core.errors import NinoxConnectionError, NinoxRetryableError
+from ninox_core.redaction import redact_url
 
 #: Bytes read from the socket (and written to disk) at a time.
 CHUNK_SIZE = 1024 * 1024
@@ -133,7 +134,7 @@ def upload_file(
                 response = _send(client, "POST", path, attempt, data=body, headers=headers)
             if response is None:
                 continue
-            answer = _decode_body(response)
+            answer = _decode_body(response, client.base_url)
             return dict(answer) if isinstance(answer, dict) else {}
 
 
@@ -154,7 +155,7 @@ def _send(
             method, client.base_url + path, timeout=client.timeout, **kwargs
         )
     except (requests.ConnectionError, requests.Timeout) as exc:
-        _retry_or_raise(client, attempt, method, path, _describe_connection_error(exc), exc)
+        _retry_or_raise(client, attempt, method, path, _describe_transport_error(exc), exc)
         return None
     status = response.status_code
     if status < 400:
@@ -180,7 +181,11 @@ def _retry_or_raise(
     cause: Exception | None = None,
 ) -> None:
     if attempt > client.max_retries:
-        hint = "" if cause is None or not _refused(cause) else f"; check base_url {client.base_url}"
+        hint = (
+            ""
+            if cause is None or not _unreachable(cause)
+            else f"; check base_url {redact_url(client.base_url)}"
+        )
         raise NinoxConnectionError(
             method, path, f"{reason} (gave up after {attempt} tries{hint})"
         ) from cause
@@ -200,7 +205,7 @@ def _checked_chunks(
             if time.monotonic() - started > deadline_seconds:
                 raise _BrokenTransfer(f"no complete answer within {deadline_seconds:.0f} s")
     except (requests.ConnectionError, requests.Timeout) as exc:
-        raise _BrokenTransfer(_describe_connection_error(exc)) from exc
+        raise _BrokenTransfer(_describe_transport_error(exc)) from exc
     except requests.exceptions.ChunkedEncodingError as exc:
         raise _BrokenTransfer("connection dropped") from exc
     if expected_size is not None and received != expected_size:

@@ -2,27 +2,22 @@
 
 from __future__ import annotations
 
-import logging
-import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
 from functools import cached_property
 from typing import Any
 
-from singer_sdk import Stream, Tap
+from singer_sdk import Stream
 from singer_sdk import typing as th
-from singer_sdk.contrib.msgspec import MsgSpecWriter
-from singer_sdk.singerlib import Message, RecordMessage
 
 from ninox_core import __version__
 from ninox_core.client import NinoxClient
-from ninox_core.errors import NinoxConfigError, NinoxError
+from ninox_core.errors import NinoxConfigError
 from ninox_core.naming import database_part, field_column, stream_names
 from ninox_core.schema import NinoxTable
 from ninox_core.settings import client_from_config, connection_properties
 from tap_ninox.catalog import CatalogStream
 from tap_ninox.catalog import annotate as annotate_catalog
 from tap_ninox.catalog import read_input as read_catalog_ids
+from tap_ninox.cli import BufferedMsgSpecWriter, NinoxTapCommand
 from tap_ninox.files import (
     FILES_SETTINGS,
     FILES_STREAM,
@@ -34,22 +29,7 @@ from tap_ninox.records import META_SCHEMA
 from tap_ninox.streams import TableStream
 
 
-class BufferedMsgSpecWriter(MsgSpecWriter):
-    """The SDK's msgspec writer without a flush after every RECORD.
-
-    Flushing per message costs a system call per record. Output is flushed at
-    every STATE (so a state never reaches the target before its records) and
-    at exit.
-    """
-
-    def write_message(self, message: Message) -> None:
-        """Write one message; flush only after non-RECORD messages."""
-        sys.stdout.buffer.write(self.format_message(message))
-        if not isinstance(message, RecordMessage):
-            sys.stdout.flush()
-
-
-class TapNinox(Tap):
+class TapNinox(NinoxTapCommand):
     """Singer tap for Ninox: one stream per table, incremental on change sequences."""
 
     name = "tap-ninox"
@@ -285,20 +265,6 @@ class TapNinox(Tap):
         link_files_streams(streams.values())
         return streams
 
-    # ----------------------------------------------------------------- CLI
-
-    @classmethod
-    def invoke(cls, *args: Any, **kwargs: Any) -> None:
-        """Sync; a failure the user can fix ends with one line and exit code 1."""
-        with _one_line_errors(cls.logger):
-            super().invoke(*args, **kwargs)
-
-    @classmethod
-    def cb_discover(cls, *args: Any, **kwargs: Any) -> None:
-        """Discover; a failure the user can fix ends with one line and exit code 1."""
-        with _one_line_errors(cls.logger):
-            super().cb_discover(*args, **kwargs)
-
     # ----------------------------------------------------------- selection
 
     def _selected_databases(self, team_id: str) -> list[dict[str, Any]]:
@@ -352,22 +318,6 @@ class TapNinox(Tap):
             db_id: [t for t in tables if names_of(db_id, t) & keys]
             for db_id, tables in tables_by_db.items()
         }
-
-
-@contextmanager
-def _one_line_errors(logger: logging.Logger) -> Iterator[None]:
-    """Turn a Ninox or settings error into one ERROR line and exit code 1.
-
-    The message already says what failed, where and what to do; the
-    traceback is only logged at DEBUG. Other exceptions are bugs and keep
-    their traceback.
-    """
-    try:
-        yield
-    except NinoxError as exc:
-        logger.debug("tap-ninox failed:", exc_info=True)
-        logger.error("tap-ninox failed: %s", exc)
-        sys.exit(1)
 
 
 if __name__ == "__main__":

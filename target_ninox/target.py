@@ -14,6 +14,7 @@ from singer_sdk.plugin_base import _ConfigInput
 from singer_sdk.sinks import Sink
 
 from ninox_core import __version__
+from ninox_core.cli_input import ConfigInput, check_settings, config_or_exit, settings_schema
 from ninox_core.client import NinoxClient
 from ninox_core.errors import NinoxError, NinoxNotFoundError
 from ninox_core.schema import NinoxField, NinoxTable
@@ -270,6 +271,24 @@ class TargetNinox(Target):
 
     # -------------------------------------------------------------- CLI
 
+    def _handle_termination(self, signum: int, frame: Any) -> None:
+        """SIGTERM/SIGINT: the SDK drains the sinks and exits 0; exit 128 + signal instead.
+
+        Overrides a private SDK method (its signal handler) so that an
+        orchestrator never records an interrupted run as a success.
+        """
+        try:
+            super()._handle_termination(signum, frame)
+        finally:
+            sys.exit(128 + signum)
+
+    @classmethod
+    def cb_config(  # type: ignore[override]  # duck-types the SDK's private _ConfigInput
+        cls, ctx: Any, param: Any, value: tuple[str, ...]
+    ) -> ConfigInput:
+        """Read `--config` files and `ENV` with one-line errors (ninox_core.cli_input)."""
+        return config_or_exit(cls, value)
+
     @classmethod
     def invoke(  # type: ignore[override]
         cls,
@@ -287,6 +306,7 @@ class TargetNinox(Target):
         config = config or _ConfigInput()
         target: TargetNinox | None = None
         try:
+            check_settings(settings_schema(cls), config)
             target = cls(
                 config=config.config,
                 validate_config=True,

@@ -1,0 +1,211 @@
+"""tap-ninox as a command: how its input is read and how a run ends.
+
+Config, state and catalog files, settings from the environment, `--test`,
+one-line errors and SIGTERM/SIGINT (docs/design.md, "Errors and logs").
+Discovery and syncing live in `tap_ninox.tap`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import logging
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from types import FrameType
+from typing import Any
+
+import click
+from singer_sdk import Tap
+from singer_sdk.contrib.msgspec import MsgSpecWriter
+from singer_sdk.exceptions import AbortedSyncFailedException, AbortedSyncPausedException
+from singer_sdk.singerlib import Message, RecordMessage, StateMessage
+
+from ninox_core.cli_input import (
+    CliInputError,
+    ConfigInput,
+    check_settings,
+    config_or_exit,
+    read_json_file,
+    read_state_file,
+    settings_schema,
+)
+from ninox_core.errors import NinoxError
+from ninox_core.termination import Interrupted, TerminationGuard
+
+#: Signal handling of this process (see ninox_core.termination).
+GUARD = TerminationGuard()
+
+
+class BufferedMsgSpecWriter(MsgSpecWriter):
+    """The SDK's msgspec writer without a flush after every RECORD.
+
+    Flushing per message costs a system call per record. Output is flushed at
+    every STATE (so a state never reaches the target before its records) and
+    at exit.
+    """
+
+    def write_message(self, message: Message) -> None:
+        """Write one message; flush only after non-RECORD messages.
+
+        A SIGTERM/SIGINT arriving meanwhile waits until the line is out: a
+        half-written message would break the target's input.
+        """
+        with GUARD.critical():
+            sys.stdout.buffer.write(self.format_message(message))
+            if not isinstance(message, RecordMessage):
+                sys.stdout.flush()
+
+
+class NinoxTapCommand(Tap):
+    """The command-line behaviour of tap-ninox (a base class of `TapNinox`)."""
+
+    @classmethod
+    def invoke(cls, *args: Any, **kwargs: Any) -> None:
+        """Sync; a failure the user can fix ends with one line and exit code 1."""
+        with _one_line_errors(cls.logger):
+            if not kwargs.get("about"):
+                check_settings(settings_schema(cls), kwargs.get("config"))
+            super().invoke(*args, **kwargs)
+
+    @classmethod
+    def cb_discover(cls, ctx: click.Context, param: click.Option, value: bool) -> None:
+        """Discover; a failure the user can fix ends with one line and exit code 1."""
+        with _one_line_errors(cls.logger):
+            if value:
+                check_settings(settings_schema(cls), ctx.params.get("config"))
+            super().cb_discover(ctx, param, value)
+
+    @classmethod
+    def cb_test(cls, ctx: click.Context, param: click.Option, value: str) -> None:
+        """`--test`: one line per failing stream, exit code 1 if any failed."""
+        if value in ("disabled", "schema"):
+            with _one_line_errors(cls.logger):
+                super().cb_test(ctx, param, value)
+            return
+        config = ctx.params.get("config") or ConfigInput()
+        with _one_line_errors(cls.logger):
+            check_settings(settings_schema(cls), config)
+            tap = cls(config=config.config, validate_config=True)
+            tap.connection_test()
+        ctx.exit()
+
+    @classmethod
+    def cb_config(  # type: ignore[override]  # duck-types the SDK's private _ConfigInput
+        cls, ctx: click.Context, param: click.Option, value: tuple[str, ...]
+    ) -> ConfigInput:
+        """Read `--config` files and `ENV` (numbers and booleans parsed per setting)."""
+        return config_or_exit(cls, value)
+
+    @classmethod
+    def cb_state(cls, ctx: click.Context, param: click.Parameter, value: str | None) -> Any:
+        """Read `--state`: a missing file or one that is not a Singer state is one line."""
+        if value is None:
+            return None
+        with _one_line_errors(cls.logger):
+            return io.StringIO(json.dumps(read_state_file(value)))
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    @classmethod
+    def cb_catalog(cls, ctx: click.Context, param: click.Parameter, value: str | None) -> Any:
+        """Read `--catalog`: a missing file or one that is not JSON is one line."""
+        if value is None:
+            return None
+        with _one_line_errors(cls.logger):
+            catalog = read_json_file(value, "catalog", 'a Singer catalog {"streams": [...]}')
+            if not isinstance(catalog, dict) or not isinstance(catalog.get("streams"), list):
+                raise CliInputError(
+                    f"catalog file {value!r} is not a Singer catalog; expected "
+                    '{"streams": [...]} as --discover writes it'
+                )
+            return io.StringIO(json.dumps(catalog))
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    @classmethod
+    def get_singer_command(cls) -> click.Command:
+        """The SDK's command, with `--state` and `--catalog` read with one-line errors."""
+        command = super().get_singer_command()
+        callbacks = {"state": cls.cb_state, "catalog": cls.cb_catalog}
+        for param in command.params:
+            if param.name in callbacks:
+                param.type = click.STRING
+                param.callback = callbacks[param.name]
+        return command
+
+    def connection_test(self) -> None:
+        """`--test`: read one record per stream; each failure is one ERROR line.
+
+        The SDK's version (final) lets a failure end the run with a traceback.
+        """
+        failures = 0
+        quiet = _DropStreamFailureLines()
+        for stream in self.streams.values():
+            stream.ABORT_AT_RECORD_COUNT = 1
+            stream.selected = True
+        for stream in self.streams.values():
+            stream.logger.addFilter(quiet)
+            try:
+                with contextlib.suppress(AbortedSyncFailedException, AbortedSyncPausedException):
+                    stream.sync()
+            except NinoxError as exc:
+                failures += 1
+                self.logger.error("--test failed: %s", exc)
+            finally:
+                stream.logger.removeFilter(quiet)
+        if failures:
+            raise CliInputError(
+                f"--test: {failures} of {len(self.streams)} streams failed (see above)"
+            )
+        self.logger.info("--test: every one of %d streams could be read", len(self.streams))
+
+    def _handle_termination(self, signum: int, frame: FrameType | None) -> None:
+        """SIGTERM/SIGINT: stop at a safe point and exit non-zero (ninox_core.termination).
+
+        This overrides a private SDK method on purpose: the SDK installs it as
+        the handler of both signals in its constructor, and its own version
+        exits 0, so an orchestrator would record a killed run as a success.
+        """
+        GUARD.owner = self
+        GUARD.handle(signum, frame)
+
+
+class _DropStreamFailureLines(logging.Filter):
+    """Drops the SDK's "An unhandled error occurred" line: `--test` says it in one."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        """Keep every other record."""
+        return not str(record.msg).startswith("An unhandled error occurred while syncing")
+
+
+@contextmanager
+def _one_line_errors(logger: logging.Logger) -> Iterator[None]:
+    """Turn a user error into one ERROR line and exit code 1; a signal into 143/130.
+
+    The message already says what failed, where and what to do; the
+    traceback is only logged at DEBUG. Other exceptions are bugs and keep
+    their traceback. On SIGTERM/SIGINT the last STATE is written again (it
+    covers only messages already written) before exiting 128 + signal.
+    """
+    try:
+        yield
+    except NinoxError as exc:
+        logger.debug("tap-ninox failed:", exc_info=True)
+        logger.error("tap-ninox failed: %s", exc)
+        sys.exit(1)
+    except Interrupted as stop:
+        GUARD.stopping()
+        tap = GUARD.owner
+        # An empty state (stopped before the input state was even loaded)
+        # would tell the orchestrator to forget its bookmarks: write none.
+        state = getattr(tap, "state", None) if tap is not None else None
+        if state:
+            tap.message_writer.write_message(StateMessage(value=state))
+        logger.error(
+            "tap-ninox %s; the last STATE covers every record written: run again with it "
+            "to go on (exit code %d)",
+            stop,
+            stop.exit_code,
+        )
+        sys.exit(stop.exit_code)
