@@ -13,12 +13,12 @@ import typing as t
 from collections.abc import Sequence
 from typing import Any
 
-from singer_sdk.sinks import BatchSink
 from singer_sdk.sinks.core import BaseJSONSchemaValidator
 
 from ninox_core.errors import NinoxError
 from ninox_core.fieldtypes import ValueConversionError
 from ninox_core.schema import NinoxTable
+from target_ninox._sdk_compat import CompatBatchSink
 from target_ninox.errors import (
     ConversionError,
     InputError,
@@ -57,7 +57,7 @@ class _Validator(BaseJSONSchemaValidator):
             raise RecordSchemaError(error.message, record)
 
 
-class NinoxSink(BatchSink):
+class NinoxSink(CompatBatchSink):
     """Writes one stream into the Ninox table it maps to."""
 
     def __init__(
@@ -108,16 +108,7 @@ class NinoxSink(BatchSink):
             return _Validator(self.schema)
         return None
 
-    def _remove_sdc_metadata_from_schema(self) -> None:
-        """Keep `_sdc_*` properties: `_sdc_deleted_at` drives deletions.
-
-        The mapping never writes `_sdc_*` properties, so keeping them costs nothing.
-        """
-
-    def _remove_sdc_metadata_from_record(self, record: dict) -> None:
-        """Keep `_sdc_deleted_at` on the record (see the schema hook)."""
-
-    def _validate_and_parse(self, record: dict) -> dict:
+    def validate_record(self, record: dict) -> dict:
         """Validate against the SCHEMA; values stay as they are.
 
         The SDK would also turn date-time strings into `datetime` objects;
@@ -139,7 +130,7 @@ class NinoxSink(BatchSink):
                 )
         return record
 
-    def _singer_validate_message(self, record: dict) -> None:
+    def check_key_properties(self, record: dict) -> None:
         """A record must carry every key property of its stream."""
         missing = [p for p in self._key_properties if p not in record]
         if missing:
@@ -166,6 +157,7 @@ class NinoxSink(BatchSink):
         if record.get(DELETED_COLUMN) is not None:
             if not self.hard_delete:
                 self.stats.skipped_deletes += 1
+                self._target.commit_policy.record_read(self, line)
                 return
             key, key_values = (None, None)
             if record_id is None and mapping.key_properties:
@@ -181,6 +173,7 @@ class NinoxSink(BatchSink):
         if records is None:
             records = context["records"] = []
         records.append(pending)
+        self._target.commit_policy.record_read(self, line)
 
     def _convert(self, record: dict, line: int) -> dict[str, Any]:
         """Property values → `{field id: Ninox value}`."""
@@ -260,32 +253,29 @@ class NinoxSink(BatchSink):
     # -------------------------------------------------------------- batches
 
     def process_batch(self, context: dict) -> None:
-        """Write the batch; every failure leaves as a `WriteError`.
-
-        A `WriteError` tells the target not to write more and not to emit
-        STATE: the records of this batch may not be in Ninox.
-        """
+        """Write the batch and tell the commit policy; failures leave as `WriteError`."""
+        policy = self._target.commit_policy
         records = context.get("records")
-        if not records:
-            return
         try:
-            self.table_writer.write(
-                self.stream_name, records, self.stats, self.mapping.key_properties
-            )
+            if records:
+                self.table_writer.write(
+                    self.stream_name, records, self.stats, self.mapping.key_properties
+                )
         except WriteError:
-            self._target.write_failed = True
+            policy.batch_failed(self)
             raise
         except NinoxError as exc:
-            self._target.write_failed = True
+            policy.batch_failed(self)
             raise WriteError(
                 f"stream {self.stream_name!r}: writing to {describe_table(self.table)} "
-                f"failed: {exc}. Earlier batches are in Ninox; no STATE was emitted for "
-                "this one."
+                f"failed: {exc}. Earlier batches are in Ninox and their STATE emitted; "
+                "rerun from that STATE."
             ) from exc
         except Exception as exc:
-            self._target.write_failed = True
+            policy.batch_failed(self)
             raise WriteError(
                 f"stream {self.stream_name!r}: writing to {describe_table(self.table)} "
                 f"failed: {type(exc).__name__}: {exc}"
             ) from exc
         context["records"] = []
+        policy.batch_committed(self)

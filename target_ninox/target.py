@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+import typing as t
 from functools import cached_property
 from typing import Any
 
@@ -16,14 +17,16 @@ from ninox_core.client import NinoxClient
 from ninox_core.errors import NinoxError, NinoxNotFoundError
 from ninox_core.schema import NinoxField, NinoxTable
 from ninox_core.settings import client_from_config, connection_properties
-from target_ninox.errors import InputError, RecordBeforeSchemaError, TargetNinoxError, WriteError
+from target_ninox._sdk_compat import CompatTarget
+from target_ninox.commit_policy import CommitPolicy, RunEnd
+from target_ninox.errors import InputError, RecordBeforeSchemaError, TargetNinoxError
 from target_ninox.mapping import StreamMapping, describe_table
 from target_ninox.reader import NinoxMessageReader
 from target_ninox.sinks import NinoxSink
 from target_ninox.writer import TableWriter, WriteStats
 
 
-class TargetNinox(Target):
+class TargetNinox(CompatTarget):
     """Singer target for Ninox: batched upserts into the tables of one database."""
 
     name = "target-ninox"
@@ -104,14 +107,14 @@ class TargetNinox(Target):
         # One client for the whole run: Ninox wants one call at a time, so
         # sinks drain one after the other too.
         self.max_parallelism = 1
-        #: True once a batch failed: from then on no STATE may be emitted.
-        self.write_failed = False
+        #: When records are committed and which STATE is emitted (one place).
+        self.commit_policy = CommitPolicy(self.drain_one, self.drain_all)
         self._writers: dict[tuple[str, tuple[str, ...]], TableWriter] = {}
         self._stats: dict[str, tuple[NinoxTable, WriteStats]] = {}
         self._reported: set[str] = set()
         reader = self.message_reader
         if isinstance(reader, NinoxMessageReader):
-            reader.on_input_error = self._commit_before_failure
+            reader.policy = self.commit_policy
 
     # ------------------------------------------------------------ Ninox
 
@@ -194,38 +197,26 @@ class TargetNinox(Target):
                 "is" if len(mapping.unknown) == 1 else "are",
             )
 
-    # ---------------------------------------------------- SDK overrides
+    # ------------------------------------------------------------- run
 
-    def _assert_sink_exists(self, stream_name: str) -> None:
+    def record_before_schema(self, stream_name: str) -> t.NoReturn:
         """A RECORD before its stream's SCHEMA is bad input (one clear line)."""
-        if not self.sink_exists(stream_name):
-            raise RecordBeforeSchemaError(
-                "a RECORD came before the stream's SCHEMA message (a tap must send the "
-                "SCHEMA first)",
-                stream=stream_name,
-            )
+        raise RecordBeforeSchemaError(
+            "a RECORD came before the stream's SCHEMA message (a tap must send the SCHEMA first)",
+            stream=stream_name,
+        )
 
-    def _write_state_message(self, state: dict) -> None:
-        """Emit STATE only while every write so far has succeeded."""
-        if self.write_failed:
-            return
-        super()._write_state_message(state)
-
-    def _commit_before_failure(self, exc: BaseException) -> None:
-        """Bad input: write every record read before it and emit the last STATE."""
-        if self.write_failed:
-            return
-        self.logger.debug("Input error; committing the records read before it.")
-        try:
-            self.drain_all()
-        except WriteError as write_error:
-            write_error.args = (f"{write_error} (the run was ending because of: {exc})",)
-            raise
-
-    def process_endofpipe(self) -> None:
-        """Drain everything, then log what each stream changed."""
-        super().process_endofpipe()
+    def run(self, file_input: Any = None) -> RunEnd:
+        """Read the whole input; however it ends, the commit policy ends the run."""
+        failure: BaseException | None = None
+        with self.commit_policy.signals_handled():
+            try:
+                self.listen(file_input)
+            except Exception as exc:
+                failure = exc
+            end = self.commit_policy.end_run(failure)
         self.log_summary()
+        return end
 
     def log_summary(self) -> None:
         """One line per stream: created, updated, upserted, deleted, skipped."""
@@ -279,16 +270,19 @@ class TargetNinox(Target):
                 validate_config=True,
                 parse_env_config=config.parse_env,
             )
-            target.listen(file_input)
+            end = target.run(file_input)
         except (ConfigValidationError, KeyboardInterrupt):
             raise
         except Exception as exc:
-            cls.logger.debug("The run failed:", exc_info=True)
-            cls.logger.error("%s", describe_failure(exc, target))
-            sys.exit(1)
+            end = RunEnd(1, exc)
         finally:
             if target is not None and "client" in target.__dict__:
                 target.client.close()
+        if end.error is not None:
+            cls.logger.debug("The run failed:", exc_info=end.error)
+            cls.logger.error("%s", describe_failure(end.error, target))
+        if end.exit_code:
+            sys.exit(end.exit_code)
 
 
 def describe_failure(exc: BaseException, target: TargetNinox | None = None) -> str:

@@ -122,7 +122,8 @@ def test_ninox_refusal_names_the_record_and_keeps_earlier_batches(emu, caplog):
     (error,) = [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR]
     assert "stream 'people'" in error and "input line 6" in error and "refused" in error
     assert sorted(r["Name"] for r in rows(emu, PEOPLE).values()) == ["ok 1", "ok 2"]
-    assert run.states == []  # the refused batch is not in Ninox: no STATE after it
+    # The batch before the refused one is in Ninox: its STATE, and no later one.
+    assert run.states == [{"s": 1}]
 
 
 def test_api_key_never_appears_in_output_at_debug(emu, tmp_path):

@@ -1,0 +1,58 @@
+"""Every private singer_sdk name target-ninox overrides, and why (one place).
+
+singer_sdk 0.54 has no public hook for these; each override only forwards
+to a public method of ours, so the rest of the package never touches a
+private SDK name. Signals are not here: the run installs its own handlers
+with `signal.signal` (target_ninox/commit_policy.py), no SDK name needed.
+"""
+
+from __future__ import annotations
+
+from typing import Any, NoReturn
+
+from singer_sdk import Target
+from singer_sdk.sinks import BatchSink
+
+
+class CompatTarget(Target):
+    """`Target` with the one private hook target-ninox needs."""
+
+    def _assert_sink_exists(self, stream_name: str) -> None:
+        # Why: the SDK raises its own exception with a generic message from
+        # here, and no public hook sees a RECORD before its SCHEMA.
+        if not self.sink_exists(stream_name):
+            self.record_before_schema(stream_name)
+
+    def record_before_schema(self, stream_name: str) -> NoReturn:
+        """A RECORD came before its stream's SCHEMA: raise the error to report."""
+        raise NotImplementedError
+
+
+class CompatBatchSink(BatchSink):
+    """`BatchSink` whose private per-record steps forward to public methods."""
+
+    def _remove_sdc_metadata_from_schema(self) -> None:
+        # Why: the SDK drops `_sdc_*` properties when `add_record_metadata` is
+        # off, and `_sdc_deleted_at` drives deletions; no setting keeps them.
+        pass
+
+    def _remove_sdc_metadata_from_record(self, record: dict) -> None:
+        # Why: as above, for the record.
+        pass
+
+    def _validate_and_parse(self, record: dict) -> dict:
+        # Why: the SDK's version words its own errors (no stream, line, field)
+        # and parses date-times the writers do not need; no public hook
+        # replaces it.
+        return self.validate_record(record)
+
+    def _singer_validate_message(self, record: dict) -> None:
+        # Why: the SDK's message for a missing key property names no line.
+        self.check_key_properties(record)
+
+    def validate_record(self, record: dict) -> dict:
+        """Check a record against the stream's SCHEMA; returns it."""
+        return record
+
+    def check_key_properties(self, record: dict[str, Any]) -> None:
+        """Check that a record carries its stream's key properties."""
