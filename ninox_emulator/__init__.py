@@ -15,5 +15,16 @@ from ninox_emulator.emulator import NinoxEmulator
 from ninox_emulator.faults import Fault, Faults, LoggedRequest
 from ninox_emulator.model import ApiError
 from ninox_emulator.store import Store
+from ninox_emulator.variants import VARIANTS, Variants
 
-__all__ = ["ApiError", "Fault", "Faults", "LoggedRequest", "NinoxEmulator", "Store", "build_demo"]
+__all__ = [
+    "VARIANTS",
+    "ApiError",
+    "Fault",
+    "Faults",
+    "LoggedRequest",
+    "NinoxEmulator",
+    "Store",
+    "Variants",
+    "build_demo",
+]

@@ -5,7 +5,9 @@ node id (table id + record id) in raw form; `removes` the node ids deleted
 after `sinceSq` that do not exist again (an `_upsert` may bring an id back).
 Both come from the table's append-only logs, so a feed costs the number of
 changes since `sinceSq`, not the table's size. `files` is always `[]`,
-`views` and `reports` `{}`: the emulator keeps none of them.
+`views` and `reports` `{}`: the emulator keeps none of them. The server
+variants that change raw values (`int_choice_ids`, `multi_bitmask_feed`)
+are applied by `shapes.raw_update`.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ import bisect
 from typing import Any
 
 from ninox_emulator.model import ApiError, Database, Table
-from ninox_emulator.shapes import raw_update
+from ninox_emulator.shapes import STRICT, raw_update
 
 
 def since_sq(query: dict[str, str]) -> int:
@@ -28,7 +30,9 @@ def since_sq(query: dict[str, str]) -> int:
         raise ApiError(400, f"query parameter 'sinceSq' must be an integer, got {text!r}") from None
 
 
-def table_delta(table: Table, since: int) -> tuple[dict[str, Any], list[str]]:
+def table_delta(
+    table: Table, since: int, variants: frozenset[str] = STRICT
+) -> tuple[dict[str, Any], list[str]]:
     """Updates and removes of one table after `since`."""
     updates: dict[str, Any] = {}
     start = bisect.bisect_right(table.log_seq, since)
@@ -36,7 +40,7 @@ def table_delta(table: Table, since: int) -> tuple[dict[str, Any], list[str]]:
     for seq, rid in zip(table.log_seq[start:], table.log_id[start:], strict=True):
         rec = records.get(rid)
         if rec is not None and rec.seq == seq:
-            updates[f"{table.id}{rid}"] = raw_update(table, rec)
+            updates[f"{table.id}{rid}"] = raw_update(table, rec, variants)
     start = bisect.bisect_right(table.del_seq, since)
     removes = list(
         dict.fromkeys(f"{table.id}{rid}" for rid in table.del_id[start:] if rid not in records)
@@ -55,12 +59,12 @@ def _feed(db: Database, updates: dict[str, Any], removes: list[str]) -> dict[str
     }
 
 
-def database_changes(db: Database, since: int) -> dict[str, Any]:
+def database_changes(db: Database, since: int, variants: frozenset[str] = STRICT) -> dict[str, Any]:
     """`GET .../databases/{db}/changes`."""
     updates: dict[str, Any] = {}
     removes: list[str] = []
     for table in db.tables.values():
-        u, r = table_delta(table, since)
+        u, r = table_delta(table, since, variants)
         updates.update(u)
         removes.extend(r)
     return {
@@ -70,20 +74,28 @@ def database_changes(db: Database, since: int) -> dict[str, Any]:
     }
 
 
-def table_changes(db: Database, table: Table, since: int) -> dict[str, Any]:
+def table_changes(
+    db: Database, table: Table, since: int, variants: frozenset[str] = STRICT
+) -> dict[str, Any]:
     """`GET .../tables/{table}/changes`."""
-    updates, removes = table_delta(table, since)
+    updates, removes = table_delta(table, since, variants)
     return {"nextRid": table.next_rid, **_feed(db, updates, removes)}
 
 
-def record_changes(db: Database, table: Table, record_id: int, since: int) -> dict[str, Any]:
+def record_changes(
+    db: Database,
+    table: Table,
+    record_id: int,
+    since: int,
+    variants: frozenset[str] = STRICT,
+) -> dict[str, Any]:
     """`GET .../records/{id}/changes`; 404 for an id the table never had."""
     rec = table.records.get(record_id)
     updates: dict[str, Any] = {}
     removes: list[str] = []
     if rec is not None:
         if rec.seq > since:
-            updates[f"{table.id}{record_id}"] = raw_update(table, rec)
+            updates[f"{table.id}{record_id}"] = raw_update(table, rec, variants)
     elif record_id in table.del_id:
         start = bisect.bisect_right(table.del_seq, since)
         if record_id in table.del_id[start:]:

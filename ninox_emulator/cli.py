@@ -9,6 +9,7 @@ import threading
 
 from ninox_emulator.demo import LAYOUT
 from ninox_emulator.emulator import NinoxEmulator
+from ninox_emulator.variants import check_names
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -35,7 +36,20 @@ def main(argv: list[str] | None = None) -> None:
         action="store_true",
         help="accept ref values naming records that do not exist (default: 400)",
     )
+    parser.add_argument(
+        "--variant",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="play a server variant (repeatable); names: GET /_emulator/variants "
+        "or ninox_emulator/README.md",
+    )
     args = parser.parse_args(argv)
+    try:
+        variants = check_names(args.variant)
+    except ValueError as exc:
+        print(f"ninox-emulator: error: {exc}", file=sys.stderr)
+        sys.exit(2)
 
     emulator = NinoxEmulator(
         api_key=args.api_key,
@@ -45,14 +59,17 @@ def main(argv: list[str] | None = None) -> None:
         port=args.port,
         max_page_size=args.max_page_size,
         strict_refs=not args.lenient_refs,
+        variants=variants,
     )
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
     emulator.start()
     team = next(iter(emulator.store.teams), None) or LAYOUT[0][0] + " (not loaded)"
+    playing = f", variants {', '.join(sorted(variants))}" if variants else ""
     print(
-        f"ninox-emulator listening on {emulator.base_url} (team {team}, key {args.api_key})",
+        f"ninox-emulator listening on {emulator.base_url} (team {team}, key {args.api_key}"
+        f"{playing})",
         flush=True,
     )
     try:

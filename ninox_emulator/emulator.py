@@ -15,32 +15,88 @@ response is sent, so a client that has its answer sees both already.
   object), `DELETE faults`;
 - `GET concurrency` → `{"max", "inFlight", "violations"}`;
   `POST concurrency` with `{"max": N}` (null = unlimited);
+- `GET variants` → `{"enabled": [...], "available": {name: description}}`;
+  `POST variants` with `{"clear": true, "enable": [...], "disable": [...]}`
+  (each optional, applied in that order; an unknown name is a 400 and
+  changes nothing) → `{"enabled": [...]}`;
+- `POST empty-copy` with `{"team", "database", "id", "name"?, "toTeam"?}`:
+  a new database `id` with the tables and fields of `database` and no
+  records (`Store.empty_copy`) → `{"team", "id", "name"}`;
 - `POST reset` with `{"demo": true}`; `GET snapshot`; `POST save` (to the
   `--data` file; 400 without one).
+
+Server variants (`variants.py`) are read once per request. The error-body
+variants apply to every `/v1` error answer, whatever produced it (auth,
+routes, faults, the concurrency limit); `errors_html` wins over
+`errors_text`, which wins over `errors_echo_headers`.
 """
 
 from __future__ import annotations
 
+import html
 import json
 import threading
 import time
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
+from http import HTTPStatus
 from pathlib import Path
 from typing import Any
 
 from ninox_emulator.demo import build_demo
 from ninox_emulator.faults import ConcurrencyGate, Faults, LoggedRequest, RequestLog
 from ninox_emulator.model import ApiError
-from ninox_emulator.routes import Api, Request, Response
+from ninox_emulator.routes import Api, Request
 from ninox_emulator.server import Exchange, HTTPServer
 from ninox_emulator.store import Store
+from ninox_emulator.variants import VARIANTS, Variants, check_names
 
 RequestHook = Callable[[LoggedRequest], Any]
 
 
+JSON_TYPE = "application/json; charset=utf-8"
+
+
 def _error(message: str) -> bytes:
     return json.dumps({"message": message}).encode("utf-8")
+
+
+def error_answer(
+    status: int, message: str, variants: frozenset[str], request_headers: Any
+) -> tuple[bytes, str]:
+    """An error's body and content type: `{"message"}` JSON, or as a variant shapes it."""
+    if "errors_html" in variants:
+        reason = html.escape(f"{status} {_reason(status)}")
+        page = (
+            '<!DOCTYPE html>\n<html><head><meta charset="utf-8"><title>'
+            f"{reason}</title></head>\n<body><h1>{reason}</h1>\n"
+            f"<p>{html.escape(message)}</p>\n</body></html>\n"
+        )
+        return page.encode("utf-8"), "text/html; charset=utf-8"
+    if "errors_text" in variants:
+        return message.encode("utf-8"), "text/plain; charset=utf-8"
+    if "errors_echo_headers" in variants:
+        headers = dict(request_headers.items()) if request_headers is not None else {}
+        body = {"message": message, "request": {"headers": headers}}
+        return json.dumps(body, ensure_ascii=False).encode("utf-8"), JSON_TYPE
+    return _error(message), JSON_TYPE
+
+
+def _names(data: dict[str, Any], key: str) -> list[str]:
+    """A control request's list of variant names (a lone string counts as one)."""
+    value = data.get(key) or []
+    if isinstance(value, str):
+        value = [value]
+    if not isinstance(value, list):
+        raise ValueError(f"{key!r} must be a list of variant names")
+    return check_names(value)
+
+
+def _reason(status: int) -> str:
+    try:
+        return HTTPStatus(status).phrase
+    except ValueError:
+        return "Error"
 
 
 class NinoxEmulator:
@@ -59,8 +115,14 @@ class NinoxEmulator:
         port: int = 0,
         data_file: str | Path | None = None,
         strict_refs: bool = True,
+        variants: Iterable[str] = (),
     ) -> None:
-        """Prepare the data (a `data_file` that exists wins over `demo`); nothing listens yet."""
+        """Prepare the data (a `data_file` that exists wins over `demo`); nothing listens yet.
+
+        `variants`: server variants to play from the start (`variants.py`;
+        ValueError listing the valid names on an unknown one).
+        """
+        self.variants = Variants(variants)
         self._initial_key = api_key
         self.api_key = api_key
         self.host = host
@@ -124,12 +186,13 @@ class NinoxEmulator:
     # ---------------------------------------------------------------- state
 
     def reset(self, demo: bool = True) -> None:
-        """Fresh data (demo or empty); clear faults, hooks, the log, limits; initial key."""
+        """Fresh data (demo or empty); clear faults, variants, hooks, log, limits; initial key."""
         with self.store.lock:
             self.store.clear()
             if demo:
                 build_demo(self.store)
         self.faults.clear()
+        self.variants.clear()
         self.log.clear()
         self._hooks.clear()
         self._gate.reset()
@@ -253,11 +316,18 @@ class NinoxEmulator:
         self, exchange: Exchange, entry: LoggedRequest, path: str, allowed: bool
     ) -> tuple[int, bytes, str, dict[str, str]] | None:
         """The response to send, or None to close without one."""
-        json_type = "application/json; charset=utf-8"
+        variants = self.variants.enabled
+
+        def fail(
+            status: int, message: str, headers: dict[str, str] | None = None
+        ) -> tuple[int, bytes, str, dict[str, str]]:
+            entry.status = status
+            body, content_type = error_answer(status, message, variants, exchange.headers)
+            return status, body, content_type, headers or {}
+
         if not allowed:
-            entry.status = 429
             message = f"too many requests in flight (the limit is {self._gate.limit})"
-            return 429, _error(message), json_type, {"Retry-After": "1"}
+            return fail(429, message, {"Retry-After": "1"})
         lost = False
         for fault in self.faults.take(exchange.method, path):
             if fault.kind == "latency":
@@ -265,30 +335,28 @@ class NinoxEmulator:
                 continue
             entry.fault = fault.kind
             if fault.kind == "status":
-                entry.status = fault.status
                 headers = {}
                 if fault.retry_after is not None:
                     headers["Retry-After"] = f"{fault.retry_after:g}"
-                body = _error(f"injected fault: HTTP {fault.status}")
-                return fault.status, body, json_type, headers
+                return fail(fault.status, f"injected fault: HTTP {fault.status}", headers)
             if fault.kind == "drop":
                 return None
             lost = True
         auth = exchange.headers.get("Authorization")
         if auth != f"Bearer {self.api_key}":
-            entry.status = 401
             message = (
                 "missing Authorization header: send 'Authorization: Bearer <API key>'"
                 if not auth
                 else "invalid API key"
             )
-            return 401, _error(message), json_type, {}
+            return fail(401, message)
         request = Request(
             exchange.method,
             path,
             exchange.query,
             exchange.body,
             exchange.headers.get("Content-Type") or "",
+            variants,
         )
         try:
             response = self.api.handle(request)
@@ -297,13 +365,15 @@ class NinoxEmulator:
             else:
                 body = json.dumps(response.data, ensure_ascii=False, separators=(",", ":")).encode()
         except ApiError as exc:
-            response = Response(status=exc.status)
-            body = _error(exc.message)
+            if lost:
+                return None
+            return fail(exc.status, exc.message)
         except Exception as exc:
             traceback.print_exc()
-            response = Response(status=500)
-            body = _error(f"emulator error: {exc!r}")
-        if lost:
+            if lost:
+                return None
+            return fail(500, f"emulator error: {exc!r}")
+        if lost or response.drop:
             return None  # applied, but the client never hears of it
         entry.status = response.status
         return response.status, body, response.content_type, response.headers
@@ -338,6 +408,27 @@ class NinoxEmulator:
         if route == "concurrency" and method == "POST":
             self.max_concurrent = data.get("max")
             return 200, {"max": self.max_concurrent}
+        if route == "variants" and method == "GET":
+            return 200, {"enabled": sorted(self.variants.enabled), "available": dict(VARIANTS)}
+        if route == "variants" and method == "POST":
+            if not isinstance(data, dict):
+                raise ValueError('expected {"clear": true, "enable": [...], "disable": [...]}')
+            enable, disable = _names(data, "enable"), _names(data, "disable")
+            if data.get("clear"):
+                self.variants.clear()
+            self.variants.enable(*enable)
+            self.variants.disable(*disable)
+            return 200, {"enabled": sorted(self.variants.enabled)}
+        if route == "empty-copy" and method == "POST":
+            if not isinstance(data, dict) or not all(
+                isinstance(data.get(k), str) and data.get(k) for k in ("team", "database", "id")
+            ):
+                raise ValueError('expected {"team", "database", "id", "name"?, "toTeam"?}')
+            target_team = data.get("toTeam") or data["team"]
+            db = self.store.empty_copy(
+                data["team"], data["database"], data["id"], data.get("name"), to_team=target_team
+            )
+            return 200, {"team": target_team, "id": db.id, "name": db.name}
         if route == "reset" and method == "POST":
             self.reset(demo=bool(data.get("demo", True)))
             return 200, {}

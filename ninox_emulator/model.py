@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ninox_emulator.formula import Formula
-from ninox_emulator.values import FieldCodec
+from ninox_emulator.values import Converter, FieldCodec
 
 
 class ApiError(Exception):
@@ -139,7 +139,9 @@ class Table:
             if f.id in self.fields:
                 raise ValueError(f"table {table_id}: duplicate field id {f.id!r}")
             self.fields[f.id] = f
-        self.by_name = {f.name: f for f in self.fields.values()}
+        self.by_name: dict[str, FieldDef] = {}
+        self.plan: dict[str, tuple[str, Converter | None, Converter | None]] = {}
+        self._index_names()
         self.records: dict[int, Record] = {}
         self.ids: list[int] = []  # sorted: keyset paging is a bisect
         self.next_rid = 1
@@ -151,14 +153,28 @@ class Table:
         self.ref_fields = [f for f in self.fields.values() if f.type == "ref"]
         self.rev_fields = [f for f in self.fields.values() if f.type == "rev"]
         self.formula_fields = [f for f in self.fields.values() if f.type in ("formula", "fn")]
+        for f in self.formula_fields:
+            f.formula = Formula(f.fn or "", self._getter)
+
+    def _index_names(self) -> None:
+        """Rebuild what depends on field names (after building or a rename)."""
+        self.by_name = {f.name: f for f in self.fields.values()}
         # Per field id: (name, text converter for names, for ids); None = as stored.
         self.plan = {
             f.id: (f.name, f.codec.names, f.codec.ids)
             for f in self.fields.values()
             if not f.codec.computed
         }
-        for f in self.formula_fields:
-            f.formula = Formula(f.fn or "", self._getter)
+
+    def rename_field(self, field_id: str, new_name: str) -> None:
+        """Give a field a new name; formulas naming it follow (their getters hold ids)."""
+        f = self.fields[field_id]
+        old = f.name
+        f.name = new_name
+        for other in self.formula_fields:
+            if other.fn:
+                other.fn = other.fn.replace(f"'{old}'", f"'{new_name}'")
+        self._index_names()
 
     def _getter(self, key: str) -> Callable[[Record], Any] | None:
         f = self.by_name.get(key) or self.fields.get(key)

@@ -19,7 +19,7 @@ import json
 from typing import Any
 
 from ninox_emulator.model import ApiError, Database, FieldDef, Record, Table
-from ninox_emulator.shapes import field_values, render
+from ninox_emulator.shapes import STRICT, field_values, render
 from ninox_emulator.values import FieldValueError
 
 DEFAULT_PAGE_SIZE = 100
@@ -157,9 +157,14 @@ def _sort_key(f: FieldDef, rec: Record) -> tuple[int, Any]:
 
 
 def read_page(
-    db: Database, table: Table, query: dict[str, str], body: Any, max_page_size: int
+    db: Database,
+    table: Table,
+    query: dict[str, str],
+    body: Any,
+    max_page_size: int,
+    variants: frozenset[str] = STRICT,
 ) -> list[dict[str, Any]]:
-    """`GET .../records`: one page of records, always a list."""
+    """`GET .../records`: one page of records, always a list (shaped per `variants`)."""
     per_page = min(int_param(query, "perPage", DEFAULT_PAGE_SIZE, 1), max_page_size)
     page = int_param(query, "page", 0, 0)
     since_id = int_param(query, "sinceId", 0)
@@ -181,7 +186,7 @@ def read_page(
             ids = table.ids[start : start + per_page]
         else:
             ids = _since_sq_ids(table, since_id, since_sq, skip, per_page)
-        return [render(db, table, records[i], by_id, choice_ids) for i in ids]
+        return [render(db, table, records[i], by_id, choice_ids, variants) for i in ids]
 
     matcher = _Matcher(db, table, filters) if filters else None
     chosen: list[Record] = []
@@ -206,10 +211,19 @@ def read_page(
         chosen.sort(key=lambda r: (r.created_at is not None, r.created_at or 0, r.id), reverse=True)
     elif desc:
         chosen.reverse()
-    return [render(db, table, rec, by_id, choice_ids) for rec in chosen[skip : skip + per_page]]
+    return [
+        render(db, table, rec, by_id, choice_ids, variants)
+        for rec in chosen[skip : skip + per_page]
+    ]
 
 
-def lookup(db: Database, table: Table, query: dict[str, str], body: Any) -> dict[str, Any]:
+def lookup(
+    db: Database,
+    table: Table,
+    query: dict[str, str],
+    body: Any,
+    variants: frozenset[str] = STRICT,
+) -> dict[str, Any]:
     """`POST .../record`: the first record (by id) matching the filters, else 404."""
     filters = parse_filters(query.get("filters"), body)
     matcher = _Matcher(db, table, filters)
@@ -217,5 +231,5 @@ def lookup(db: Database, table: Table, query: dict[str, str], body: Any) -> dict
     for rid in table.ids:
         rec = table.records[rid]
         if matcher(rec):
-            return render(db, table, rec, by_id, choice_ids)
+            return render(db, table, rec, by_id, choice_ids, variants)
     raise ApiError(404, f"no record in table {table.id!r} matches the filters {filters!r}")

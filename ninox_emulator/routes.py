@@ -5,6 +5,11 @@ URL-decoded after the split, so a file name holding `%2F` stays one segment.
 A path no route knows is a 404, a known path with another method a 405.
 Handlers hold the store lock while they read or write and return plain data;
 the server encodes it outside the lock.
+
+Server variants (`variants.py`) arrive with each request (`Request.variants`).
+Here they change what a route reads from the request (ignored `sinceId` /
+`sinceSq`, a capped `perPage`), the schema's `seq`, the tables' layout fields
+and the batch POST's partial apply; record shapes change in `shapes.py`.
 """
 
 from __future__ import annotations
@@ -19,7 +24,13 @@ from ninox_emulator import changes, query
 from ninox_emulator.model import ApiError
 from ninox_emulator.multipart import parse_multipart
 from ninox_emulator.scripts import run_script
+from ninox_emulator.shapes import STRICT, layout_fields, table_api
 from ninox_emulator.store import Store
+
+#: `page_cap_100`: the page size such a server never exceeds.
+VARIANT_PAGE_CAP = 100
+#: `schema_seq_lag`: how far behind the database sequence `schema.seq` reports.
+VARIANT_SEQ_LAG = 5
 
 #: Served for every `.../thumb.jpg`: a minimal JPEG (SOI, JFIF APP0, EOI).
 THUMBNAIL = bytes.fromhex("ffd8ffe000104a46494600010100000100010000ffd9")
@@ -41,6 +52,7 @@ class Request:
     query: dict[str, str]
     body: bytes = b""
     content_type: str = ""
+    variants: frozenset[str] = STRICT
 
     def json(self) -> Any:
         """The body as JSON (None when empty), or a 400."""
@@ -54,13 +66,17 @@ class Request:
 
 @dataclass
 class Response:
-    """A route's answer: JSON `data`, or `raw` bytes with a content type."""
+    """A route's answer: JSON `data`, or `raw` bytes with a content type.
+
+    `drop=True`: close the connection without any answer (`partial_batch_drop`).
+    """
 
     status: int = 200
     data: Any = None
     raw: bytes | None = None
     content_type: str = "application/json; charset=utf-8"
     headers: dict[str, str] = field(default_factory=dict)
+    drop: bool = False
 
 
 Handler = Callable[..., Any]
@@ -149,9 +165,10 @@ class Api:
 
     def database(self, request: Request, team_id: str, db_id: str) -> Any:
         """GET .../databases/{db}: settings, and the schema with the current seq."""
+        variants = request.variants
         with self.store.lock:
             db = self.store.database(team_id, db_id)
-            types = {
+            types: dict[str, dict[str, Any]] = {
                 t.id: {
                     "caption": t.name,
                     "nextFieldId": len(t.fields) + 1,
@@ -162,37 +179,60 @@ class Api:
                 }
                 for t in db.tables.values()
             }
+            if "layout_fields" in variants:
+                for t in db.tables.values():
+                    for lf in layout_fields(t):
+                        types[t.id]["fields"][lf["id"]] = {
+                            "base": lf["type"],
+                            "caption": lf["name"],
+                        }
+            schema: dict[str, Any] = {
+                "seq": db.seq,
+                "version": db.version,
+                "nextTypeId": len(db.tables) + 1,
+                "types": types,
+                "afterOpenBehavior": "restoreNavigation",
+                "fileSync": "full",
+            }
+            if "schema_seq_lag" in variants:
+                schema["seq"] = max(db.seq - VARIANT_SEQ_LAG, 0)
+            if "no_schema_seq" in variants:
+                del schema["seq"]
             return {
                 "settings": {"name": db.name, **_SETTINGS_DEFAULTS, **db.settings},
-                "schema": {
-                    "seq": db.seq,
-                    "version": db.version,
-                    "nextTypeId": len(db.tables) + 1,
-                    "types": types,
-                    "afterOpenBehavior": "restoreNavigation",
-                    "fileSync": "full",
-                },
+                "schema": schema,
             }
 
     def tables(self, request: Request, team_id: str, db_id: str) -> Any:
         """GET .../tables."""
         with self.store.lock:
-            return [t.to_api() for t in self.store.database(team_id, db_id).tables.values()]
+            tables = self.store.database(team_id, db_id).tables.values()
+            return [table_api(t, request.variants) for t in tables]
 
     def table(self, request: Request, team_id: str, db_id: str, table_id: str) -> Any:
         """GET .../tables/{table}."""
         with self.store.lock:
-            return self.store.table(team_id, db_id, table_id).to_api()
+            return table_api(self.store.table(team_id, db_id, table_id), request.variants)
 
     # ------------------------------------------------------------- records
 
     def records(self, request: Request, team_id: str, db_id: str, table_id: str) -> Any:
         """GET .../records: a page (keyset, order, filters, styles)."""
         body = request.json() if request.body else None
+        variants = request.variants
+        params, cap = request.query, self.max_page_size
+        if variants:
+            params = dict(params)
+            if "ignore_since_id" in variants:
+                params.pop("sinceId", None)
+            if "ignore_since_sq" in variants:
+                params.pop("sinceSq", None)
+            if "page_cap_100" in variants:
+                cap = min(cap, VARIANT_PAGE_CAP)
         with self.store.lock:
             db = self.store.database(team_id, db_id)
             table = self.store.table(team_id, db_id, table_id)
-            return query.read_page(db, table, request.query, body, self.max_page_size)
+            return query.read_page(db, table, params, body, cap, variants)
 
     def record(self, request: Request, team_id: str, db_id: str, table_id: str, rid: str) -> Any:
         """GET .../records/{id}."""
@@ -201,9 +241,8 @@ class Api:
             table = self.store.table(team_id, db_id, table_id)
             rec = self.store.record(table, _record_id(rid))
             by_id = query.style_param(request.query, "style")
-            return query.render(
-                db, table, rec, by_id, query.style_param(request.query, "choiceStyle")
-            )
+            choice_ids = query.style_param(request.query, "choiceStyle")
+            return query.render(db, table, rec, by_id, choice_ids, request.variants)
 
     def lookup(self, request: Request, team_id: str, db_id: str, table_id: str) -> Any:
         """POST .../record: the first match of the filters, else 404."""
@@ -211,11 +250,26 @@ class Api:
         with self.store.lock:
             db = self.store.database(team_id, db_id)
             table = self.store.table(team_id, db_id, table_id)
-            return query.lookup(db, table, request.query, body)
+            return query.lookup(db, table, request.query, body, request.variants)
 
     def save(self, request: Request, team_id: str, db_id: str, table_id: str) -> Any:
-        """POST .../records: create, update and `_upsert` (all or nothing)."""
-        return self.store.save_records(team_id, db_id, table_id, request.json())
+        """POST .../records: create, update and `_upsert` (all or nothing).
+
+        Variants `partial_batch` / `partial_batch_drop`: a batch of n > 1
+        elements is validated whole, its first n // 2 elements (at least one)
+        are applied, then the answer is a 503 / no answer at all.
+        """
+        items, variants = request.json(), request.variants
+        drop = "partial_batch_drop" in variants
+        if (drop or "partial_batch" in variants) and isinstance(items, list) and len(items) > 1:
+            applied = len(items) // 2
+            self.store.save_records(
+                team_id, db_id, table_id, items, variants=variants, apply_first=applied
+            )
+            if drop:
+                return Response(drop=True)
+            raise ApiError(503, "service unavailable: the request could not be completed")
+        return self.store.save_records(team_id, db_id, table_id, items, variants=variants)
 
     def put(self, request: Request, team_id: str, db_id: str, table_id: str, rid: str) -> Any:
         """PUT .../records/{id} with `{"fields": {...}}` (404 if absent)."""
@@ -225,7 +279,9 @@ class Api:
         item = {"id": _record_id(rid), "fields": body.get("fields", {})}
         with self.store.lock:
             self.store.record(self.store.table(team_id, db_id, table_id), item["id"])
-            return self.store.save_records(team_id, db_id, table_id, [item])[0]
+            return self.store.save_records(
+                team_id, db_id, table_id, [item], variants=request.variants
+            )[0]
 
     def delete_many(self, request: Request, team_id: str, db_id: str, table_id: str) -> Any:
         """DELETE .../records with a JSON array of ids; absent ids are ignored."""
@@ -250,14 +306,16 @@ class Api:
         """GET .../databases/{db}/changes?sinceSq=N."""
         since = changes.since_sq(request.query)
         with self.store.lock:
-            return changes.database_changes(self.store.database(team_id, db_id), since)
+            db = self.store.database(team_id, db_id)
+            return changes.database_changes(db, since, request.variants)
 
     def table_changes(self, request: Request, team_id: str, db_id: str, table_id: str) -> Any:
         """GET .../tables/{table}/changes?sinceSq=N."""
         since = changes.since_sq(request.query)
         with self.store.lock:
             db = self.store.database(team_id, db_id)
-            return changes.table_changes(db, self.store.table(team_id, db_id, table_id), since)
+            table = self.store.table(team_id, db_id, table_id)
+            return changes.table_changes(db, table, since, request.variants)
 
     def record_changes(
         self, request: Request, team_id: str, db_id: str, table_id: str, rid: str
@@ -267,7 +325,7 @@ class Api:
         with self.store.lock:
             db = self.store.database(team_id, db_id)
             table = self.store.table(team_id, db_id, table_id)
-            return changes.record_changes(db, table, _record_id(rid), since)
+            return changes.record_changes(db, table, _record_id(rid), since, request.variants)
 
     # --------------------------------------------------------------- files
 

@@ -35,7 +35,7 @@ from ninox_emulator.model import (
     Table,
     Team,
 )
-from ninox_emulator.shapes import raw_answer, render
+from ninox_emulator.shapes import STRICT, layout_fields, raw_answer, render
 from ninox_emulator.values import FieldValueError
 
 #: The user the API key acts as (what `modifiedBy` shows after an API write).
@@ -119,6 +119,65 @@ class Store:
             db.rebuild_index()
             return db.tables[table_id]
 
+    def empty_copy(
+        self,
+        team_id: str,
+        database_id: str,
+        new_id: str,
+        new_name: str | None = None,
+        *,
+        to_team: str | None = None,
+    ) -> Database:
+        """A new database with the same tables, fields and settings, and no records.
+
+        What a Ninox → Ninox copy writes into: ids of tables and fields match
+        the source's, sequences and record ids start afresh. `to_team`
+        (default: the same team) must exist; `new_name` defaults to the
+        source's name. ValueError when `new_id` already exists there.
+        """
+        with self.lock:
+            source = self.database(team_id, database_id)
+            team = self.team(to_team or team_id)
+            if new_id in team.databases:
+                raise ValueError(f"database {new_id!r} already exists in team {team.id!r}")
+            tables = [t.to_api() for t in source.tables.values()]
+            name = new_name if new_name is not None else source.name
+            return self.create_database(
+                team.id, new_id, name, tables, settings=dict(source.settings)
+            )
+
+    def rename_table(self, team_id: str, database_id: str, table_id: str, new_name: str) -> None:
+        """Rename a table (its id stays), as a user may between two runs.
+
+        ValueError when another table of the database already has that name.
+        """
+        with self.lock:
+            db = self.database(team_id, database_id)
+            table = self.table(team_id, database_id, table_id)
+            if any(t.name == new_name for t in db.tables.values() if t is not table):
+                raise ValueError(f"database {database_id!r} already has a table {new_name!r}")
+            table.name = new_name
+            db.version += 1
+
+    def rename_field(
+        self, team_id: str, database_id: str, table_id: str, field_id: str, new_name: str
+    ) -> None:
+        """Rename a field (its id and values stay), as a user may between two runs.
+
+        Formulas of the table that name it are rewritten, as Ninox does.
+        ValueError when the table has no such field or another one has that name.
+        """
+        with self.lock:
+            db = self.database(team_id, database_id)
+            table = self.table(team_id, database_id, table_id)
+            if field_id not in table.fields:
+                raise ValueError(f"table {table_id!r} has no field {field_id!r}")
+            other = table.by_name.get(new_name)
+            if other is not None and other.id != field_id:
+                raise ValueError(f"table {table_id!r} already has a field {new_name!r}")
+            table.rename_field(field_id, new_name)
+            db.version += 1
+
     # ------------------------------------------------------------- lookups
 
     def team(self, team_id: str) -> Team:
@@ -158,12 +217,27 @@ class Store:
     # ------------------------------------------------------------- writing
 
     def _prepare(
-        self, db: Database, table: Table, index: int, values: dict[str, Any], ids_first: bool
+        self,
+        db: Database,
+        table: Table,
+        index: int,
+        values: dict[str, Any],
+        ids_first: bool,
+        variants: frozenset[str] = STRICT,
     ) -> list[tuple[FieldDef, Any]]:
         """Validate one element's values; a 400 names record index and field."""
         out: list[tuple[FieldDef, Any]] = []
         for key, value in values.items():
             f = table.field(key, ids_first=ids_first)
+            if f is None and "layout_fields" in variants:
+                for layout in layout_fields(table):
+                    if key in (layout["id"], layout["name"]):
+                        raise ApiError(
+                            400,
+                            f"record {index}, field {layout['name']!r} ({layout['id']}): a "
+                            f"{layout['type']} is a layout element that holds no data and "
+                            "cannot be written (not even null); leave it out",
+                        )
             if f is None:
                 raise ApiError(
                     400,
@@ -226,6 +300,9 @@ class Store:
         table_id: str,
         items: Any,
         user: str | None = None,
+        *,
+        variants: frozenset[str] = STRICT,
+        apply_first: int | None = None,
     ) -> list[dict[str, Any]]:
         """Apply a `POST .../records` batch, all or nothing; answer as Ninox does.
 
@@ -233,6 +310,12 @@ class Store:
         updates (404 if absent), `{"_upsert": true, "_id": N, <field>: value}`
         updates or creates record N. Answers are in request order: records as
         read (name-keyed) for the first two, the raw form for `_upsert`.
+
+        `variants` (server variants, `variants.py`) change the answers' shape,
+        refuse writes to layout fields (`layout_fields`) and let an update of
+        a missing id create it (`update_missing_creates`). `apply_first=k`
+        validates the whole batch, then applies only its first k elements
+        (the `partial_batch` variants; the caller then fails the request).
         """
         with self.lock:
             db = self.database(team_id, database_id)
@@ -241,20 +324,27 @@ class Store:
                 raise ApiError(400, "expected a JSON array of records")
             plan: list[tuple[str, int | None, list[tuple[FieldDef, Any]]]] = []
             for index, item in enumerate(items):
-                plan.append(self._plan_item(db, table, index, item))
+                plan.append(self._plan_item(db, table, index, item, variants))
+            if apply_first is not None:
+                plan = plan[:apply_first]
             user = user or self.api_user
             now = now_ms()
             answer: list[dict[str, Any]] = []
             for mode, rid, changes in plan:
                 rec = self._apply(db, table, rid, changes, user, now)
                 if mode == "upsert":
-                    answer.append(raw_answer(table, rec))
+                    answer.append(raw_answer(table, rec, variants))
                 else:
-                    answer.append(render(db, table, rec))
+                    answer.append(render(db, table, rec, variants=variants))
             return answer
 
     def _plan_item(
-        self, db: Database, table: Table, index: int, item: Any
+        self,
+        db: Database,
+        table: Table,
+        index: int,
+        item: Any,
+        variants: frozenset[str] = STRICT,
     ) -> tuple[str, int | None, list[tuple[FieldDef, Any]]]:
         if not isinstance(item, dict):
             raise ApiError(400, f"record {index}: expected a JSON object")
@@ -265,7 +355,11 @@ class Store:
             if isinstance(rid, bool) or not isinstance(rid, int) or rid <= 0:
                 raise ApiError(400, f"record {index}: _upsert needs a positive integer _id")
             values = {k: v for k, v in item.items() if k not in ("_upsert", "_id")}
-            return ("upsert", rid, self._prepare(db, table, index, values, ids_first=True))
+            return (
+                "upsert",
+                rid,
+                self._prepare(db, table, index, values, ids_first=True, variants=variants),
+            )
         unknown = sorted(set(item) - {"id", "fields"})
         if unknown:
             raise ApiError(
@@ -274,13 +368,15 @@ class Store:
         fields = item.get("fields", {})
         if not isinstance(fields, dict):
             raise ApiError(400, f"record {index}: 'fields' must be a JSON object")
-        changes = self._prepare(db, table, index, fields, ids_first=False)
+        changes = self._prepare(db, table, index, fields, ids_first=False, variants=variants)
         if "id" not in item:
             return ("create", None, changes)
         rid = item["id"]
         if isinstance(rid, bool) or not isinstance(rid, int):
             raise ApiError(400, f"record {index}: 'id' must be an integer, got {rid!r}")
         if rid not in table.records:
+            if "update_missing_creates" in variants and rid > 0:
+                return ("create", rid, changes)  # a server that creates record `rid`
             raise ApiError(404, f"record {index}: record {rid} not found in table {table.id!r}")
         return ("update", rid, changes)
 
