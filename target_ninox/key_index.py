@@ -14,6 +14,7 @@ from typing import Any
 
 from ninox_core.client import NinoxClient
 from ninox_core.schema import NinoxField, NinoxTable
+from target_ninox.answers import FieldIds
 
 logger = logging.getLogger(__name__)
 
@@ -52,6 +53,7 @@ class KeyIndex:
         """An empty index; `load()` fills it from Ninox."""
         self.table = table
         self.key_field_ids = tuple(f.id for f in key_fields)
+        self._field_ids = FieldIds(table)
         self._ids: dict[Key, int] = {}
         self._keys: dict[int, Key] = {}
         #: Highest record `sequence` read (a `sinceSq` that finds later changes).
@@ -68,8 +70,8 @@ class KeyIndex:
         return tuple(normalize(v) for v in values)
 
     def key_of_record(self, record: Mapping[str, Any]) -> Key:
-        """The key of a record read with `style=ids`."""
-        fields = record.get("fields") or {}
+        """The key of a record as read (id- or name-keyed fields)."""
+        fields = self._field_ids(record)
         return tuple(normalize(fields.get(fid)) for fid in self.key_field_ids)
 
     def get(self, key: Key) -> int | None:

@@ -103,10 +103,12 @@ def states_of(stdout: bytes) -> list[dict]:
     return [json.loads(line) for line in stdout.decode().splitlines() if line.strip()]
 
 
-def crash_and_rerun(emulator, tmp: Path, mode: str, seed: int) -> None:
+def crash_and_rerun(emulator, tmp: Path, mode: str, seed: int, variant: str = "") -> None:
     rng = random.Random(seed)
     make_database(emulator)
     emulator.clear_log()
+    if variant:
+        emulator.variants.enable(variant)
     config = target_config(emulator, batch_size_rows=BATCH)
     messages = load_messages(mode)
     process = start(config, messages, tmp)
@@ -150,11 +152,28 @@ def test_killed_load_rerun_from_last_state_ends_exact(emulator, tmp_path, mode, 
     crash_and_rerun(emulator, tmp_path, mode, seed)
 
 
+@pytest.mark.parametrize(
+    ("mode", "variant", "seed"),
+    [("keyed", "names_for_ids", 4), ("unkeyed", "names_for_ids", 5)],
+)
+def test_killed_load_under_server_variant_ends_exact(emulator, tmp_path, mode, variant, seed):
+    crash_and_rerun(emulator, tmp_path, mode, seed, variant)
+
+
 @pytest.mark.slow
-@pytest.mark.parametrize("seed", range(100, 130))
+@pytest.mark.parametrize("seed", range(100, 120))
+@pytest.mark.parametrize("variant", ["", "names_for_ids"])
 @pytest.mark.parametrize("mode", ["keyed", "_id", "unkeyed"])
-def test_killed_load_sweep(emulator, tmp_path, mode, seed):
-    crash_and_rerun(emulator, tmp_path, mode, seed)
+def test_killed_load_sweep(emulator, tmp_path, mode, variant, seed):
+    crash_and_rerun(emulator, tmp_path, mode, seed, variant)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("seed", range(200, 203))
+@pytest.mark.parametrize("variant", ["partial_batch", "partial_batch_drop"])
+@pytest.mark.parametrize("mode", ["keyed", "_id", "unkeyed"])
+def test_killed_load_sweep_partial_batches(emulator, tmp_path, mode, variant, seed):
+    crash_and_rerun(emulator, tmp_path, mode, seed, variant)
 
 
 def test_retries_exhausted_after_three_batches_emits_their_states(emulator):
