@@ -136,6 +136,9 @@ class StreamMapping:
     computed: list[str] = field(default_factory=list)
     #: Properties without a field, ignored (`unknown_fields: ignore`).
     unknown: list[str] = field(default_factory=list)
+    #: Properties whose field has a type the target does not know (layout
+    #: elements such as `tab` or `button`, new Ninox types): never written.
+    untyped: list[str] = field(default_factory=list)
     #: The properties whose values identify a record (upsert keys), or ().
     key_properties: tuple[str, ...] = ()
     #: Where the upsert keys come from, for the log.
@@ -170,6 +173,12 @@ class StreamMapping:
                     field=prop,
                 )
             self.unknown.append(prop)
+            self.skipped.add(prop)
+            return
+        if not fieldtypes.is_known_type(found.type):
+            # Its values' form is unknown, and a server may refuse any write
+            # to it, even null (docs/api.md, layout fields).
+            self.untyped.append(prop)
             self.skipped.add(prop)
             return
         if not fieldtypes.is_writable(found):

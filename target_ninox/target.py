@@ -187,6 +187,18 @@ class TargetNinox(CompatTarget):
                 describe_table(mapping.table),
                 "is" if len(mapping.computed) == 1 else "are",
             )
+        if mapping.untyped:
+            fields = (mapping.table.find_field(p) for p in mapping.untyped)
+            types = sorted({f.type for f in fields if f is not None})
+            self.logger.warning(
+                "Stream '%s': %s of %s %s of a type target-ninox does not know (%s) and not "
+                "written.",
+                mapping.stream_name,
+                ", ".join(repr(p) for p in mapping.untyped),
+                describe_table(mapping.table),
+                "is" if len(mapping.untyped) == 1 else "are",
+                ", ".join(types),
+            )
         if mapping.unknown:
             self.logger.warning(
                 "Stream '%s': %s %s no field of %s and %s ignored (unknown_fields: ignore).",

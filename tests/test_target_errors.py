@@ -103,16 +103,15 @@ def test_cli_exit_code_and_one_error_line_without_traceback(emu, tmp_path):
 
 
 def test_ninox_refusal_names_the_record_and_keeps_earlier_batches(emu, caplog):
-    # A field of a type nobody models takes values as they come; Ninox
-    # refuses a list there, which the target cannot know beforehand.
+    # A reference to a record that does not exist: only Ninox can tell.
     config = target_config(emu, batch_size_rows=2)
     messages = [
-        schema("people", {**PEOPLE_PROPS, "Gadget": {}}),
+        schema("people", PEOPLE_PROPS),
         record("people", {"Name": "ok 1"}),
         record("people", {"Name": "ok 2"}),
         state({"s": 1}),
         record("people", {"Name": "ok 3"}),
-        record("people", {"Name": "bad gadget", "Gadget": [1, 2]}),
+        record("people", {"Name": "bad ref", "Company": 99999}),
         record("people", {"Name": "never"}),
         state({"s": 2}),
     ]

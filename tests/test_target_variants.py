@@ -6,6 +6,7 @@ checks that the target's loads still end exact.
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 import pytest
@@ -118,3 +119,47 @@ def test_partial_batches_end_exact(emulator, variant, mode):
     assert got == sorted((f"p{i}@x", f"n{i}") for i in range(1, 41))
     if mode == "_id":
         assert sorted(table) == list(range(1, 41))
+
+
+# ------------------------------------------------------------ layout fields
+
+
+def test_tap_to_target_copy_under_layout_fields_is_exact(emulator, caplog):
+    from tests.tap_support import CRM_DB, tap_config
+    from tests.target_support import api, tap_messages
+
+    with api(emulator) as client:
+        tables = client.request("GET", f"/teams/{DEMO_TEAM}/databases/{CRM_DB}/tables")
+    make_database(emulator, "copy0crm0db", "CRM copy", tables)
+    emulator.variants.enable("layout_fields")
+    messages = tap_messages(tap_config(emulator, database_ids=[CRM_DB]))
+    streams = {m["stream"] for m in messages if m["type"] == "SCHEMA"}
+    with caplog.at_level(logging.WARNING):
+        run = run_target(target_config(emulator, database_id="copy0crm0db"), messages)
+    assert run.exit_code == 0
+    for table in tables:
+        assert rows(emulator, table["id"], "copy0crm0db") == rows(emulator, table["id"], CRM_DB)
+    warned = [
+        r.getMessage() for r in caplog.records if "target-ninox does not know" in r.getMessage()
+    ]
+    # One warning per stream, naming the layout types.
+    assert len(warned) == len(streams), warned
+    assert all("tab" in w and "button" in w for w in warned)
+
+
+def test_unknown_field_type_is_never_written(emulator, caplog):
+    make_database(emulator)
+    messages = [
+        schema("people", {**PEOPLE_PROPS, "Gadget": {}}),
+        record("people", {"Name": "a", "Gadget": [1, 2]}),
+        record("people", {"Name": "b", "Gadget": None}),
+    ]
+    with caplog.at_level(logging.WARNING):
+        run = run_target(target_config(emulator), messages)
+    assert run.exit_code == 0
+    assert sorted(r["Name"] for r in rows(emulator, PEOPLE).values()) == ["a", "b"]
+    assert all("Gadget" not in r for r in rows(emulator, PEOPLE).values())
+    warned = [
+        r.getMessage() for r in caplog.records if "target-ninox does not know" in r.getMessage()
+    ]
+    assert len(warned) == 1 and "'Gadget'" in warned[0] and "gizmo" in warned[0]
