@@ -43,6 +43,10 @@ if t.TYPE_CHECKING:
     from target_ninox.target import TargetNinox
 
 
+#: The largest record id accepted in `_id` (JSON numbers stay exact below 2^53).
+MAX_RECORD_ID = 2**53 - 1
+
+
 class _Validator(BaseJSONSchemaValidator):
     """The SDK's validator interface around the compiled `RecordValidator`."""
 
@@ -120,8 +124,12 @@ class NinoxSink(CompatBatchSink):
             if error is not None:
                 path = "/".join(str(p) for p in error.absolute_path)
                 where = f"property {path!r}: " if path else ""
+                # jsonschema shows the value as repr: `Decimal('3.5')` for 3.5.
+                message = error.message.replace(
+                    repr(error.instance), show_value(error.instance, 10**6)
+                )
                 raise RecordSchemaError(
-                    f"the record does not match the stream's SCHEMA: {where}{error.message}",
+                    f"the record does not match the stream's SCHEMA: {where}{message}",
                     record,
                     stream=self.stream_name,
                     line=self._line(),
@@ -225,16 +233,18 @@ class NinoxSink(CompatBatchSink):
         return KeyIndex.key_of(values), tuple(record.get(p) for p in props)
 
     def _record_id(self, value: Any, line: int) -> int:
-        if type(value) is int and value > 0:
+        if type(value) is int and 0 < value <= MAX_RECORD_ID:
             return value
         try:
             number = int(str(value))
         except ValueError:
             number = 0
-        if number > 0 and str(number) == str(value).strip():
+        if 0 < number <= MAX_RECORD_ID and str(number) == str(value).strip():
             return number
         raise ConversionError(
-            f"_id must be a Ninox record id (a positive integer), not {show_value(value)}",
+            "_id must be a Ninox record id, a whole number from 1 to "
+            f"{MAX_RECORD_ID}, not {show_value(value)}; send records without _id to "
+            "create them",
             stream=self.stream_name,
             line=line or None,
             field=ID_COLUMN,
