@@ -14,7 +14,8 @@ The algorithm (docs/design.md, "Commit and state"):
    small tail does not hold back every later STATE.
 5. Every way a run ends goes through `end_run`: end of input, bad input,
    Ninox refusing a batch, retries exhausted, SIGTERM/SIGINT. It commits
-   what may still be committed (nothing once a write failed: the failed
+   what may still be committed (and, after a clean end only, runs the
+   `overwrite` deletions) (nothing once a write failed: the failed
    batch's records would be missing under a later STATE), emits the honest
    STATE and gives the exit code: 0 for a clean end, 1 for a failure,
    128 + signal number for a signal (143 SIGTERM, 130 SIGINT).
@@ -78,10 +79,16 @@ class CommitPolicy:
         commit_one: Callable[[Any], None],
         commit_all: Callable[[], None],
         write_state: Callable[[dict], None] | None = None,
+        finish: Callable[[], None] | None = None,
     ) -> None:
-        """`commit_one(batch)`/`commit_all()` send pending batches to Ninox."""
+        """`commit_one(batch)`/`commit_all()` send pending batches to Ninox.
+
+        `finish()` runs once after a clean end, everything committed
+        (`load_method: overwrite` deletes there).
+        """
         self._commit_one = commit_one
         self._commit_all = commit_all
+        self._finish = finish
         self._write_state = write_state or write_state_line
         self._pending: dict[int, tuple[Any, _Pending]] = {}
         self._held: list[tuple[int, dict]] = []
@@ -152,6 +159,8 @@ class CommitPolicy:
         if not self.write_failed:
             try:
                 self._commit_all()
+                if failure is None and self._finish is not None:
+                    self._finish()
             except Exception as exc:  # reported as the run's error
                 self.write_failed = True
                 if failure is not None:

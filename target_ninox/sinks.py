@@ -95,6 +95,10 @@ class NinoxSink(CompatBatchSink):
             upsert_keys=upsert_keys,
             unknown_fields=config.get("unknown_fields", "error"),
         )
+        #: `append-only`: every record is created, `_id` and keys ignored.
+        self.append_only = target.load_method == "append-only"
+        if self.append_only:
+            self.mapping.key_properties, self.mapping.key_source = (), ""
         self.table_writer: TableWriter = target.table_writer(table, self.mapping.key_fields)
         self.stats: WriteStats = target.stream_stats(stream_name, table)
         target.report_mapping(self.mapping)
@@ -158,7 +162,7 @@ class NinoxSink(CompatBatchSink):
     def process_record(self, record: dict, context: dict) -> None:
         """Convert one record now; it is written when its batch drains."""
         line = self._line() or 0
-        record_id = record.get(ID_COLUMN)
+        record_id = None if self.append_only else record.get(ID_COLUMN)
         if record_id is not None:
             record_id = self._record_id(record_id, line)
         mapping = self.mapping

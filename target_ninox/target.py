@@ -25,6 +25,9 @@ from target_ninox.reader import NinoxMessageReader
 from target_ninox.sinks import NinoxSink
 from target_ninox.writer import TableWriter, WriteStats
 
+#: Record ids per DELETE when `overwrite` clears what a run did not write.
+OVERWRITE_DELETE_CHUNK = 1000
+
 
 class TargetNinox(CompatTarget):
     """Singer target for Ninox: batched upserts into the tables of one database."""
@@ -90,6 +93,19 @@ class TargetNinox(CompatTarget):
             description="A property that matches no Ninox field: fail (`error`) or skip it.",
         ),
         th.Property(
+            "load_method",
+            th.StringType(allowed_values=["upsert", "append-only", "overwrite"]),
+            default="upsert",
+            title="Load method",
+            description=(
+                "`upsert`: records with `_id` or upsert keys update, others are created; "
+                "`append-only`: every record is created (`_id` and keys ignored); "
+                "`overwrite`: as `upsert`, then, once every stream is committed, the "
+                "records of each written table that this run did not write are deleted "
+                "(never after a failed run)."
+            ),
+        ),
+        th.Property(
             "dry_run",
             th.BooleanType,
             default=False,
@@ -108,7 +124,9 @@ class TargetNinox(CompatTarget):
         # sinks drain one after the other too.
         self.max_parallelism = 1
         #: When records are committed and which STATE is emitted (one place).
-        self.commit_policy = CommitPolicy(self.drain_one, self.drain_all)
+        self.commit_policy = CommitPolicy(
+            self.drain_one, self.drain_all, finish=self.overwrite_tables
+        )
         self._writers: dict[tuple[str, tuple[str, ...]], TableWriter] = {}
         self._stats: dict[str, tuple[NinoxTable, WriteStats]] = {}
         self._reported: set[str] = set()
@@ -170,6 +188,8 @@ class TargetNinox(CompatTarget):
         how = (
             f"upserts by {list(mapping.key_properties)} ({mapping.key_source})"
             if mapping.key_properties
+            else "creates every record (load_method append-only)"
+            if self.load_method == "append-only"
             else "creates records (upserts by _id where records carry one)"
         )
         self.logger.info(
@@ -229,6 +249,44 @@ class TargetNinox(CompatTarget):
             end = self.commit_policy.end_run(failure)
         self.log_summary()
         return end
+
+    @property
+    def load_method(self) -> str:
+        """`upsert`, `append-only` or `overwrite` (docs/design.md, load methods)."""
+        return str(self.config.get("load_method") or "upsert")
+
+    def overwrite_tables(self) -> None:
+        """`overwrite`, after a clean run: delete what this run did not write.
+
+        Runs once every stream is committed; a failed or stopped run never
+        gets here, so a partial load never deletes anything.
+        """
+        if self.load_method != "overwrite":
+            return
+        written: dict[str, tuple[NinoxTable, set[int]]] = {}
+        for writer in self._writers.values():
+            entry = written.setdefault(writer.table.id, (writer.table, set()))
+            entry[1].update(writer.written_ids)
+        dry = bool(self.config.get("dry_run"))
+        team_id, database_id = self.config["team_id"], self.config["database_id"]
+        for table, keep in written.values():
+            stale = sorted(
+                int(r["id"])
+                for page in self.client.iter_record_pages(team_id, database_id, table.id)
+                for r in page
+                if int(r["id"]) not in keep
+            )
+            if stale and not dry:
+                for start in range(0, len(stale), OVERWRITE_DELETE_CHUNK):
+                    chunk = stale[start : start + OVERWRITE_DELETE_CHUNK]
+                    self.client.delete_records(team_id, database_id, table.id, chunk)
+            self.logger.info(
+                "%sload_method overwrite: %s %d records of %s that this run did not write.",
+                "Dry run, nothing written. " if dry else "",
+                "would delete" if dry else "deleted",
+                len(stale),
+                describe_table(table),
+            )
 
     def log_summary(self) -> None:
         """One line per stream: created, updated, upserted, deleted, skipped."""

@@ -137,6 +137,8 @@ class TableWriter:
         self._recent_created: set[int] = set()
         self._dry_ids = 0
         self.posts = 0
+        #: Ids of the records this run wrote (for `load_method: overwrite`).
+        self.written_ids: set[int] = set()
         # `{"fields": ...}` keys are resolved by name, else id (CONTRACT §6),
         # so a field whose id is another field's name is sent by its name.
         self._post_key = {
@@ -274,6 +276,8 @@ class TableWriter:
             if item.kind == "create" and item.key is not None and self.index is not None:
                 self._dry_ids -= 1  # a placeholder id no real record has
                 self.index.set(item.key, self._dry_ids)
+            if item.kind != "create":
+                self.written_ids.add(int(self._target_id(item) or 0))
             _count(stats, item.counts_as)
 
     def _post(
@@ -353,10 +357,15 @@ class TableWriter:
         top = self.known_sq or 0
         every_sequence = True
         created: list[int] = []
+        for item in pending:
+            if item.kind != "create":
+                self.written_ids.add(int(self._target_id(item) or 0))
         for item, record in zip(pending, answer, strict=False):
             if not isinstance(record, dict):
                 every_sequence = False
                 continue
+            if record.get("id") is not None:
+                self.written_ids.add(int(record["id"]))
             sequence = record.get("sequence")
             if isinstance(sequence, int):
                 top = max(top, sequence)
@@ -436,6 +445,7 @@ class TableWriter:
                 continue
             if item.counts_as == "create":
                 self._recent_created.add(match)
+            self.written_ids.add(match)
             _count(stats, item.counts_as)
             applied += 1
         stats.recovered += applied
