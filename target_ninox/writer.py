@@ -463,7 +463,8 @@ class TableWriter:
     def _target_id(self, item: _Planned) -> int | None:
         """The record an element writes into (for a keyed create: its key's holder)."""
         if item.kind == "create":
-            return self.index.get(item.key) if item.key is not None and self.index else None
+            index = self.index
+            return index.get(item.key) if item.key is not None and index is not None else None
         return int(item.element["id"] if item.kind == "update" else item.element["_id"])
 
     def _written(self, item: _Planned) -> dict[str, Any]:

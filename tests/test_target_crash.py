@@ -92,9 +92,14 @@ def start(config: dict[str, Any], messages: list[dict[str, Any]], tmp: Path) -> 
     )
 
 
-def wait_for_posts(emulator, at_least: int, timeout: float = 30) -> None:
+def wait_for_posts(
+    emulator, at_least: int, process: subprocess.Popen | None = None, timeout: float = 60
+) -> None:
     deadline = time.monotonic() + timeout
     while emulator.request_count(method="POST") < at_least:
+        if process is not None and process.poll() is not None:
+            _, err = process.communicate()
+            raise AssertionError(f"the target ended early: {err.decode()[-3000:]}")
         assert time.monotonic() < deadline, "the target never got that far"
         time.sleep(0.002)
 
@@ -114,7 +119,7 @@ def crash_and_rerun(emulator, tmp: Path, mode: str, seed: int, variant: str = ""
     process = start(config, messages, tmp)
     try:
         # Kill somewhere among the load's POSTs, plus a random fraction of one.
-        wait_for_posts(emulator, rng.randint(1, TOTAL // BATCH - 5))
+        wait_for_posts(emulator, rng.randint(1, TOTAL // BATCH - 5), process)
         time.sleep(rng.random() * 0.01)
         process.send_signal(signal.SIGKILL)
         stdout, _ = process.communicate(timeout=30)
@@ -246,7 +251,7 @@ def test_sigterm_mid_load_emits_the_last_honest_state_and_exits_143(emulator, tm
     messages = load_messages("keyed")
     process = start(config, messages, tmp_path)
     try:
-        wait_for_posts(emulator, 30)
+        wait_for_posts(emulator, 30, process)
         process.send_signal(signal.SIGTERM)
         stdout, stderr = process.communicate(timeout=30)
     finally:
