@@ -1,13 +1,14 @@
 """The errors target-ninox raises, each one clear line for the user.
 
-Two families, because they end a run differently (SPEC.md "Writing"):
+Two families, both ending the run with exit code 1 after the commit policy
+(target_ninox/commit_policy.py) has emitted the last STATE whose records
+are all in Ninox:
 
 - `InputError`: the input is at fault (bad line, record before its schema,
   a record that fails its schema, unknown stream or field, a value Ninox
-  cannot take). Everything read before it is still written and the last
-  STATE before it emitted, then the run fails.
-- `WriteError`: Ninox refused or lost a write. Nothing more is written and
-  no further STATE is emitted, so a rerun resends what may be missing.
+  cannot take). Everything read before it is written first.
+- `WriteError`: Ninox refused or lost a write. Nothing more is written, so
+  no STATE covers the failed batch and a rerun resends it.
 
 Several input errors also subclass the SDK exception for the same case so
 that code (and the SDK's standard tests) catching those still works.

@@ -113,7 +113,8 @@ class NinoxSink(CompatBatchSink):
     def get_validator(self) -> BaseJSONSchemaValidator | None:
         """A compiled validator (jsonschema only for what it cannot decide)."""
         if self.validate_schema:
-            return _Validator(self.schema)
+            self.record_validator = _Validator(self.schema)
+            return self.record_validator
         return None
 
     def validate_record(self, record: dict) -> dict:
@@ -122,7 +123,7 @@ class NinoxSink(CompatBatchSink):
         The SDK would also turn date-time strings into `datetime` objects;
         the Ninox writers take the strings directly, so that work is skipped.
         """
-        validator = self._validator
+        validator = getattr(self, "record_validator", None)
         if isinstance(validator, _Validator):
             error = validator.records.first_error(record)
             if error is not None:
@@ -144,11 +145,11 @@ class NinoxSink(CompatBatchSink):
 
     def check_key_properties(self, record: dict) -> None:
         """A record must carry every key property of its stream."""
-        missing = [p for p in self._key_properties if p not in record]
+        missing = [p for p in self.key_properties if p not in record]
         if missing:
             raise MissingKeyError(
                 f"the record has no {', '.join(map(repr, missing))}, a key property of the "
-                f"stream (key properties: {list(self._key_properties)})",
+                f"stream (key properties: {list(self.key_properties)})",
                 stream=self.stream_name,
                 line=self._line(),
                 field=missing[0],

@@ -1,0 +1,67 @@
+"""The commit-and-state policy, seen from the target's output, in-process."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from target_ninox.commit_policy import CommitPolicy
+from tests.target_support import (
+    STRING,
+    make_database,
+    record,
+    run_target,
+    schema,
+    state,
+    target_config,
+)
+
+
+def test_every_state_is_emitted_as_soon_as_its_records_are_in_ninox(emulator):
+    make_database(emulator)
+    emulator.clear_log()
+    messages: list[dict[str, Any]] = [schema("people", {"Name": STRING})]
+    for n in range(1, 2001):
+        messages.append(record("people", {"Name": f"n{n}"}))
+        if n % 100 == 0:
+            messages.append(state({"n": n}))
+    run = run_target(target_config(emulator, batch_size_rows=50), messages, emulator)
+    assert run.exit_code == 0
+    assert run.states == [{"n": n} for n in range(100, 2001, 100)]
+    # STATE n right after the POST that committed record n.
+    assert run.posts_at_state == [n // 50 for n in range(100, 2001, 100)]
+
+
+def test_a_finished_stream_does_not_hold_back_later_states(emulator):
+    make_database(emulator)
+    emulator.clear_log()
+    messages: list[dict[str, Any]] = [schema("people", {"Name": STRING})]
+    messages += [record("people", {"Name": f"p{n}"}) for n in range(30)]
+    messages += [state({"people": 30}), schema("companies", {"Name": STRING})]
+    for n in range(1, 301):
+        messages.append(record("companies", {"Name": f"c{n}"}))
+        if n % 100 == 0:
+            messages.append(state({"companies": n}))
+    run = run_target(target_config(emulator, batch_size_rows=100), messages, emulator)
+    assert run.exit_code == 0
+    # The first companies STATE commits the 30 people (idle since the
+    # previous STATE) and is emitted right away, not at the end.
+    assert run.states == [{"companies": 100}, {"companies": 200}, {"companies": 300}]
+    assert run.posts_at_state == [2, 3, 4]
+
+
+def test_policy_holds_a_state_until_every_earlier_record_is_committed():
+    emitted: list[dict] = []
+    policy = CommitPolicy(lambda batch: None, lambda: None, emitted.append)
+    a, b = object(), object()
+    policy.record_read(a, 2)
+    policy.record_read(b, 3)
+    policy.state_read(4, {"s": 1})
+    policy.record_read(a, 5)
+    policy.batch_committed(a)  # b still holds line 3
+    assert emitted == []
+    policy.batch_committed(b)
+    assert emitted == [{"s": 1}]
+    policy.state_read(6, {"s": 2})
+    assert emitted == [{"s": 1}, {"s": 2}]
+    end = policy.end_run(None)
+    assert end.exit_code == 0 and emitted == [{"s": 1}, {"s": 2}]
