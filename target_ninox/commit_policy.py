@@ -176,8 +176,11 @@ class CommitPolicy:
     # --------------------------------------------------------------- signals
 
     @contextlib.contextmanager
-    def handling_line(self) -> Iterator[None]:
-        """Handle one input line; a signal received meanwhile stops after it."""
+    def uninterrupted(self) -> Iterator[None]:
+        """Work a signal must not cut (one input line, the final commits).
+
+        A signal received meanwhile stops the run right after it.
+        """
         self._busy = True
         try:
             yield

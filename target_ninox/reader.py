@@ -76,7 +76,7 @@ class NinoxMessageReader(MsgSpecReader):
         policy = self.policy
         for number, raw in enumerate(_lines(source), 1):
             self.line_number = number
-            guard = policy.handling_line() if policy is not None else contextlib.nullcontext()
+            guard = policy.uninterrupted() if policy is not None else contextlib.nullcontext()
             try:
                 with guard:
                     kind = self._handle(raw, callbacks)

@@ -238,6 +238,11 @@ class TargetNinox(CompatTarget):
             stream=stream_name,
         )
 
+    def process_endofpipe(self) -> None:
+        """Commit the last batches; a signal meanwhile stops after them."""
+        with self.commit_policy.uninterrupted():
+            super().process_endofpipe()
+
     def run(self, file_input: Any = None) -> RunEnd:
         """Read the whole input; however it ends, the commit policy ends the run."""
         failure: BaseException | None = None
