@@ -12,11 +12,18 @@ The algorithm (docs/design.md, "Commit and state"):
 4. A STATE also commits the batches that received no record since the
    previous STATE (a stream the tap has finished with), so one stream's
    small tail does not hold back every later STATE.
-5. Every way a run ends goes through `end_run`: end of input, bad input,
+5. A full batch of records that must not be written twice (creates
+   without `_id` or upsert key: a rerun would create them again) waits for
+   the next STATE instead of being committed at once; that STATE commits
+   it and is emitted right after. A run killed while it waits for input
+   has then written nothing its last STATE does not cover, and POSTs stay
+   full. Should no STATE come for `HOLD_BATCHES` batches, they are
+   committed anyway (logged).
+6. Every way a run ends goes through `end_run`: end of input, bad input,
    Ninox refusing a batch, retries exhausted, SIGTERM/SIGINT. It commits
-   what may still be committed (and, after a clean end only, runs the
-   `overwrite` deletions) (nothing once a write failed: the failed
-   batch's records would be missing under a later STATE), emits the honest
+   what may still be committed (nothing once a write failed: the failed
+   batch's records would be missing under a later STATE; after a clean end
+   it also runs the `overwrite` deletions), emits the honest
    STATE and gives the exit code: 0 for a clean end, 1 for a failure,
    128 + signal number for a signal (143 SIGTERM, 130 SIGINT).
 
@@ -55,12 +62,21 @@ class Interrupted(TargetNinoxError):
         )
 
 
+#: How many full batches of records that must not be written twice wait for
+#: a STATE before they are committed without one.
+HOLD_BATCHES = 10
+
+
 @dataclass
 class _Pending:
     """The input lines of a batch's records not yet in Ninox."""
 
     first_line: int
     last_line: int
+    #: Some record must not be written twice (waits for a STATE, rule 5).
+    once_only: bool = False
+    #: Records waiting.
+    count: int = 1
 
 
 @dataclass
@@ -80,6 +96,7 @@ class CommitPolicy:
         commit_all: Callable[[], None],
         write_state: Callable[[dict], None] | None = None,
         finish: Callable[[], None] | None = None,
+        batch_size: int = 100,
     ) -> None:
         """`commit_one(batch)`/`commit_all()` send pending batches to Ninox.
 
@@ -89,6 +106,7 @@ class CommitPolicy:
         self._commit_one = commit_one
         self._commit_all = commit_all
         self._finish = finish
+        self._batch_size = batch_size
         self._write_state = write_state or write_state_line
         self._pending: dict[int, tuple[Any, _Pending]] = {}
         self._held: list[tuple[int, dict]] = []
@@ -103,22 +121,41 @@ class CommitPolicy:
 
     # ---------------------------------------------------------------- input
 
-    def record_read(self, batch: Any, line: int) -> None:
-        """A record from input line `line` now waits in `batch`."""
+    def record_read(self, batch: Any, line: int, *, once_only: bool = False) -> None:
+        """A record from input line `line` now waits in `batch`.
+
+        `once_only`: writing it twice would duplicate it (a create without
+        `_id` or key), so it waits for a STATE (rule 5).
+        """
         entry = self._pending.get(id(batch))
         if entry is None:
-            self._pending[id(batch)] = (batch, _Pending(line, line))
+            self._pending[id(batch)] = (batch, _Pending(line, line, once_only))
         else:
-            entry[1].last_line = line
+            pending = entry[1]
+            pending.last_line = line
+            pending.once_only = pending.once_only or once_only
+            pending.count += 1
+
+    def waits_for_state(self, batch: Any) -> bool:
+        """True while a full batch should wait for a STATE to be committed (rule 5)."""
+        entry = self._pending.get(id(batch))
+        return entry is not None and self._held_for_state(entry[1])
+
+    def _held_for_state(self, pending: _Pending) -> bool:
+        return pending.once_only and pending.count >= self._batch_size
 
     def state_read(self, line: int, value: dict) -> None:
-        """Hold a STATE; commit idle batches; emit what is honest now."""
+        """Hold a STATE; commit idle and held batches; emit what is honest now."""
         previous = self._last_state_line
         self._held.append((line, value))
         self._last_state_line = line
         if not self.write_failed:
-            idle = [b for b, p in self._pending.values() if p.last_line < previous]
-            for batch in idle:
+            due = [
+                b
+                for b, p in self._pending.values()
+                if p.last_line < previous or self._held_for_state(p)
+            ]
+            for batch in due:
                 self._commit_one(batch)
         self._emit_honest()
 

@@ -19,6 +19,7 @@ from ninox_core.errors import NinoxError
 from ninox_core.fieldtypes import ValueConversionError
 from ninox_core.schema import NinoxTable
 from target_ninox._sdk_compat import CompatBatchSink
+from target_ninox.commit_policy import HOLD_BATCHES
 from target_ninox.errors import (
     ConversionError,
     InputError,
@@ -102,6 +103,7 @@ class NinoxSink(CompatBatchSink):
         self.table_writer: TableWriter = target.table_writer(table, self.mapping.key_fields)
         self.stats: WriteStats = target.stream_stats(stream_name, table)
         target.report_mapping(self.mapping)
+        self._warned_hold = False
 
     @property
     def table(self) -> NinoxTable:
@@ -186,7 +188,32 @@ class NinoxSink(CompatBatchSink):
         if records is None:
             records = context["records"] = []
         records.append(pending)
-        self._target.commit_policy.record_read(self, line)
+        once_only = pending.record_id is None and pending.key is None and not pending.deleted
+        self._target.commit_policy.record_read(self, line, once_only=once_only)
+
+    @property
+    def is_full(self) -> bool:
+        """Full at `batch_size_rows`, but see below.
+
+        Creates that must not be written twice wait for a STATE
+        (target_ninox/commit_policy.py, rule 5), up to `HOLD_BATCHES` batches.
+        """
+        if not super().is_full:
+            return False
+        if not self._target.commit_policy.waits_for_state(self):
+            return True
+        if self.current_size < self.max_size * HOLD_BATCHES:
+            return False
+        if not self._warned_hold:
+            self._warned_hold = True
+            self.logger.warning(
+                "Stream '%s': %d records came without a STATE after them; committing them "
+                "anyway. They have no _id or upsert key, so a rerun after a crash before "
+                "the next STATE would create them again (set upsert_keys to avoid that).",
+                self.stream_name,
+                self.current_size,
+            )
+        return True
 
     def _convert(self, record: dict, line: int) -> dict[str, Any]:
         """Property values → `{field id: Ninox value}`."""
@@ -270,11 +297,16 @@ class NinoxSink(CompatBatchSink):
     def process_batch(self, context: dict) -> None:
         """Write the batch and tell the commit policy; failures leave as `WriteError`."""
         policy = self._target.commit_policy
-        records = context.get("records")
+        records = context.get("records") or []
         try:
-            if records:
+            # A batch held for a STATE can hold several batches' worth.
+            size = self.max_size
+            for start in range(0, len(records), size):
                 self.table_writer.write(
-                    self.stream_name, records, self.stats, self.mapping.key_properties
+                    self.stream_name,
+                    records[start : start + size],
+                    self.stats,
+                    self.mapping.key_properties,
                 )
         except WriteError:
             policy.batch_failed(self)

@@ -125,7 +125,10 @@ class TargetNinox(CompatTarget):
         self.max_parallelism = 1
         #: When records are committed and which STATE is emitted (one place).
         self.commit_policy = CommitPolicy(
-            self.drain_one, self.drain_all, finish=self.overwrite_tables
+            self.drain_one,
+            self.drain_all,
+            finish=self.overwrite_tables,
+            batch_size=int(self.config.get("batch_size_rows") or 100),
         )
         self._writers: dict[tuple[str, tuple[str, ...]], TableWriter] = {}
         self._stats: dict[str, tuple[NinoxTable, WriteStats]] = {}

@@ -44,9 +44,31 @@ def test_a_finished_stream_does_not_hold_back_later_states(emulator):
     run = run_target(target_config(emulator, batch_size_rows=100), messages, emulator)
     assert run.exit_code == 0
     # The first companies STATE commits the 30 people (idle since the
-    # previous STATE) and is emitted right away, not at the end.
-    assert run.states == [{"companies": 100}, {"companies": 200}, {"companies": 300}]
-    assert run.posts_at_state == [2, 3, 4]
+    # previous STATE): their STATE, then that one, come out right away.
+    assert run.states == [
+        {"people": 30},
+        {"companies": 100},
+        {"companies": 200},
+        {"companies": 300},
+    ]
+    assert run.posts_at_state == [1, 2, 3, 4]
+
+
+def test_full_unkeyed_batches_wait_for_their_state(emulator):
+    # Creates without key or _id would be duplicated by a rerun: a full
+    # batch waits for the next STATE, which commits it and comes out at once.
+    make_database(emulator)
+    emulator.clear_log()
+    messages: list[dict[str, Any]] = [schema("people", {"Name": STRING})]
+    for n in range(1, 251):
+        messages.append(record("people", {"Name": f"n{n}"}))
+        if n % 125 == 0:
+            messages.append(state({"n": n}))
+    run = run_target(target_config(emulator, batch_size_rows=50), messages, emulator)
+    assert run.exit_code == 0
+    # 125 records: POSTs of 50, 50 and 25 at each STATE.
+    assert run.states == [{"n": 125}, {"n": 250}]
+    assert run.posts_at_state == [3, 6]
 
 
 def test_policy_holds_a_state_until_every_earlier_record_is_committed():

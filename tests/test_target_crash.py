@@ -268,3 +268,31 @@ def test_sigterm_mid_load_emits_the_last_honest_state_and_exits_143(emulator, tm
     rerun = run_target(config, resume_after(messages, last))
     assert rerun.exit_code == 0
     assert len(rows(emulator, PEOPLE)) == TOTAL
+
+
+def test_unkeyed_load_killed_while_waiting_for_input_reruns_exact(emulator, tmp_path):
+    make_database(emulator)
+    config = target_config(emulator, batch_size_rows=100)
+    messages = load_messages("unkeyed")[: 1 + 1000 + 2 + 150]  # 1,150 records, STATE 1000 read
+    assert messages[-151] == state({"n": 1000})
+    process = _stdin_target(config, tmp_path)
+    assert process.stdin is not None and process.stdout is not None
+    process.stdin.write(singer_text(messages).encode())
+    process.stdin.flush()
+    try:
+        last = None
+        while last != {"n": 1000}:
+            last = json.loads(process.stdout.readline())
+        time.sleep(1)  # records 1001-1150 read; the target waits for more
+        process.send_signal(signal.SIGKILL)
+        process.communicate(timeout=30)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+    # A full batch of creates waits for its STATE: nothing past STATE 1000.
+    assert len(rows(emulator, PEOPLE)) == 1000
+    rerun = run_target(config, resume_after(load_messages("unkeyed"), last))
+    assert rerun.exit_code == 0
+    emails = sorted(r["Email"] for r in rows(emulator, PEOPLE).values())
+    assert emails == sorted(f"p{n}@x" for n in range(1, TOTAL + 1))
