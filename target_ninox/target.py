@@ -127,6 +127,8 @@ class TargetNinox(CompatTarget):
         self.commit_policy = CommitPolicy(
             self.drain_one,
             self.drain_all,
+            # A dry run puts nothing into Ninox, so no STATE may claim it did.
+            write_state=_no_state if self.config.get("dry_run") else None,
             finish=self.overwrite_tables,
             batch_size=int(self.config.get("batch_size_rows") or 100),
         )
@@ -361,6 +363,10 @@ class TargetNinox(CompatTarget):
             cls.logger.error("%s", describe_failure(end.error, target))
         if end.exit_code:
             sys.exit(end.exit_code)
+
+
+def _no_state(value: dict) -> None:
+    """Where STATE goes in a dry run: nowhere."""
 
 
 def describe_failure(exc: BaseException, target: TargetNinox | None = None) -> str:
