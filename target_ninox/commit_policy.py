@@ -22,8 +22,10 @@ The algorithm (docs/design.md, "Commit and state"):
 6. Every way a run ends goes through `end_run`: end of input, bad input,
    Ninox refusing a batch, retries exhausted, SIGTERM/SIGINT. It commits
    what may still be committed (nothing once a write failed: the failed
-   batch's records would be missing under a later STATE; after a clean end
-   it also runs the `overwrite` deletions), emits the honest
+   batch's records would be missing under a later STATE; after a signal,
+   not the batches holding creates read after the last STATE, which a
+   rerun sends again; after a clean end it also runs the `overwrite`
+   deletions), emits the honest
    STATE and gives the exit code: 0 for a clean end, 1 for a failure,
    128 + signal number for a signal (143 SIGTERM, 130 SIGINT).
 
@@ -57,8 +59,8 @@ class Interrupted(TargetNinoxError):
         self.signum = signum
         name = signal.Signals(signum).name
         super().__init__(
-            f"stopped by {name}: the records read before it were committed and their "
-            "STATE emitted; rerun from that STATE to continue"
+            f"stopped by {name}: the STATE of what was committed was emitted; rerun from "
+            "the last STATE emitted to continue"
         )
 
 
@@ -195,7 +197,10 @@ class CommitPolicy:
             self.write_failed = True
         if not self.write_failed:
             try:
-                self._commit_all()
+                if isinstance(failure, Interrupted):
+                    self._commit_before_last_state()
+                else:
+                    self._commit_all()
                 if failure is None and self._finish is not None:
                     self._finish()
             except Exception as exc:  # reported as the run's error
@@ -209,6 +214,17 @@ class CommitPolicy:
         if isinstance(failure, Interrupted):
             return RunEnd(128 + failure.signum, failure)
         return RunEnd(1, failure)
+
+    def _commit_before_last_state(self) -> None:
+        """Commit every batch but those holding creates read after the last STATE.
+
+        No STATE covers those creates, so a rerun sends them again: written
+        now, they would be written twice.
+        """
+        for batch, pending in list(self._pending.values()):
+            if pending.once_only and pending.last_line > self._last_state_line:
+                continue
+            self._commit_one(batch)
 
     # --------------------------------------------------------------- signals
 
