@@ -15,7 +15,14 @@ from singer_sdk.sinks import BatchSink
 
 
 class CompatTarget(Target):
-    """`Target` with the one private hook target-ninox needs."""
+    """`Target` with the private names target-ninox needs."""
+
+    # Why: the SDK commits every sink once records are 5 minutes old,
+    # whatever the batch. The commit policy decides when to commit
+    # (target_ninox/commit_policy.py): creates no STATE covers wait for
+    # their STATE, and an age drain would write them early, to be written
+    # again by a rerun. No setting or public hook turns the age drain off.
+    _MAX_RECORD_AGE_IN_MINUTES: float = float("inf")
 
     def _assert_sink_exists(self, stream_name: str) -> None:
         # Why: the SDK raises its own exception with a generic message from

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
+import singer_sdk.target_base
+
 from target_ninox.commit_policy import CommitPolicy
 from tests.target_support import (
     STRING,
     make_database,
+    posts,
     record,
     run_target,
     schema,
@@ -87,3 +90,27 @@ def test_policy_holds_a_state_until_every_earlier_record_is_committed():
     assert emitted == [{"s": 1}, {"s": 2}]
     end = policy.end_run(None)
     assert end.exit_code == 0 and emitted == [{"s": 1}, {"s": 2}]
+
+
+def test_records_waiting_for_their_state_are_not_committed_by_age(emulator, monkeypatch):
+    # The SDK would commit every sink once records are 5 minutes old; here
+    # every clock reading is 10 minutes later than the one before.
+    clock = iter(range(0, 10**9, 600))
+    monkeypatch.setattr(singer_sdk.target_base.time, "time", lambda: float(next(clock)))
+    seen: list[int] = []
+    original = CommitPolicy.state_read
+
+    def spy(self: CommitPolicy, line: int, value: dict) -> None:
+        seen.append(posts(emulator))
+        original(self, line, value)
+
+    monkeypatch.setattr(CommitPolicy, "state_read", spy)
+    make_database(emulator)
+    emulator.clear_log()
+    messages: list[dict[str, Any]] = [schema("people", {"Name": STRING})]
+    messages += [record("people", {"Name": f"n{n}"}) for n in range(1, 121)]
+    messages.append(state({"n": 120}))
+    run = run_target(target_config(emulator, batch_size_rows=100), messages)
+    assert run.exit_code == 0
+    assert seen == [0]  # nothing was written before the STATE came
+    assert run.states == [{"n": 120}]
