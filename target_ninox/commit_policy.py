@@ -11,7 +11,10 @@ The algorithm (docs/design.md, "Commit and state"):
    as that is true.
 4. A STATE also commits the batches that received no record since the
    previous STATE (a stream the tap has finished with), so one stream's
-   small tail does not hold back every later STATE.
+   small tail does not hold back every later STATE, and the batches whose
+   first record has waited `MAX_WAIT_SECONDS` (a slow tap's STATEs still
+   come out). Every pending record precedes that STATE, so it is emitted
+   right after.
 5. A full batch of records that must not be written twice (creates
    without `_id` or upsert key: a rerun would create them again) waits for
    the next STATE instead of being committed at once; that STATE commits
@@ -41,6 +44,7 @@ import json
 import logging
 import signal
 import sys
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from types import FrameType
@@ -64,6 +68,12 @@ class Interrupted(TargetNinoxError):
         )
 
 
+#: The clock of `MAX_WAIT_SECONDS` (a name tests can replace).
+clock = time.monotonic
+
+#: How long a record waits for its batch to fill before a STATE commits it.
+MAX_WAIT_SECONDS = 300.0
+
 #: How many full batches of records that must not be written twice wait for
 #: a STATE before they are committed without one.
 HOLD_BATCHES = 10
@@ -79,6 +89,8 @@ class _Pending:
     once_only: bool = False
     #: Records waiting.
     count: int = 1
+    #: `clock()` when the first of them was read.
+    since: float = 0.0
 
 
 @dataclass
@@ -131,7 +143,7 @@ class CommitPolicy:
         """
         entry = self._pending.get(id(batch))
         if entry is None:
-            self._pending[id(batch)] = (batch, _Pending(line, line, once_only))
+            self._pending[id(batch)] = (batch, _Pending(line, line, once_only, since=clock()))
         else:
             pending = entry[1]
             pending.last_line = line
@@ -155,7 +167,9 @@ class CommitPolicy:
             due = [
                 b
                 for b, p in self._pending.values()
-                if p.last_line < previous or self._held_for_state(p)
+                if p.last_line < previous
+                or self._held_for_state(p)
+                or clock() - p.since >= MAX_WAIT_SECONDS
             ]
             for batch in due:
                 self._commit_one(batch)

@@ -6,6 +6,7 @@ from typing import Any
 
 import singer_sdk.target_base
 
+from target_ninox import commit_policy
 from target_ninox.commit_policy import CommitPolicy
 from tests.target_support import (
     STRING,
@@ -114,3 +115,19 @@ def test_records_waiting_for_their_state_are_not_committed_by_age(emulator, monk
     assert run.exit_code == 0
     assert seen == [0]  # nothing was written before the STATE came
     assert run.states == [{"n": 120}]
+
+
+def test_a_state_commits_batches_that_waited_too_long(emulator, monkeypatch):
+    # A slow tap: its batches never fill, but its STATEs must come out.
+    clock = iter(range(0, 10**9, 200))
+    monkeypatch.setattr(commit_policy, "clock", lambda: float(next(clock)))
+    make_database(emulator)
+    emulator.clear_log()
+    messages: list[dict[str, Any]] = [schema("people", {"Name": STRING}, ["Name"])]
+    for n in range(1, 4):
+        messages += [record("people", {"Name": f"n{n}"}), state({"n": n})]
+    run = run_target(target_config(emulator, batch_size_rows=100), messages, emulator)
+    assert run.exit_code == 0
+    # Record 1 is read at t=0; STATE 1 at 200 s waits, STATE 2 at 400 s does not.
+    assert run.states == [{"n": 2}, {"n": 3}]
+    assert run.posts_at_state == [1, 2]
