@@ -582,15 +582,21 @@ class NinoxClient:
         database_id: str,
         table_id: str,
         records: Sequence[Mapping[str, Any]],
+        *,
+        resend: bool | None = None,
     ) -> list[dict[str, Any]]:
         """`POST .../records`: create, update and `_upsert` records in one batch.
 
         The batch is resent on a lost answer only when it creates nothing
         (every element has `id` or `_id`); otherwise a lost answer raises
-        `NinoxWriteOutcomeUnknown` for the caller to reconcile.
+        `NinoxWriteOutcomeUnknown` for the caller to reconcile. `resend=False`
+        raises it for any batch (a server may apply part of a batch and then
+        fail: resending all of it would fail the same way).
         """
         path = f"{_table_path(team_id, database_id, table_id)}/records"
         idempotent = all("id" in r or "_id" in r for r in records)
+        if resend is not None:
+            idempotent = idempotent and resend
         return _as_list(self.request("POST", path, json=list(records), idempotent=idempotent))
 
     def delete_records(

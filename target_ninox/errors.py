@@ -1,13 +1,14 @@
 """The errors target-ninox raises, each one clear line for the user.
 
-Two families, because they end a run differently (SPEC.md "Writing"):
+Two families, both ending the run with exit code 1 after the commit policy
+(target_ninox/commit_policy.py) has emitted the last STATE whose records
+are all in Ninox:
 
 - `InputError`: the input is at fault (bad line, record before its schema,
   a record that fails its schema, unknown stream or field, a value Ninox
-  cannot take). Everything read before it is still written and the last
-  STATE before it emitted, then the run fails.
-- `WriteError`: Ninox refused or lost a write. Nothing more is written and
-  no further STATE is emitted, so a rerun resends what may be missing.
+  cannot take). Everything read before it is written first.
+- `WriteError`: Ninox refused or lost a write. Nothing more is written, so
+  no STATE covers the failed batch and a rerun resends it.
 
 Several input errors also subclass the SDK exception for the same case so
 that code (and the SDK's standard tests) catching those still works.
@@ -15,6 +16,7 @@ that code (and the SDK's standard tests) catching those still works.
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 
 from singer_sdk.exceptions import (
@@ -26,9 +28,38 @@ from singer_sdk.singerlib.exceptions import InvalidInputLine
 
 
 def show_value(value: Any, limit: int = 80) -> str:
-    """A value as it appears in a message: repr, cut to `limit` characters."""
-    shown = repr(value)
+    """A value as it appears in a message: repr, cut to `limit` characters.
+
+    Numbers the reader decoded as `Decimal` show as written (`3.5`).
+    """
+    shown = repr(_plain(value))
     return shown if len(shown) <= limit else shown[: limit - 3] + "..."
+
+
+class _Number(float):
+    """A Decimal shown as its digits (`3.5`, not `Decimal('3.5')`)."""
+
+    def __new__(cls, text: str) -> _Number:
+        number = super().__new__(cls, 0.0)
+        number.text = text
+        return number
+
+    text: str
+
+    def __repr__(self) -> str:
+        return self.text
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return _Number(str(value))
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    if isinstance(value, tuple):
+        return tuple(_plain(v) for v in value)
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    return value
 
 
 def where(stream: str | None = None, line: int | None = None) -> str:

@@ -115,11 +115,7 @@ class FileUploadSink(BatchSink):
         return bool(self.config.get("dry_run"))
 
     def _run(self, rows: list[dict[str, Any]], *, final: bool) -> None:
-        try:
-            self._upload(rows, final=final)
-        except WriteError:
-            self._target.write_failed = True
-            raise
+        self._upload(rows, final=final)
 
     def _drain_other_sinks(self) -> None:
         # The SDK keeps no public list of its active sinks; `_sinks_active`

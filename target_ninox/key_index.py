@@ -8,12 +8,15 @@ written twice in one run updates the record the first write created.
 from __future__ import annotations
 
 import logging
+from array import array
+from bisect import bisect_left
 from collections.abc import Iterable, Mapping, Sequence
 from decimal import Decimal
 from typing import Any
 
 from ninox_core.client import NinoxClient
 from ninox_core.schema import NinoxField, NinoxTable
+from target_ninox.answers import FieldIds
 
 logger = logging.getLogger(__name__)
 
@@ -45,22 +48,57 @@ def normalize(value: Any) -> Any:
     return str(value)
 
 
+def key_hash(encoded: bytes) -> int:
+    """The 64-bit hash the index sorts by (collisions are fine: bytes decide)."""
+    return hash(encoded)
+
+
+def encode_key(key: Key) -> bytes:
+    """The exact, compact form of a key the index stores and compares."""
+    return repr(key).encode("utf-8", "surrogatepass")
+
+
 class KeyIndex:
-    """Which record of a table holds each upsert-key value."""
+    """Which record of a table holds each upsert-key value.
+
+    Compact, because a table can hold millions of keys (docs/design.md, key
+    index): the keys read at load time live in flat arrays sorted by a
+    64-bit hash of the key — hash, record id, and the offset of the key's
+    exact bytes in one shared buffer — about 30 bytes plus the key's own
+    length per key, instead of two dicts of tuples. A lookup bisects the
+    hashes and compares the stored key bytes, so two keys whose hashes
+    collide are never taken for one another. Keys written after the load
+    go to a small dict; ids deleted or moved to another key since the load
+    are remembered so the arrays are never rewritten.
+    """
 
     def __init__(self, table: NinoxTable, key_fields: Sequence[NinoxField]) -> None:
         """An empty index; `load()` fills it from Ninox."""
         self.table = table
         self.key_field_ids = tuple(f.id for f in key_fields)
-        self._ids: dict[Key, int] = {}
-        self._keys: dict[int, Key] = {}
+        self._field_ids = FieldIds(table)
+        # Loaded keys, sorted by hash (parallel arrays).
+        self._hashes = array("q")
+        self._ids = array("q")
+        self._offsets = array("q", [0])
+        self._blob = bytearray()
+        #: Ids of loaded entries no longer valid (deleted, or now another key).
+        self._stale: set[int] = set()
+        # Keys set since the load: exact key bytes -> id, and back.
+        self._added: dict[bytes, int] = {}
+        self._added_keys: dict[int, bytes] = {}
         #: Highest record `sequence` read (a `sinceSq` that finds later changes).
         self.max_sequence = 0
         self.loaded = False
+        self._duplicates = 0
 
     def __len__(self) -> int:
-        """Number of keys known."""
-        return len(self._ids)
+        """Number of keys loaded plus keys set since (for the log)."""
+        return len(self._ids) + len(self._added)
+
+    def __bool__(self) -> bool:
+        """An index is an object, not a collection: always true."""
+        return True
 
     @staticmethod
     def key_of(values: Iterable[Any]) -> Key:
@@ -68,65 +106,99 @@ class KeyIndex:
         return tuple(normalize(v) for v in values)
 
     def key_of_record(self, record: Mapping[str, Any]) -> Key:
-        """The key of a record read with `style=ids`."""
-        fields = record.get("fields") or {}
+        """The key of a record as read (id- or name-keyed fields)."""
+        fields = self._field_ids(record)
         return tuple(normalize(fields.get(fid)) for fid in self.key_field_ids)
+
+    # ---------------------------------------------------------------- reads
 
     def get(self, key: Key) -> int | None:
         """The id of the record with this key, or None."""
-        return self._ids.get(key)
+        encoded = encode_key(key)
+        found = self._added.get(encoded)
+        if found is not None:
+            return found
+        return self._loaded_id(encoded)
+
+    def _loaded_id(self, encoded: bytes) -> int | None:
+        """The id the loaded arrays hold for these exact key bytes (lowest id)."""
+        hashes, offsets, blob = self._hashes, self._offsets, self._blob
+        wanted = key_hash(encoded)
+        at = bisect_left(hashes, wanted)
+        while at < len(hashes) and hashes[at] == wanted:
+            # Equal hashes: only the stored bytes tell equal keys apart.
+            if blob[offsets[at] : offsets[at + 1]] == encoded:
+                record_id = self._ids[at]
+                if record_id not in self._stale:
+                    return record_id
+            at += 1
+        return None
+
+    # --------------------------------------------------------------- writes
 
     def set(self, key: Key, record_id: int) -> None:
         """Remember that `record_id` holds `key` (it may have held another)."""
-        old = self._keys.get(record_id)
-        if old is not None and old != key and self._ids.get(old) == record_id:
-            del self._ids[old]
-        self._ids[key] = record_id
-        self._keys[record_id] = key
+        encoded = encode_key(key)
+        old = self._added_keys.get(record_id)
+        if old is not None and old != encoded and self._added.get(old) == record_id:
+            del self._added[old]
+        if self.loaded and self._loaded_id(encoded) != record_id:
+            # The loaded entry of this id (if any) no longer holds its key.
+            self._stale.add(record_id)
+        self._added[encoded] = record_id
+        self._added_keys[record_id] = encoded
 
     def discard_ids(self, record_ids: Iterable[int]) -> None:
         """Forget deleted records."""
         for record_id in record_ids:
-            key = self._keys.pop(record_id, None)
-            if key is not None and self._ids.get(key) == record_id:
-                del self._ids[key]
+            self._stale.add(record_id)
+            encoded = self._added_keys.pop(record_id, None)
+            if encoded is not None and self._added.get(encoded) == record_id:
+                del self._added[encoded]
 
     def absorb(self, records: Iterable[Mapping[str, Any]]) -> None:
-        """Take in records read with `style=ids` (the load, or a re-read).
+        """Take in records read back after a lost answer (the index is loaded).
 
-        When several records share a key, the lowest id keeps it, so every
-        run updates the same record.
+        When a record's key is already held by a lower id, that id keeps it,
+        so every run updates the same record.
         """
-        duplicates = 0
         for record in records:
             record_id = int(record["id"])
-            key = self.key_of_record(record)
             self.max_sequence = max(self.max_sequence, int(record.get("sequence") or 0))
-            holder = self._ids.get(key)
-            if holder is not None and holder != record_id:
-                if holder < record_id:
-                    duplicates += 1
-                    continue
-                duplicates += 1
+            key = self.key_of_record(record)
+            holder = self.get(key)
+            if holder is not None and holder != record_id and holder < record_id:
+                continue
             self.set(key, record_id)
-        if duplicates:
-            logger.warning(
-                "Table '%s' (%s): %d records share an upsert key with another record; "
-                "the lowest id of each key is the one updated.",
-                self.table.name,
-                self.table.id,
-                duplicates,
-            )
+
+    # ----------------------------------------------------------------- load
 
     def load(self, client: NinoxClient, team_id: str, database_id: str) -> None:
-        """Read every record's key, keyset-paged."""
+        """Read every record's key, keyset-paged, into the sorted arrays."""
+        hashes, ids, offsets, blob = array("q"), array("q"), array("q", [0]), bytearray()
         pages = 0
         for page in client.iter_record_pages(
             team_id, database_id, self.table.id, page_size=INDEX_PAGE_SIZE, style="ids"
         ):
             pages += 1
-            self.absorb(page)
+            for record in page:
+                self.max_sequence = max(self.max_sequence, int(record.get("sequence") or 0))
+                encoded = encode_key(self.key_of_record(record))
+                hashes.append(key_hash(encoded))
+                ids.append(int(record["id"]))
+                blob += encoded
+                offsets.append(len(blob))
+        self._build(hashes, ids, offsets, blob)
         self.loaded = True
+        if self._duplicates:
+            logger.warning(
+                "Table '%s' (%s): %d records share an upsert key with another record; "
+                "the lowest id of each key is the one updated (or deleted), the others "
+                "are left as they are.",
+                self.table.name,
+                self.table.id,
+                self._duplicates,
+            )
         logger.info(
             "Table '%s' (%s): read %d upsert keys (%s) in %d requests.",
             self.table.name,
@@ -135,3 +207,40 @@ class KeyIndex:
             ", ".join(self.key_field_ids),
             pages + 1,
         )
+
+    def _build(self, hashes: array, ids: array, offsets: array, blob: bytearray) -> None:
+        """Sort the loaded entries by (hash, id) and pack them; count shared keys."""
+        # By hash alone (no tuple per entry: this is the load's memory peak),
+        # then each run of equal hashes by id.
+        order = sorted(range(len(ids)), key=hashes.__getitem__)
+        run_start = 0
+        for at in range(1, len(order) + 1):
+            if at == len(order) or hashes[order[at]] != hashes[order[run_start]]:
+                if at - run_start > 1:
+                    order[run_start:at] = sorted(order[run_start:at], key=ids.__getitem__)
+                run_start = at
+        self._hashes = array("q", (hashes[i] for i in order))
+        self._ids = array("q", (ids[i] for i in order))
+        packed = bytearray()
+        starts = array("q", [0])
+        for i in order:
+            packed += blob[offsets[i] : offsets[i + 1]]
+            starts.append(len(packed))
+        self._offsets, self._blob = starts, packed
+        del order
+        # Entries of one key sit together among equal hashes, lowest id first
+        # (`_loaded_id` returns the first): count the others.
+        seen: set[bytes] = set()
+        for at in range(1, len(self._hashes)):
+            if self._hashes[at] != self._hashes[at - 1]:
+                seen.clear()
+                continue
+            if not seen:
+                seen.add(self._key_bytes(at - 1))
+            key = self._key_bytes(at)
+            if key in seen:
+                self._duplicates += 1
+            seen.add(key)
+
+    def _key_bytes(self, at: int) -> bytes:
+        return bytes(self._blob[self._offsets[at] : self._offsets[at + 1]])

@@ -136,6 +136,9 @@ class StreamMapping:
     computed: list[str] = field(default_factory=list)
     #: Properties without a field, ignored (`unknown_fields: ignore`).
     unknown: list[str] = field(default_factory=list)
+    #: Properties whose field has a type the target does not know (layout
+    #: elements such as `tab` or `button`, new Ninox types): never written.
+    untyped: list[str] = field(default_factory=list)
     #: The properties whose values identify a record (upsert keys), or ().
     key_properties: tuple[str, ...] = ()
     #: Where the upsert keys come from, for the log.
@@ -156,6 +159,10 @@ class StreamMapping:
         return self.writers.get(prop)
 
     def _map_property(self, prop: str) -> None:
+        renamed = renamed_field(prop, self.table)
+        if renamed is not None:
+            self._add_writer(prop, renamed)
+            return
         if prop == ID_COLUMN or is_ignored(prop):
             self.skipped.add(prop)
             return
@@ -172,11 +179,42 @@ class StreamMapping:
             self.unknown.append(prop)
             self.skipped.add(prop)
             return
+        self._add_writer(prop, found)
+
+    def _add_writer(self, prop: str, found: NinoxField) -> None:
+        if not fieldtypes.is_known_type(found.type):
+            # Its values' form is unknown, and a server may refuse any write
+            # to it, even null (docs/api.md, layout fields).
+            self.untyped.append(prop)
+            self.skipped.add(prop)
+            return
         if not fieldtypes.is_writable(found):
             self.computed.append(prop)
             self.skipped.add(prop)
             return
         self.writers[prop] = FieldWriter(found, fieldtypes.writer(found))
+
+
+def is_tap_column(name: str) -> bool:
+    """True for the names of tap-ninox's own columns (`_id`, `_sequence`, `_sdc_*`...)."""
+    return name == ID_COLUMN or is_ignored(name)
+
+
+def renamed_field(prop: str, table: NinoxTable) -> NinoxField | None:
+    """The field behind a property tap-ninox renamed, or None.
+
+    tap-ninox emits a field named like one of its own columns (`_id`,
+    `_sequence`, `_sdc_...`) as `<name>_<field id in lower case>`, e.g. the
+    field `_id` with id `C` as `_id_c` (docs/design.md, column names); this
+    maps such a property back to that field.
+    """
+    base, sep, suffix = prop.rpartition("_")
+    if not sep or not suffix or not is_tap_column(base):
+        return None
+    for candidate in table.fields:
+        if candidate.id.lower() == suffix and candidate.name == base:
+            return candidate
+    return None
 
 
 def _describe_fields(fields: Iterable[NinoxField]) -> str:

@@ -1,39 +1,46 @@
-"""The Singer message reader: msgspec speed plus input line numbers.
+"""The Singer input loop: one line at a time, numbered, bytes decoded here.
 
-Every error about the input names its 1-based line, so the reader counts
-lines. When handling a line fails because of the input, it first lets the
-target commit everything read before that line (`on_input_error`), then
-re-raises, so the run ends non-zero with earlier records in Ninox.
+Every error about the input names its 1-based line (and the stream when the
+line tells it). STATE messages go to the commit policy, which holds them
+until their records are in Ninox (target_ninox/commit_policy.py); every
+other message goes to the SDK's handler. A blank line is skipped. Lines are
+read as bytes where the input allows it, so invalid UTF-8 is reported on
+its own line instead of wherever the text decoder's buffer happened to be.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import re
 import typing as t
-from collections.abc import Callable
+from collections import Counter
+from collections.abc import Callable, Iterable
 
 import msgspec
 from singer_sdk.contrib.msgspec import MsgSpecReader, decoder
 
-from target_ninox.errors import InputError, InvalidLineError, WriteError, show_value
+from target_ninox.commit_policy import CommitPolicy
+from target_ninox.errors import InputError, InvalidLineError, show_value
 
 logger = logging.getLogger(__name__)
 
+_STREAM = re.compile(rb'"stream"\s*:\s*"((?:[^"\\]|\\.){1,200})"')
+
 
 class NinoxMessageReader(MsgSpecReader):
-    """`MsgSpecReader` that knows the current input line number."""
+    """Reads Singer messages, knowing the current input line number."""
 
     def __init__(self) -> None:
         """Start before line 1."""
         super().__init__()
         #: 1-based number of the line being handled (0 before the first).
         self.line_number = 0
-        #: Called with the exception when an input line cannot be handled.
-        self.on_input_error: Callable[[BaseException], None] | None = None
+        #: Set by the target: where STATE messages go.
+        self.policy: CommitPolicy | None = None
 
     def deserialize_json(self, line: str) -> dict:
         """Decode one line; a line that is not a JSON object names its number."""
-        self.line_number += 1
         try:
             message = decoder.decode(line)
         except msgspec.DecodeError as exc:
@@ -54,32 +61,74 @@ class NinoxMessageReader(MsgSpecReader):
         """Name what a message lacks (the line number is added by the caller)."""
         if not requires.issubset(line_dict):
             missing = ", ".join(sorted(requires - set(line_dict)))
-            kind = line_dict.get("type", "message")
-            raise InvalidLineError(f"the {kind} message has no {missing}")
+            kind = line_dict.get("type")
+            what = f"the {kind} message" if isinstance(kind, str) else "the message"
+            raise InvalidLineError(f"{what} has no {missing}")
 
     def process_lines(
         self,
         file_input: t.IO[str] | None,
         callbacks: dict[str, Callable[[dict], None]],
     ) -> t.Counter[str]:
-        """Handle every line; on an input failure let the target commit first."""
-        try:
-            return super().process_lines(file_input, callbacks)
-        except WriteError:
-            # Ninox refused or lost a write: committing more is not possible
-            # and no STATE may follow, so fail as is.
-            raise
-        except Exception as exc:
-            _add_line_number(exc, self.line_number)
-            if self.on_input_error is not None:
-                self.on_input_error(exc)
-            raise
+        """Handle every line in order; input errors leave with their line number."""
+        counts: Counter[str] = Counter()
+        source = file_input or self.default_input
+        policy = self.policy
+        for number, raw in enumerate(_lines(source), 1):
+            self.line_number = number
+            guard = policy.uninterrupted() if policy is not None else contextlib.nullcontext()
+            try:
+                with guard:
+                    kind = self._handle(raw, callbacks)
+            except Exception as exc:
+                _add_line_number(exc, number)
+                raise
+            if kind:
+                counts[kind] += 1
+        return counts
 
-    def _process_unknown_message(self, message_dict: dict) -> None:
-        """An unknown message type is bad input, not a crash."""
-        raise InvalidLineError(
-            f"unknown Singer message type {show_value(message_dict.get('type'))}"
-        )
+    def _handle(self, raw: str | bytes, callbacks: dict[str, Callable[[dict], None]]) -> str:
+        """Handle one line; returns its message type ("" for a blank line)."""
+        text = self._text(raw)
+        if not text.strip():
+            return ""  # a blank line between messages carries nothing
+        message = self.deserialize_json(text)
+        kind = message.get("type")
+        if kind is None:
+            raise InvalidLineError(
+                'the line has no "type", so it is not a Singer message: '
+                f"{show_value(text.rstrip(), 120)}"
+            )
+        if kind == "STATE" and self.policy is not None:
+            self.assert_line_requires(message, {"value"})
+            self.policy.state_read(self.line_number, message["value"])
+        elif (callback := callbacks.get(kind)) is not None:
+            callback(message)
+        else:
+            raise InvalidLineError(f"unknown Singer message type {show_value(kind)}")
+        return str(kind)
+
+    def _text(self, raw: str | bytes) -> str:
+        if isinstance(raw, str):
+            return raw
+        try:
+            return raw.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            found = _STREAM.search(raw)
+            stream = found.group(1).decode("utf-8", "replace") if found else None
+            tail = "" if stream else " (the line does not say which stream it belongs to)"
+            raise InvalidLineError(
+                f"the line is not valid UTF-8 (byte {raw[exc.start]:#04x} at byte "
+                f"{exc.start + 1} of the line){tail}; the input must be UTF-8 JSON lines",
+                stream=stream,
+                line=self.line_number,
+            ) from None
+
+
+def _lines(source: t.IO[str]) -> Iterable[str | bytes]:
+    """The input's lines, as bytes when the text has a byte buffer below it."""
+    buffer = getattr(source, "buffer", None)
+    return buffer if buffer is not None else source
 
 
 def _add_line_number(exc: BaseException, line: int) -> None:

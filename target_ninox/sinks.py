@@ -13,12 +13,13 @@ import typing as t
 from collections.abc import Sequence
 from typing import Any
 
-from singer_sdk.sinks import BatchSink
 from singer_sdk.sinks.core import BaseJSONSchemaValidator
 
 from ninox_core.errors import NinoxError
 from ninox_core.fieldtypes import ValueConversionError
 from ninox_core.schema import NinoxTable
+from target_ninox._sdk_compat import CompatBatchSink
+from target_ninox.commit_policy import HOLD_BATCHES
 from target_ninox.errors import (
     ConversionError,
     InputError,
@@ -43,6 +44,10 @@ if t.TYPE_CHECKING:
     from target_ninox.target import TargetNinox
 
 
+#: The largest record id accepted in `_id` (JSON numbers stay exact below 2^53).
+MAX_RECORD_ID = 2**53 - 1
+
+
 class _Validator(BaseJSONSchemaValidator):
     """The SDK's validator interface around the compiled `RecordValidator`."""
 
@@ -57,7 +62,7 @@ class _Validator(BaseJSONSchemaValidator):
             raise RecordSchemaError(error.message, record)
 
 
-class NinoxSink(BatchSink):
+class NinoxSink(CompatBatchSink):
     """Writes one stream into the Ninox table it maps to."""
 
     def __init__(
@@ -91,9 +96,14 @@ class NinoxSink(BatchSink):
             upsert_keys=upsert_keys,
             unknown_fields=config.get("unknown_fields", "error"),
         )
+        #: `append-only`: every record is created, `_id` and keys ignored.
+        self.append_only = target.load_method == "append-only"
+        if self.append_only:
+            self.mapping.key_properties, self.mapping.key_source = (), ""
         self.table_writer: TableWriter = target.table_writer(table, self.mapping.key_fields)
         self.stats: WriteStats = target.stream_stats(stream_name, table)
         target.report_mapping(self.mapping)
+        self._warned_hold = False
 
     @property
     def table(self) -> NinoxTable:
@@ -105,32 +115,28 @@ class NinoxSink(BatchSink):
     def get_validator(self) -> BaseJSONSchemaValidator | None:
         """A compiled validator (jsonschema only for what it cannot decide)."""
         if self.validate_schema:
-            return _Validator(self.schema)
+            self.record_validator = _Validator(self.schema)
+            return self.record_validator
         return None
 
-    def _remove_sdc_metadata_from_schema(self) -> None:
-        """Keep `_sdc_*` properties: `_sdc_deleted_at` drives deletions.
-
-        The mapping never writes `_sdc_*` properties, so keeping them costs nothing.
-        """
-
-    def _remove_sdc_metadata_from_record(self, record: dict) -> None:
-        """Keep `_sdc_deleted_at` on the record (see the schema hook)."""
-
-    def _validate_and_parse(self, record: dict) -> dict:
+    def validate_record(self, record: dict) -> dict:
         """Validate against the SCHEMA; values stay as they are.
 
         The SDK would also turn date-time strings into `datetime` objects;
         the Ninox writers take the strings directly, so that work is skipped.
         """
-        validator = self._validator
+        validator = getattr(self, "record_validator", None)
         if isinstance(validator, _Validator):
             error = validator.records.first_error(record)
             if error is not None:
                 path = "/".join(str(p) for p in error.absolute_path)
                 where = f"property {path!r}: " if path else ""
+                # jsonschema shows the value as repr: `Decimal('3.5')` for 3.5.
+                message = error.message.replace(
+                    repr(error.instance), show_value(error.instance, 10**6)
+                )
                 raise RecordSchemaError(
-                    f"the record does not match the stream's SCHEMA: {where}{error.message}",
+                    f"the record does not match the stream's SCHEMA: {where}{message}",
                     record,
                     stream=self.stream_name,
                     line=self._line(),
@@ -139,13 +145,13 @@ class NinoxSink(BatchSink):
                 )
         return record
 
-    def _singer_validate_message(self, record: dict) -> None:
+    def check_key_properties(self, record: dict) -> None:
         """A record must carry every key property of its stream."""
-        missing = [p for p in self._key_properties if p not in record]
+        missing = [p for p in self.key_properties if p not in record]
         if missing:
             raise MissingKeyError(
                 f"the record has no {', '.join(map(repr, missing))}, a key property of the "
-                f"stream (key properties: {list(self._key_properties)})",
+                f"stream (key properties: {list(self.key_properties)})",
                 stream=self.stream_name,
                 line=self._line(),
                 field=missing[0],
@@ -159,13 +165,14 @@ class NinoxSink(BatchSink):
     def process_record(self, record: dict, context: dict) -> None:
         """Convert one record now; it is written when its batch drains."""
         line = self._line() or 0
-        record_id = record.get(ID_COLUMN)
+        record_id = None if self.append_only else record.get(ID_COLUMN)
         if record_id is not None:
             record_id = self._record_id(record_id, line)
         mapping = self.mapping
         if record.get(DELETED_COLUMN) is not None:
             if not self.hard_delete:
                 self.stats.skipped_deletes += 1
+                self._target.commit_policy.record_read(self, line)
                 return
             key, key_values = (None, None)
             if record_id is None and mapping.key_properties:
@@ -181,6 +188,32 @@ class NinoxSink(BatchSink):
         if records is None:
             records = context["records"] = []
         records.append(pending)
+        once_only = pending.record_id is None and pending.key is None and not pending.deleted
+        self._target.commit_policy.record_read(self, line, once_only=once_only)
+
+    @property
+    def is_full(self) -> bool:
+        """Full at `batch_size_rows`, but see below.
+
+        Creates that must not be written twice wait for a STATE
+        (target_ninox/commit_policy.py, rule 5), up to `HOLD_BATCHES` batches.
+        """
+        if not super().is_full:
+            return False
+        if not self._target.commit_policy.waits_for_state(self):
+            return True
+        if self.current_size < self.max_size * HOLD_BATCHES:
+            return False
+        if not self._warned_hold:
+            self._warned_hold = True
+            self.logger.warning(
+                "Stream '%s': %d records came without a STATE after them; committing them "
+                "anyway. They have no _id or upsert key, so a rerun after a crash before "
+                "the next STATE would create them again (set upsert_keys to avoid that).",
+                self.stream_name,
+                self.current_size,
+            )
+        return True
 
     def _convert(self, record: dict, line: int) -> dict[str, Any]:
         """Property values → `{field id: Ninox value}`."""
@@ -232,16 +265,18 @@ class NinoxSink(BatchSink):
         return KeyIndex.key_of(values), tuple(record.get(p) for p in props)
 
     def _record_id(self, value: Any, line: int) -> int:
-        if type(value) is int and value > 0:
+        if type(value) is int and 0 < value <= MAX_RECORD_ID:
             return value
         try:
             number = int(str(value))
         except ValueError:
             number = 0
-        if number > 0 and str(number) == str(value).strip():
+        if 0 < number <= MAX_RECORD_ID and str(number) == str(value).strip():
             return number
         raise ConversionError(
-            f"_id must be a Ninox record id (a positive integer), not {show_value(value)}",
+            "_id must be a Ninox record id, a whole number from 1 to "
+            f"{MAX_RECORD_ID}, not {show_value(value)}; send records without _id to "
+            "create them",
             stream=self.stream_name,
             line=line or None,
             field=ID_COLUMN,
@@ -260,32 +295,34 @@ class NinoxSink(BatchSink):
     # -------------------------------------------------------------- batches
 
     def process_batch(self, context: dict) -> None:
-        """Write the batch; every failure leaves as a `WriteError`.
-
-        A `WriteError` tells the target not to write more and not to emit
-        STATE: the records of this batch may not be in Ninox.
-        """
-        records = context.get("records")
-        if not records:
-            return
+        """Write the batch and tell the commit policy; failures leave as `WriteError`."""
+        policy = self._target.commit_policy
+        records = context.get("records") or []
         try:
-            self.table_writer.write(
-                self.stream_name, records, self.stats, self.mapping.key_properties
-            )
+            # A batch held for a STATE can hold several batches' worth.
+            size = self.max_size
+            for start in range(0, len(records), size):
+                self.table_writer.write(
+                    self.stream_name,
+                    records[start : start + size],
+                    self.stats,
+                    self.mapping.key_properties,
+                )
         except WriteError:
-            self._target.write_failed = True
+            policy.batch_failed(self)
             raise
         except NinoxError as exc:
-            self._target.write_failed = True
+            policy.batch_failed(self)
             raise WriteError(
                 f"stream {self.stream_name!r}: writing to {describe_table(self.table)} "
-                f"failed: {exc}. Earlier batches are in Ninox; no STATE was emitted for "
-                "this one."
+                f"failed: {exc}. Earlier batches are in Ninox and their STATE emitted; "
+                "rerun from that STATE."
             ) from exc
         except Exception as exc:
-            self._target.write_failed = True
+            policy.batch_failed(self)
             raise WriteError(
                 f"stream {self.stream_name!r}: writing to {describe_table(self.table)} "
                 f"failed: {type(exc).__name__}: {exc}"
             ) from exc
         context["records"] = []
+        policy.batch_committed(self)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+import typing as t
 from functools import cached_property
 from typing import Any
 
@@ -10,7 +11,6 @@ from singer_sdk import Target
 from singer_sdk import typing as th
 from singer_sdk.exceptions import ConfigValidationError
 from singer_sdk.helpers.capabilities import TargetCapabilities
-from singer_sdk.plugin_base import _ConfigInput
 from singer_sdk.sinks import Sink
 
 from ninox_core import __version__
@@ -19,15 +19,20 @@ from ninox_core.client import NinoxClient
 from ninox_core.errors import NinoxError, NinoxNotFoundError
 from ninox_core.schema import NinoxField, NinoxTable
 from ninox_core.settings import client_from_config, connection_properties
-from target_ninox.errors import InputError, RecordBeforeSchemaError, TargetNinoxError, WriteError
+from target_ninox._sdk_compat import CompatTarget, SDKConfigInput
+from target_ninox.commit_policy import CommitPolicy, RunEnd
+from target_ninox.errors import InputError, RecordBeforeSchemaError, TargetNinoxError
 from target_ninox.file_upload import UPLOAD_FILES_SETTING, FileUploadSink, is_files_stream
 from target_ninox.mapping import StreamMapping, describe_table
 from target_ninox.reader import NinoxMessageReader
 from target_ninox.sinks import NinoxSink
 from target_ninox.writer import TableWriter, WriteStats
 
+#: Record ids per DELETE when `overwrite` clears what a run did not write.
+OVERWRITE_DELETE_CHUNK = 1000
 
-class TargetNinox(Target):
+
+class TargetNinox(CompatTarget):
     """Singer target for Ninox: batched upserts into the tables of one database."""
 
     name = "target-ninox"
@@ -94,6 +99,19 @@ class TargetNinox(Target):
             description="A property that matches no Ninox field: fail (`error`) or skip it.",
         ),
         th.Property(
+            "load_method",
+            th.StringType(allowed_values=["upsert", "append-only", "overwrite"]),
+            default="upsert",
+            title="Load method",
+            description=(
+                "`upsert`: records with `_id` or upsert keys update, others are created; "
+                "`append-only`: every record is created (`_id` and keys ignored); "
+                "`overwrite`: as `upsert`, then, once every stream is committed, the "
+                "records of each written table that this run did not write are deleted "
+                "(never after a failed run)."
+            ),
+        ),
+        th.Property(
             "dry_run",
             th.BooleanType,
             default=False,
@@ -112,14 +130,21 @@ class TargetNinox(Target):
         # One client for the whole run: Ninox wants one call at a time, so
         # sinks drain one after the other too.
         self.max_parallelism = 1
-        #: True once a batch failed: from then on no STATE may be emitted.
-        self.write_failed = False
+        #: When records are committed and which STATE is emitted (one place).
+        self.commit_policy = CommitPolicy(
+            self.drain_one,
+            self.drain_all,
+            # A dry run puts nothing into Ninox, so no STATE may claim it did.
+            write_state=_no_state if self.config.get("dry_run") else None,
+            finish=self.overwrite_tables,
+            batch_size=int(self.config.get("batch_size_rows") or 100),
+        )
         self._writers: dict[tuple[str, tuple[str, ...]], TableWriter] = {}
         self._stats: dict[str, tuple[NinoxTable, WriteStats]] = {}
         self._reported: set[str] = set()
         reader = self.message_reader
         if isinstance(reader, NinoxMessageReader):
-            reader.on_input_error = self._commit_before_failure
+            reader.policy = self.commit_policy
 
     # ------------------------------------------------------------ Ninox
 
@@ -175,6 +200,8 @@ class TargetNinox(Target):
         how = (
             f"upserts by {list(mapping.key_properties)} ({mapping.key_source})"
             if mapping.key_properties
+            else "creates every record (load_method append-only)"
+            if self.load_method == "append-only"
             else "creates records (upserts by _id where records carry one)"
         )
         self.logger.info(
@@ -192,6 +219,18 @@ class TargetNinox(Target):
                 describe_table(mapping.table),
                 "is" if len(mapping.computed) == 1 else "are",
             )
+        if mapping.untyped:
+            fields = (mapping.table.find_field(p) for p in mapping.untyped)
+            types = sorted({f.type for f in fields if f is not None})
+            self.logger.warning(
+                "Stream '%s': %s of %s %s of a type target-ninox does not know (%s) and not "
+                "written.",
+                mapping.stream_name,
+                ", ".join(repr(p) for p in mapping.untyped),
+                describe_table(mapping.table),
+                "is" if len(mapping.untyped) == 1 else "are",
+                ", ".join(types),
+            )
         if mapping.unknown:
             self.logger.warning(
                 "Stream '%s': %s %s no field of %s and %s ignored (unknown_fields: ignore).",
@@ -202,7 +241,7 @@ class TargetNinox(Target):
                 "is" if len(mapping.unknown) == 1 else "are",
             )
 
-    # ---------------------------------------------------- SDK overrides
+    # ------------------------------------------------------------- run
 
     def get_sink_class(self, stream_name: str) -> type[Sink]:
         """`files` streams upload attachments with `upload_files`; others write records."""
@@ -210,36 +249,67 @@ class TargetNinox(Target):
             return FileUploadSink
         return super().get_sink_class(stream_name)
 
-    def _assert_sink_exists(self, stream_name: str) -> None:
+    def record_before_schema(self, stream_name: str) -> t.NoReturn:
         """A RECORD before its stream's SCHEMA is bad input (one clear line)."""
-        if not self.sink_exists(stream_name):
-            raise RecordBeforeSchemaError(
-                "a RECORD came before the stream's SCHEMA message (a tap must send the "
-                "SCHEMA first)",
-                stream=stream_name,
-            )
-
-    def _write_state_message(self, state: dict) -> None:
-        """Emit STATE only while every write so far has succeeded."""
-        if self.write_failed:
-            return
-        super()._write_state_message(state)
-
-    def _commit_before_failure(self, exc: BaseException) -> None:
-        """Bad input: write every record read before it and emit the last STATE."""
-        if self.write_failed:
-            return
-        self.logger.debug("Input error; committing the records read before it.")
-        try:
-            self.drain_all()
-        except WriteError as write_error:
-            write_error.args = (f"{write_error} (the run was ending because of: {exc})",)
-            raise
+        raise RecordBeforeSchemaError(
+            "a RECORD came before the stream's SCHEMA message (a tap must send the SCHEMA first)",
+            stream=stream_name,
+        )
 
     def process_endofpipe(self) -> None:
-        """Drain everything, then log what each stream changed."""
-        super().process_endofpipe()
+        """Commit the last batches; a signal meanwhile stops after them."""
+        with self.commit_policy.uninterrupted():
+            super().process_endofpipe()
+
+    def run(self, file_input: Any = None) -> RunEnd:
+        """Read the whole input; however it ends, the commit policy ends the run."""
+        failure: BaseException | None = None
+        with self.commit_policy.signals_handled():
+            try:
+                self.listen(file_input)
+            except Exception as exc:
+                failure = exc
+            end = self.commit_policy.end_run(failure)
         self.log_summary()
+        return end
+
+    @property
+    def load_method(self) -> str:
+        """`upsert`, `append-only` or `overwrite` (docs/design.md, load methods)."""
+        return str(self.config.get("load_method") or "upsert")
+
+    def overwrite_tables(self) -> None:
+        """`overwrite`, after a clean run: delete what this run did not write.
+
+        Runs once every stream is committed; a failed or stopped run never
+        gets here, so a partial load never deletes anything.
+        """
+        if self.load_method != "overwrite":
+            return
+        written: dict[str, tuple[NinoxTable, set[int]]] = {}
+        for writer in self._writers.values():
+            entry = written.setdefault(writer.table.id, (writer.table, set()))
+            entry[1].update(writer.written_ids)
+        dry = bool(self.config.get("dry_run"))
+        team_id, database_id = self.config["team_id"], self.config["database_id"]
+        for table, keep in written.values():
+            stale = sorted(
+                int(r["id"])
+                for page in self.client.iter_record_pages(team_id, database_id, table.id)
+                for r in page
+                if int(r["id"]) not in keep
+            )
+            if stale and not dry:
+                for start in range(0, len(stale), OVERWRITE_DELETE_CHUNK):
+                    chunk = stale[start : start + OVERWRITE_DELETE_CHUNK]
+                    self.client.delete_records(team_id, database_id, table.id, chunk)
+            self.logger.info(
+                "%sload_method overwrite: %s %d records of %s that this run did not write.",
+                "Dry run, nothing written. " if dry else "",
+                "would delete" if dry else "deleted",
+                len(stale),
+                describe_table(table),
+            )
 
     def log_summary(self) -> None:
         """One line per stream: created, updated, upserted, deleted, skipped."""
@@ -271,17 +341,6 @@ class TargetNinox(Target):
 
     # -------------------------------------------------------------- CLI
 
-    def _handle_termination(self, signum: int, frame: Any) -> None:
-        """SIGTERM/SIGINT: the SDK drains the sinks and exits 0; exit 128 + signal instead.
-
-        Overrides a private SDK method (its signal handler) so that an
-        orchestrator never records an interrupted run as a success.
-        """
-        try:
-            super()._handle_termination(signum, frame)
-        finally:
-            sys.exit(128 + signum)
-
     @classmethod
     def cb_config(  # type: ignore[override]  # duck-types the SDK's private _ConfigInput
         cls, ctx: Any, param: Any, value: tuple[str, ...]
@@ -295,7 +354,7 @@ class TargetNinox(Target):
         *,
         about: bool = False,
         about_format: str | None = None,
-        config: _ConfigInput | None = None,
+        config: SDKConfigInput | None = None,
         file_input: Any = None,
     ) -> None:
         """Run the target; a failure ends it with one clear line and exit code 1."""
@@ -303,7 +362,7 @@ class TargetNinox(Target):
         # then run the target without catching anything.
         super(Target, cls).invoke(about=about, about_format=about_format)
         cls.print_version(print_fn=cls.logger.info)
-        config = config or _ConfigInput()
+        config = config or SDKConfigInput()
         target: TargetNinox | None = None
         try:
             check_settings(settings_schema(cls), config)
@@ -312,16 +371,23 @@ class TargetNinox(Target):
                 validate_config=True,
                 parse_env_config=config.parse_env,
             )
-            target.listen(file_input)
+            end = target.run(file_input)
         except (ConfigValidationError, KeyboardInterrupt):
             raise
         except Exception as exc:
-            cls.logger.debug("The run failed:", exc_info=True)
-            cls.logger.error("%s", describe_failure(exc, target))
-            sys.exit(1)
+            end = RunEnd(1, exc)
         finally:
             if target is not None and "client" in target.__dict__:
                 target.client.close()
+        if end.error is not None:
+            cls.logger.debug("The run failed:", exc_info=end.error)
+            cls.logger.error("%s", describe_failure(end.error, target))
+        if end.exit_code:
+            sys.exit(end.exit_code)
+
+
+def _no_state(value: dict) -> None:
+    """Where STATE goes in a dry run: nowhere."""
 
 
 def describe_failure(exc: BaseException, target: TargetNinox | None = None) -> str:

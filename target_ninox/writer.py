@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import logging
 import re
+import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -47,6 +48,7 @@ from ninox_core.errors import (
     NinoxWriteOutcomeUnknown,
 )
 from ninox_core.schema import NinoxField, NinoxTable
+from target_ninox.answers import FieldIds
 from target_ninox.errors import WriteError, show_value
 from target_ninox.key_index import INDEX_PAGE_SIZE, Key, KeyIndex, normalize
 from target_ninox.mapping import describe_table
@@ -135,12 +137,15 @@ class TableWriter:
         self._recent_created: set[int] = set()
         self._dry_ids = 0
         self.posts = 0
+        #: Ids of the records this run wrote (for `load_method: overwrite`).
+        self.written_ids: set[int] = set()
         # `{"fields": ...}` keys are resolved by name, else id (CONTRACT §6),
         # so a field whose id is another field's name is sent by its name.
         self._post_key = {
             f.id: f.name for f in table.fields if table.field_by_name(f.id) not in (None, f)
         }
         self._field_id = {name: fid for fid, name in self._post_key.items()}
+        self._field_ids = FieldIds(table)
 
     # ------------------------------------------------------------ entry
 
@@ -271,6 +276,8 @@ class TableWriter:
             if item.kind == "create" and item.key is not None and self.index is not None:
                 self._dry_ids -= 1  # a placeholder id no real record has
                 self.index.set(item.key, self._dry_ids)
+            if item.kind != "create":
+                self.written_ids.add(int(self._target_id(item) or 0))
             _count(stats, item.counts_as)
 
     def _post(
@@ -280,15 +287,30 @@ class TableWriter:
         stats: WriteStats,
         key_properties: Sequence[str],
     ) -> None:
+        """POST the elements until all are applied.
+
+        A batch of several elements is never resent as a whole after a lost
+        answer or a 5xx: a server may have applied part of it (docs/api.md,
+        partial batches), so the table is read back and only what is missing
+        is sent again. Every round that applies something is progress; the
+        run gives up after `MAX_LOST_ANSWERS` rounds in a row without any.
+        """
         pending = planned
-        for _ in range(MAX_LOST_ANSWERS + 1):
-            if self.known_sq is None and any(p.kind == "create" for p in pending):
+        idle_rounds = 0
+        while True:
+            if self.known_sq is None and (
+                len(pending) > 1 or any(p.kind == "create" for p in pending)
+            ):
                 # The point to read back from should an answer be lost.
                 self.known_sq = self._database_sequence(stream_name, pending, key_properties)
             self.posts += 1
             try:
                 answer = self.client.save_records(
-                    self.team_id, self.database_id, self.table.id, [p.element for p in pending]
+                    self.team_id,
+                    self.database_id,
+                    self.table.id,
+                    [p.element for p in pending],
+                    resend=False if len(pending) > 1 else None,
                 )
             except NinoxWriteOutcomeUnknown as exc:
                 stats.lost_answers += 1
@@ -298,9 +320,15 @@ class TableWriter:
                     exc,
                     describe_table(self.table),
                 )
+                before = len(pending)
                 pending = self._reconcile(stream_name, pending, stats, key_properties)
                 if not pending:
                     return
+                idle_rounds = 0 if len(pending) < before else idle_rounds + 1
+                if idle_rounds > max(MAX_LOST_ANSWERS, self.client.max_retries):
+                    break
+                if idle_rounds:
+                    time.sleep(min(30.0, self.client.backoff_base * 2 ** (idle_rounds - 1)))
                 continue
             except NinoxNotFoundError:
                 raise
@@ -309,9 +337,9 @@ class TableWriter:
             self._take_answer(pending, answer, stats)
             return
         raise WriteError(
-            f"stream {stream_name!r}: the answers to {MAX_LOST_ANSWERS + 1} POSTs in a row "
-            f"to {describe_table(self.table)} were lost; giving up. "
-            f"{self._unknown_outcome(pending)}"
+            f"stream {stream_name!r}: {idle_rounds} POSTs in a row to "
+            f"{describe_table(self.table)} failed or lost their answer without applying "
+            f"anything; giving up. {self._unknown_outcome(pending)}"
         )
 
     def _database_sequence(
@@ -329,10 +357,15 @@ class TableWriter:
         top = self.known_sq or 0
         every_sequence = True
         created: list[int] = []
+        for item in pending:
+            if item.kind != "create":
+                self.written_ids.add(int(self._target_id(item) or 0))
         for item, record in zip(pending, answer, strict=False):
             if not isinstance(record, dict):
                 every_sequence = False
                 continue
+            if record.get("id") is not None:
+                self.written_ids.add(int(record["id"]))
             sequence = record.get("sequence")
             if isinstance(sequence, int):
                 top = max(top, sequence)
@@ -384,40 +417,67 @@ class TableWriter:
             ) from None
         if self.index is not None and self.index.loaded:
             self.index.absorb(changed)
+        sequences = [r.get("sequence") for r in changed]
+        if changed and all(isinstance(q, int) for q in sequences):
+            # Everything the lost POST applied is in `changed`: the next
+            # read-back can start after it.
+            self.known_sq = max(since, *(q for q in sequences if isinstance(q, int)))
+            self._recent_created.clear()
+        by_id = {int(r["id"]): self._field_ids(r) for r in changed}
         claimed: set[int] = set()
         resend: list[_Planned] = []
         applied = 0
         for item in pending:
-            if item.kind != "create":
-                resend.append(item)  # updates and upserts are safe to repeat
-                continue
-            if item.key is not None and self.index is not None:
-                existing = self.index.get(item.key)
-                if existing is not None:
-                    item.kind = "update"
-                    item.element = {"id": existing, "fields": item.element["fields"]}
-                    applied += 1
-                resend.append(item)
-                continue
-            match = self._find_applied(item, changed, claimed)
+            if item.kind == "create" and item.key is None:
+                match = self._find_applied(item, changed, claimed)
+                if match is not None:
+                    claimed.add(match)
+            else:
+                match = self._target_id(item)
+                if match is not None and not self._holds(item, by_id.get(match)):
+                    if item.kind == "create":
+                        # The key exists but not with these values: update it.
+                        item.kind = "update"
+                        item.element = {"id": match, "fields": item.element["fields"]}
+                    match = None
             if match is None:
                 resend.append(item)
                 continue
-            claimed.add(match)
-            self._recent_created.add(match)
+            if item.counts_as == "create":
+                self._recent_created.add(match)
+            self.written_ids.add(match)
             _count(stats, item.counts_as)
             applied += 1
         stats.recovered += applied
         logger.warning(
-            "Stream '%s': %d of %d new records of the lost batch were found in %s; sending "
-            "%d elements again.",
+            "Stream '%s': %d of %d elements of the batch were found applied in %s; sending "
+            "%d again.",
             stream_name,
             applied,
-            sum(1 for p in pending if p.counts_as == "create"),
+            len(pending),
             describe_table(self.table),
             len(resend),
         )
         return resend
+
+    def _target_id(self, item: _Planned) -> int | None:
+        """The record an element writes into (for a keyed create: its key's holder)."""
+        if item.kind == "create":
+            index = self.index
+            return index.get(item.key) if item.key is not None and index is not None else None
+        return int(item.element["id"] if item.kind == "update" else item.element["_id"])
+
+    def _written(self, item: _Planned) -> dict[str, Any]:
+        """An element's values by field id."""
+        if item.kind == "upsert":
+            return {k: v for k, v in item.element.items() if k not in ("_upsert", "_id")}
+        return {self._field_id.get(k, k): v for k, v in item.element["fields"].items()}
+
+    def _holds(self, item: _Planned, fields: dict[str, Any] | None) -> bool:
+        """Whether a record read back holds every value the element writes."""
+        if fields is None:
+            return False
+        return all(normalize(fields.get(f)) == normalize(v) for f, v in self._written(item).items())
 
     def _find_applied(
         self, item: _Planned, changed: Sequence[dict[str, Any]], claimed: set[int]
@@ -430,7 +490,7 @@ class TableWriter:
             record_id = int(record["id"])
             if record_id in claimed or record_id in self._recent_created:
                 continue
-            fields = record.get("fields") or {}
+            fields = self._field_ids(record)
             if all(normalize(fields.get(fid)) == v for fid, v in wanted.items()):
                 return record_id
         return None

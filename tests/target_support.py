@@ -18,6 +18,7 @@ from typing import Any
 from singer_sdk.plugin_base import _ConfigInput
 
 from ninox_core.client import NinoxClient
+from target_ninox import commit_policy
 from target_ninox.target import TargetNinox
 from tests.tap_support import DEMO_TEAM, TEST_KEY
 
@@ -107,16 +108,16 @@ def run_target(
 ) -> TargetRun:
     """Run the target in-process the way its command does (exit code included)."""
     posts: list[int] = []
-    original = TargetNinox._write_state_message
+    original = commit_policy.write_state_line
 
-    def spy(self: TargetNinox, value: dict) -> None:
-        if emulator is not None and not self.write_failed:
+    def spy(value: dict) -> None:
+        if emulator is not None:
             posts.append(count(emulator, method="POST"))
-        original(self, value)
+        original(value)
 
     out = io.StringIO()
     code = 0
-    TargetNinox._write_state_message = spy  # type: ignore[method-assign]
+    commit_policy.write_state_line = spy
     backoff = NinoxClient.backoff_base
     NinoxClient.backoff_base = 0.01  # keep retries fast in tests
     try:
@@ -128,7 +129,7 @@ def run_target(
     except SystemExit as exc:
         code = int(exc.code or 0)
     finally:
-        TargetNinox._write_state_message = original  # type: ignore[method-assign]
+        commit_policy.write_state_line = original
         NinoxClient.backoff_base = backoff
     return TargetRun(code, out.getvalue(), posts_at_state=posts)
 

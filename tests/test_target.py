@@ -372,12 +372,14 @@ def test_dry_run_writes_nothing_and_reports_what_would_change(emu, caplog):
         PEOPLE_WITH_META,
         *people(3, start=2, Notes="changed"),  # 2, 3 exist; 4 is new
         deleted({"Email": "p0@example.com"}),
+        state({"s": 1}),
     ]
     with caplog.at_level(logging.INFO):
         run = run_target({**config, "dry_run": True}, messages)
     assert run.exit_code == 0
     assert count(emu, method="POST") == 0 and count(emu, method="DELETE") == 0
     assert rows(emu, PEOPLE) == before
+    assert run.states == []  # nothing is in Ninox: a STATE would skip it next time
     summary = [r.getMessage() for r in caplog.records if "Dry run" in r.getMessage()]
     assert len(summary) == 1
     assert "would create 1, update 2, upsert by _id 0, delete 1" in summary[0]

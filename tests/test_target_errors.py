@@ -103,16 +103,15 @@ def test_cli_exit_code_and_one_error_line_without_traceback(emu, tmp_path):
 
 
 def test_ninox_refusal_names_the_record_and_keeps_earlier_batches(emu, caplog):
-    # A field of a type nobody models takes values as they come; Ninox
-    # refuses a list there, which the target cannot know beforehand.
+    # A reference to a record that does not exist: only Ninox can tell.
     config = target_config(emu, batch_size_rows=2)
     messages = [
-        schema("people", {**PEOPLE_PROPS, "Gadget": {}}),
+        schema("people", PEOPLE_PROPS),
         record("people", {"Name": "ok 1"}),
         record("people", {"Name": "ok 2"}),
         state({"s": 1}),
         record("people", {"Name": "ok 3"}),
-        record("people", {"Name": "bad gadget", "Gadget": [1, 2]}),
+        record("people", {"Name": "bad ref", "Company": 99999}),
         record("people", {"Name": "never"}),
         state({"s": 2}),
     ]
@@ -122,7 +121,8 @@ def test_ninox_refusal_names_the_record_and_keeps_earlier_batches(emu, caplog):
     (error,) = [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR]
     assert "stream 'people'" in error and "input line 6" in error and "refused" in error
     assert sorted(r["Name"] for r in rows(emu, PEOPLE).values()) == ["ok 1", "ok 2"]
-    assert run.states == []  # the refused batch is not in Ninox: no STATE after it
+    # The batch before the refused one is in Ninox: its STATE, and no later one.
+    assert run.states == [{"s": 1}]
 
 
 def test_api_key_never_appears_in_output_at_debug(emu, tmp_path):

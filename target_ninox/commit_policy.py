@@ -1,0 +1,288 @@
+"""When records are committed and which STATE may be emitted: the whole policy.
+
+The algorithm (docs/design.md, "Commit and state"):
+
+1. Every RECORD read waits in its batch (one per sink) until the batch is
+   committed; the policy remembers, per batch, the input lines it holds.
+2. A STATE message is held, with its input line.
+3. After each committed batch (and when a STATE arrives), the latest held
+   STATE that no pending record precedes is emitted. A STATE is therefore
+   emitted only once every record read before it is in Ninox, and as soon
+   as that is true.
+4. A STATE also commits the batches that received no record since the
+   previous STATE (a stream the tap has finished with), so one stream's
+   small tail does not hold back every later STATE, and the batches whose
+   first record has waited `MAX_WAIT_SECONDS` (a slow tap's STATEs still
+   come out). Every pending record precedes that STATE, so it is emitted
+   right after.
+5. A full batch of records that must not be written twice (creates
+   without `_id` or upsert key: a rerun would create them again) waits for
+   the next STATE instead of being committed at once; that STATE commits
+   it and is emitted right after. A run killed while it waits for input
+   has then written nothing its last STATE does not cover, and POSTs stay
+   full. Should no STATE come for `HOLD_BATCHES` batches, they are
+   committed anyway (logged).
+6. Every way a run ends goes through `end_run`: end of input, bad input,
+   Ninox refusing a batch, retries exhausted, SIGTERM/SIGINT. It commits
+   what may still be committed (nothing once a write failed: the failed
+   batch's records would be missing under a later STATE; after a signal,
+   not the batches holding creates read after the last STATE, which a
+   rerun sends again; after a clean end it also runs the `overwrite`
+   deletions), emits the honest
+   STATE and gives the exit code: 0 for a clean end, 1 for a failure,
+   128 + signal number for a signal (143 SIGTERM, 130 SIGINT).
+
+A signal that arrives while the target waits for input stops it at once; one
+that arrives while a line is handled (possibly mid-POST) is acted on after
+that line, so no write is cut in half.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import signal
+import sys
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from types import FrameType
+from typing import Any
+
+from target_ninox.errors import TargetNinoxError, WriteError
+
+logger = logging.getLogger(__name__)
+
+
+class Interrupted(TargetNinoxError):
+    """The run was stopped by SIGTERM or SIGINT."""
+
+    def __init__(self, signum: int) -> None:
+        """Name the signal in the message."""
+        self.signum = signum
+        name = signal.Signals(signum).name
+        super().__init__(
+            f"stopped by {name}: the STATE of what was committed was emitted; rerun from "
+            "the last STATE emitted to continue"
+        )
+
+
+#: The clock of `MAX_WAIT_SECONDS` (a name tests can replace).
+clock = time.monotonic
+
+#: How long a record waits for its batch to fill before a STATE commits it.
+MAX_WAIT_SECONDS = 300.0
+
+#: How many full batches of records that must not be written twice wait for
+#: a STATE before they are committed without one.
+HOLD_BATCHES = 10
+
+
+@dataclass
+class _Pending:
+    """The input lines of a batch's records not yet in Ninox."""
+
+    first_line: int
+    last_line: int
+    #: Some record must not be written twice (waits for a STATE, rule 5).
+    once_only: bool = False
+    #: Records waiting.
+    count: int = 1
+    #: `clock()` when the first of them was read.
+    since: float = 0.0
+
+
+@dataclass
+class RunEnd:
+    """How a run ended: its exit code and the error to report (if any)."""
+
+    exit_code: int
+    error: BaseException | None = None
+
+
+class CommitPolicy:
+    """Holds STATE messages until their records are committed; ends every run."""
+
+    def __init__(
+        self,
+        commit_one: Callable[[Any], None],
+        commit_all: Callable[[], None],
+        write_state: Callable[[dict], None] | None = None,
+        finish: Callable[[], None] | None = None,
+        batch_size: int = 100,
+    ) -> None:
+        """`commit_one(batch)`/`commit_all()` send pending batches to Ninox.
+
+        `finish()` runs once after a clean end, everything committed
+        (`load_method: overwrite` deletes there).
+        """
+        self._commit_one = commit_one
+        self._commit_all = commit_all
+        self._finish = finish
+        self._batch_size = batch_size
+        self._write_state = write_state or write_state_line
+        self._pending: dict[int, tuple[Any, _Pending]] = {}
+        self._held: list[tuple[int, dict]] = []
+        self._last_state_line = 0
+        #: The last STATE value emitted (None before the first).
+        self.emitted: dict | None = None
+        #: True once a batch failed: nothing more may be committed.
+        self.write_failed = False
+        #: The signal asked to stop the run (0: none).
+        self.stop_signal = 0
+        self._busy = False
+
+    # ---------------------------------------------------------------- input
+
+    def record_read(self, batch: Any, line: int, *, once_only: bool = False) -> None:
+        """A record from input line `line` now waits in `batch`.
+
+        `once_only`: writing it twice would duplicate it (a create without
+        `_id` or key), so it waits for a STATE (rule 5).
+        """
+        entry = self._pending.get(id(batch))
+        if entry is None:
+            self._pending[id(batch)] = (batch, _Pending(line, line, once_only, since=clock()))
+        else:
+            pending = entry[1]
+            pending.last_line = line
+            pending.once_only = pending.once_only or once_only
+            pending.count += 1
+
+    def waits_for_state(self, batch: Any) -> bool:
+        """True while a full batch should wait for a STATE to be committed (rule 5)."""
+        entry = self._pending.get(id(batch))
+        return entry is not None and self._held_for_state(entry[1])
+
+    def _held_for_state(self, pending: _Pending) -> bool:
+        return pending.once_only and pending.count >= self._batch_size
+
+    def state_read(self, line: int, value: dict) -> None:
+        """Hold a STATE; commit idle and held batches; emit what is honest now."""
+        previous = self._last_state_line
+        self._held.append((line, value))
+        self._last_state_line = line
+        if not self.write_failed:
+            due = [
+                b
+                for b, p in self._pending.values()
+                if p.last_line < previous
+                or self._held_for_state(p)
+                or clock() - p.since >= MAX_WAIT_SECONDS
+            ]
+            for batch in due:
+                self._commit_one(batch)
+        self._emit_honest()
+
+    # --------------------------------------------------------------- commits
+
+    def batch_committed(self, batch: Any) -> None:
+        """Every pending record of `batch` is in Ninox."""
+        self._pending.pop(id(batch), None)
+        self._emit_honest()
+
+    def batch_failed(self, batch: Any) -> None:
+        """A batch could not be committed: its records block every later STATE."""
+        self.write_failed = True
+        logger.debug("A batch failed; no more commits in this run.")
+
+    def _emit_honest(self) -> None:
+        """Emit the latest held STATE that no pending record precedes."""
+        first_pending = min((p.first_line for _, p in self._pending.values()), default=None)
+        keep = 0
+        latest: dict | None = None
+        for line, value in self._held:
+            if first_pending is not None and line > first_pending:
+                break
+            latest = value
+            keep += 1
+        del self._held[:keep]
+        if latest is not None and latest != self.emitted:
+            self._write_state(latest)
+            self.emitted = latest
+
+    # ------------------------------------------------------------- run end
+
+    def end_run(self, failure: BaseException | None) -> RunEnd:
+        """Commit what may be committed, emit its STATE, give the exit code."""
+        self._busy = True  # a signal now only asks to stop; the end is under way
+        if isinstance(failure, WriteError):
+            self.write_failed = True
+        if not self.write_failed:
+            try:
+                if isinstance(failure, Interrupted):
+                    self._commit_before_last_state()
+                else:
+                    self._commit_all()
+                if failure is None and self._finish is not None:
+                    self._finish()
+            except Exception as exc:  # reported as the run's error
+                self.write_failed = True
+                if failure is not None:
+                    exc.args = (f"{exc} (the run was ending because of: {failure})",)
+                failure = exc
+        self._emit_honest()
+        if failure is None:
+            return RunEnd(0)
+        if isinstance(failure, Interrupted):
+            return RunEnd(128 + failure.signum, failure)
+        return RunEnd(1, failure)
+
+    def _commit_before_last_state(self) -> None:
+        """Commit every batch but those holding creates read after the last STATE.
+
+        No STATE covers those creates, so a rerun sends them again: written
+        now, they would be written twice.
+        """
+        for batch, pending in list(self._pending.values()):
+            if pending.once_only and pending.last_line > self._last_state_line:
+                continue
+            self._commit_one(batch)
+
+    # --------------------------------------------------------------- signals
+
+    @contextlib.contextmanager
+    def uninterrupted(self) -> Iterator[None]:
+        """Work a signal must not cut (one input line, the final commits).
+
+        A signal received meanwhile stops the run right after it.
+        """
+        self._busy = True
+        try:
+            yield
+        finally:
+            self._busy = False
+        if self.stop_signal:
+            raise Interrupted(self.stop_signal)
+
+    def on_signal(self, signum: int, frame: FrameType | None) -> None:
+        """SIGTERM/SIGINT: stop now when waiting for input, else after this line."""
+        del frame
+        logger.info("Received signal %d; committing what was read, then stopping.", signum)
+        first = not self.stop_signal
+        self.stop_signal = signum
+        if first and not self._busy:
+            raise Interrupted(signum)
+
+    @contextlib.contextmanager
+    def signals_handled(self) -> Iterator[None]:
+        """Route SIGTERM and SIGINT to `on_signal` for the duration of a run."""
+        wanted: list[int] = [signal.SIGTERM, signal.SIGINT]
+        previous: dict[int, Any] = {}
+        try:
+            for signum in wanted:
+                previous[signum] = signal.signal(signum, self.on_signal)
+        except ValueError:  # not the main thread: leave signals alone
+            previous = {}
+        try:
+            yield
+        finally:
+            for signum, handler in previous.items():
+                signal.signal(signum, handler)
+
+
+def write_state_line(value: dict) -> None:
+    """Emit one STATE value on stdout (the Singer target's output)."""
+    sys.stdout.write(json.dumps(value) + "\n")
+    sys.stdout.flush()

@@ -1,0 +1,160 @@
+"""Input the target must read right: bytes that are not UTF-8, blank lines,
+odd `_id` values, and how messages show values."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.target_support import (
+    DEMO_TEAM,
+    PEOPLE,
+    PEOPLE_PROPS,
+    TEST_DB,
+    make_database,
+    record,
+    rows,
+    run_target,
+    schema,
+    state,
+    target_config,
+)
+
+
+def _run_cli(config: dict, data: bytes, tmp: Path, *, stdin: bool) -> subprocess.CompletedProcess:
+    config_path = tmp / "config.json"
+    config_path.write_text(json.dumps(config))
+    command = [sys.executable, "-m", "target_ninox.target", "--config", str(config_path)]
+    if not stdin:
+        input_path = tmp / "input.jsonl"
+        input_path.write_bytes(data)
+        command += ["--input", str(input_path)]
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TARGET_NINOX_")}
+    return subprocess.run(
+        command,
+        input=data if stdin else None,
+        capture_output=True,
+        env=env,
+        timeout=120,
+        check=False,
+    )
+
+
+def _line(message: dict) -> bytes:
+    return json.dumps(message).encode() + b"\n"
+
+
+@pytest.mark.parametrize("stdin", [False, True])
+@pytest.mark.parametrize("names_stream", [True, False])
+def test_invalid_utf8_is_reported_at_its_line_after_committing_what_came_before(
+    emulator, tmp_path, stdin, names_stream
+):
+    make_database(emulator)
+    # Far enough in that a text decoder's read-ahead would miscount lines.
+    data = _line(schema("people", PEOPLE_PROPS))
+    for n in range(1, 6001):
+        data += _line(record("people", {"Name": f"n{n}", "Notes": "é" * 20}))
+        if n % 1000 == 0:
+            data += _line(state({"n": n}))
+    bad_line = data.count(b"\n") + 1
+    if names_stream:
+        data += b'{"type": "RECORD", "stream": "people", "record": {"Name": "caf\xe9"}}\n'
+    else:
+        data += b'{"type": "RECORD", "record": {"Name": "caf\xe9"}}\n'
+    data += _line(record("people", {"Name": "never"}))
+    done = _run_cli(target_config(emulator), data, tmp_path, stdin=stdin)
+    assert done.returncode == 1
+    errors = [line for line in done.stderr.decode().splitlines() if "ERROR" in line]
+    assert len(errors) == 1, done.stderr.decode()[-2000:]
+    assert f"input line {bad_line}:" in errors[0] and "UTF-8" in errors[0]
+    if names_stream:
+        assert "stream 'people'" in errors[0]
+    else:
+        assert "does not say which stream" in errors[0]
+    assert len(rows(emulator, PEOPLE)) == 6000
+    states = [json.loads(s) for s in done.stdout.decode().splitlines()]
+    assert states[-1] == {"n": 6000}
+
+
+def test_blank_lines_between_messages_are_skipped(emulator):
+    make_database(emulator)
+    messages = [
+        schema("people", PEOPLE_PROPS),
+        "",
+        record("people", {"Name": "a"}),
+        "   ",
+        "\t",
+        record("people", {"Name": "b"}),
+        "",
+        state({"n": 2}),
+    ]
+    run = run_target(target_config(emulator), messages)
+    assert run.exit_code == 0
+    assert sorted(r["Name"] for r in rows(emulator, PEOPLE).values()) == ["a", "b"]
+    assert run.states == [{"n": 2}]
+
+
+def _error(caplog, messages, emulator) -> str:
+    with caplog.at_level(logging.ERROR):
+        run = run_target(target_config(emulator), messages)
+    assert run.exit_code == 1
+    (error,) = [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR]
+    return error
+
+
+@pytest.mark.parametrize(
+    ("value", "shown"), [(2**70, str(2**70)), (-1, "-1"), (2.5, "2.5"), ("7a", "'7a'")]
+)
+def test_id_out_of_range_is_one_clear_line(emulator, caplog, value, shown):
+    make_database(emulator)
+    props = {**PEOPLE_PROPS, "_id": {}}
+    error = _error(caplog, [schema("people", props), record("people", {"_id": value})], emulator)
+    assert "stream 'people', input line 2" in error and "_id" in error
+    assert f"not {shown}" in error and "9007199254740991" in error
+    assert rows(emulator, PEOPLE) == {}
+
+
+def test_a_line_without_type_says_so(emulator, caplog):
+    make_database(emulator)
+    error = _error(caplog, [schema("people", PEOPLE_PROPS), '{"stream": "people"}'], emulator)
+    assert 'input line 2: the line has no "type"' in error
+    assert "message message" not in error
+
+
+def test_decimal_values_show_as_numbers(emulator, caplog):
+    make_database(emulator)
+    messages = [
+        schema("people", PEOPLE_PROPS),
+        '{"type": "RECORD", "stream": "people", "record": {"Kind": 3.5}}',
+    ]
+    error = _error(caplog, messages, emulator)
+    assert "3.5 is not of type" in error and "Decimal" not in error
+
+
+def test_rows_already_sharing_a_key_update_the_lowest_id(emulator, caplog):
+    make_database(emulator)
+    emulator.store.save_records(
+        DEMO_TEAM,
+        TEST_DB,
+        PEOPLE,
+        [{"fields": {"Email": "a@x", "Name": f"old{i}"}} for i in range(3)],
+    )
+    config = target_config(emulator, upsert_keys={"people": ["Email"]})
+    with caplog.at_level(logging.WARNING):
+        run = run_target(
+            config,
+            [schema("people", PEOPLE_PROPS), record("people", {"Email": "a@x", "Name": "new"})],
+        )
+    assert run.exit_code == 0
+    assert {i: r["Name"] for i, r in rows(emulator, PEOPLE).items()} == {
+        1: "new",
+        2: "old1",
+        3: "old2",
+    }
+    assert any("2 records share an upsert key" in r.getMessage() for r in caplog.records)

@@ -1,0 +1,95 @@
+"""`load_method`: upsert (the default), append-only and overwrite."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from tests.target_support import (
+    DEMO_TEAM,
+    PEOPLE,
+    PEOPLE_PROPS,
+    TEST_DB,
+    make_database,
+    record,
+    rows,
+    run_target,
+    schema,
+    target_config,
+)
+
+PROPS = {**PEOPLE_PROPS, "_id": {"type": ["integer", "null"]}}
+
+
+def _seed(emulator: Any) -> None:
+    make_database(emulator)
+    emulator.store.save_records(
+        DEMO_TEAM,
+        TEST_DB,
+        PEOPLE,
+        [{"fields": {"Email": f"old{i}@x", "Name": f"old{i}"}} for i in range(1, 6)],
+    )
+
+
+def _names(emulator: Any) -> dict[int, str]:
+    return {i: r.get("Name", "") for i, r in rows(emulator, PEOPLE).items()}
+
+
+LOAD = [
+    schema("people", PROPS, ["Email"]),
+    record("people", {"Email": "old1@x", "Name": "changed1"}),
+    record("people", {"_id": 2, "Email": "old2@x", "Name": "changed2"}),
+    record("people", {"Email": "new@x", "Name": "new"}),
+]
+
+
+def test_upsert_is_the_default(emulator):
+    _seed(emulator)
+    assert run_target(target_config(emulator), LOAD).exit_code == 0
+    names = _names(emulator)
+    assert names == {1: "changed1", 2: "changed2", 3: "old3", 4: "old4", 5: "old5", 6: "new"}
+
+
+def test_append_only_creates_every_record(emulator):
+    _seed(emulator)
+    run = run_target(target_config(emulator, load_method="append-only"), LOAD)
+    assert run.exit_code == 0
+    names = _names(emulator)
+    assert names == {
+        1: "old1",
+        2: "old2",
+        3: "old3",
+        4: "old4",
+        5: "old5",
+        6: "changed1",
+        7: "changed2",
+        8: "new",
+    }
+
+
+def test_overwrite_deletes_what_the_run_did_not_write(emulator, caplog):
+    _seed(emulator)
+    config = target_config(emulator, load_method="overwrite", batch_size_rows=2)
+    with caplog.at_level(logging.INFO):
+        run = run_target(config, LOAD)
+    assert run.exit_code == 0
+    assert _names(emulator) == {1: "changed1", 2: "changed2", 6: "new"}
+    assert any("deleted 3 records of table 'People'" in r.getMessage() for r in caplog.records)
+
+
+def test_overwrite_deletes_nothing_after_a_failed_run(emulator):
+    _seed(emulator)
+    config = target_config(emulator, load_method="overwrite")
+    run = run_target(config, [*LOAD, record("people", {"Email": "x@x", "Age": "old"})])
+    assert run.exit_code == 1
+    assert len(rows(emulator, PEOPLE)) == 6  # written, nothing deleted
+
+
+def test_overwrite_dry_run_reports_how_many_and_deletes_nothing(emulator, caplog):
+    _seed(emulator)
+    config = target_config(emulator, load_method="overwrite", dry_run=True)
+    with caplog.at_level(logging.INFO):
+        run = run_target(config, LOAD)
+    assert run.exit_code == 0
+    assert len(rows(emulator, PEOPLE)) == 5
+    assert any("would delete 3 records of table 'People'" in r.getMessage() for r in caplog.records)
