@@ -1,6 +1,6 @@
 """Write the Meltano Hub definition files of both plugins from their ``--about``.
 
-    uv run python -m orchestrate.hub_definitions          # rewrite plugins/*/*.yml
+    uv run python -m orchestrate.hub_definitions          # rewrite plugins/*/*.yml + meltano.yml
     uv run python -m orchestrate.hub_definitions --check  # exit 1 if they differ
 
 Every setting the connector declares becomes a Hub setting (name, kind, label,
@@ -108,6 +108,39 @@ def render(name: str) -> str:
     return yaml.safe_dump(definition(name), sort_keys=False, allow_unicode=True, width=100)
 
 
+def _block(key: str, value: Any) -> list[str]:
+    """``key:`` and its value as meltano.yml writes a plugin's entries (4 spaces in)."""
+    dumped = yaml.safe_dump({key: value}, sort_keys=False, allow_unicode=True, width=100)
+    return ["    " + line for line in dumped.splitlines()]
+
+
+def with_plugin_settings(meltano_yml: str, name: str) -> str:
+    """meltano.yml's text with the plugin's capabilities and settings from its --about.
+
+    Rewrites only those two blocks, so the file keeps its comments and order.
+    """
+    hub = definition(name)
+    lines = meltano_yml.splitlines()
+    start = lines.index(f"  - name: {name}")
+    end = next(
+        (i for i in range(start + 1, len(lines)) if not lines[i].startswith("    ")), len(lines)
+    )
+    for key in ("capabilities", "settings"):
+        first = lines.index(f"    {key}:", start, end)
+        last = next(
+            (
+                i
+                for i in range(first + 1, end)
+                if lines[i].startswith("    ") and not lines[i].startswith(("     ", "    -"))
+            ),
+            end,
+        )
+        new = _block(key, hub[key])
+        lines[first:last] = new
+        end += len(new) - (last - first)
+    return "\n".join(lines) + "\n"
+
+
 def main(argv: list[str]) -> int:
     """Rewrite the files, or with ``--check`` report those that differ (exit 1)."""
     stale = []
@@ -119,6 +152,16 @@ def main(argv: list[str]) -> int:
         else:
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_text(text, encoding="utf-8")
+    meltano = REPO / "meltano.yml"
+    current = meltano.read_text(encoding="utf-8")
+    wanted = current
+    for name in PLUGINS:
+        wanted = with_plugin_settings(wanted, name)
+    if wanted != current:
+        if "--check" in argv:
+            stale.append("meltano.yml")
+        else:
+            meltano.write_text(wanted, encoding="utf-8")
     if stale:
         print(
             f"Out of date: {', '.join(stale)}; run: uv run python -m orchestrate.hub_definitions",
