@@ -79,7 +79,7 @@ def segment(value: object) -> str:
 class NinoxClient:
     """A synchronous client for one Ninox API key and base URL.
 
-    Typed helpers cover the calls of CONTRACT.md §2-7 the connectors use;
+    Typed helpers cover the calls of docs/api.md §2-7 the connectors use;
     `request()` reaches any other.
     """
 
@@ -667,7 +667,7 @@ def _decode_body(response: requests.Response, base_url: str) -> Any:
 
 
 def _error_message(response: requests.Response) -> str:
-    """The server's `message`, else a short extract of its body (CONTRACT.md §1)."""
+    """The server's `message`, else a short extract of its body (docs/api.md §1)."""
     try:
         body = _decode_json(response.content)
     except msgspec.DecodeError:

@@ -950,7 +950,7 @@ def reader(field: NinoxField, choice_style: str = "names") -> Converter | None:
 def raw_reader(field: NinoxField, choice_style: str = "names") -> Converter | None:
     """Change-feed raw value (epoch ms dates, choice ids) → Singer value; None = unchanged.
 
-    Like `reader`, for the values of `.../changes` (CONTRACT.md §5).
+    Like `reader`, for the values of `.../changes` (docs/api.md §5).
     """
     _check_style(choice_style)
     kind = kind_of(field)

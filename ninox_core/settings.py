@@ -1,4 +1,4 @@
-"""Settings shared by tap-ninox and target-ninox (SPEC.md "Settings")."""
+"""Settings shared by tap-ninox and target-ninox (docs/spec.md "Settings")."""
 
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
 """ninox-emulator: a local Ninox-compatible API server for tests, benchmarks and demos.
 
-It implements ../shared/ninox-api/CONTRACT.md strictly (over real HTTP), with
+It implements docs/api.md strictly (over real HTTP), with
 fault injection, a concurrency limit, a request log and request hooks. The
 connectors never import it, and it shares no value-conversion code with them,
 so one conversion bug cannot hide on both sides.

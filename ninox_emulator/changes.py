@@ -1,4 +1,4 @@
-"""The change feeds (CONTRACT.md §5): database, table and record forms.
+"""The change feeds (docs/api.md §5): database, table and record forms.
 
 `updates` holds every record whose last change is after `sinceSq`, keyed by
 node id (table id + record id) in raw form; `removes` the node ids deleted

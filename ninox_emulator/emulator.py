@@ -100,7 +100,7 @@ def _reason(status: int) -> str:
 
 
 class NinoxEmulator:
-    """A Ninox-compatible API server (CONTRACT.md) on a background thread.
+    """A Ninox-compatible API server (docs/api.md) on a background thread.
 
     `port=0` picks a free port; `base_url` is known after `start()`.
     """

@@ -1,6 +1,6 @@
 """A small multipart/form-data parser (the `cgi` module is gone in 3.13).
 
-Enough for file uploads (CONTRACT.md §7): parts are split on the boundary,
+Enough for file uploads (docs/api.md §7): parts are split on the boundary,
 each part's headers are read with the `email` package (which knows RFC 2231
 `filename*=` parameters), and the bytes of the part are kept untouched.
 """

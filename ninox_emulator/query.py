@@ -1,6 +1,6 @@
 """Reading records: answer shapes, paging, keyset reads, order and filters.
 
-`GET .../records` (CONTRACT.md §4) always answers an array. Paging costs:
+`GET .../records` (docs/api.md §4) always answers an array. Paging costs:
 - plain reads (`page`/`perPage`, `sinceId`): a bisect into the sorted ids and a
   slice, O(page);
 - `sinceSq` (with or without `sinceId`): whichever is cheaper of walking the

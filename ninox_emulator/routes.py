@@ -1,4 +1,4 @@
-"""The Ninox API v1 routes (CONTRACT.md §2-8) over the store, without HTTP.
+"""The Ninox API v1 routes (docs/api.md §2-8) over the store, without HTTP.
 
 Paths are relative to `/v1` and matched segment by segment; each segment is
 URL-decoded after the split, so a file name holding `%2F` stays one segment.

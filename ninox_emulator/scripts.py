@@ -1,4 +1,4 @@
-"""The tiny subset of Ninox script the emulator runs (CONTRACT.md §8).
+"""The tiny subset of Ninox script the emulator runs (docs/api.md §8).
 
 - `(select TABLE).'FIELD'` (or `.FIELD`; the table name may be quoted too):
   the field's value (text form, choice captions) of every record of the

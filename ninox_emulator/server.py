@@ -4,7 +4,7 @@ Why it is written by hand on top of `http.server`:
 - each response (status line, headers, body) goes out in one `write` (a body
   over 1 MiB in a second one, to spare a copy of a large file), and
   accepted sockets get `TCP_NODELAY`: split writes stall ~40 ms per response
-  on loopback (Nagle meeting delayed ACKs, SDK-NOTES.md);
+  on loopback (Nagle meeting delayed ACKs, docs/sdk-notes.md);
 - keep-alive (HTTP/1.1, always a `Content-Length`);
 - a response can be withheld entirely (fault injection closes the socket);
 - no per-request line on stderr.

@@ -22,7 +22,7 @@ LAYOUT_TYPES = ("tab", "button", "line")
 def field_values(
     db: Database, table: Table, rec: Record, by_id: bool = False, choice_ids: bool = False
 ) -> dict[str, Any]:
-    """A record's non-empty fields in text form (CONTRACT.md §3)."""
+    """A record's non-empty fields in text form (docs/api.md §3)."""
     out: dict[str, Any] = {}
     plan = table.plan
     for fid, value in rec.values.items():

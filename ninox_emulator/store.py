@@ -1,6 +1,6 @@
 """The in-memory Ninox data: teams, databases, tables, records, files, sequences.
 
-Rules it keeps (CONTRACT.md §4-7):
+Rules it keeps (docs/api.md §4-7):
 - every write in a database takes the database's next sequence number: each
   record created, updated (even with no field changed) or deleted, each file
   uploaded or deleted; a record's `sequence` is the number of its last change

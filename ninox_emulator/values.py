@@ -7,10 +7,10 @@ Every field value exists in three forms:
   datetime/timestamp as epoch milliseconds (`int`), time/timeinterval/
   appointment as their normalized text, choice as its id string, multi as a
   list of id strings in the schema's choice order, ref as `int`.
-- **text** (the record API, CONTRACT.md §3): datetimes `"YYYY-MM-DDTHH:MM:SS"`
+- **text** (the record API, docs/api.md §3): datetimes `"YYYY-MM-DDTHH:MM:SS"`
   (UTC, no zone, no ms); choice as caption (`choiceStyle=names`) or id string
   (`ids`); multi as a list of those.
-- **raw** (change feed, CONTRACT.md §5): dates and datetimes as epoch ms,
+- **raw** (change feed, docs/api.md §5): dates and datetimes as epoch ms,
   choice as id string, multi as a list of id strings, ref as `int`; every other
   type as its stored value.
 
@@ -309,10 +309,10 @@ class FieldCodec:
         return sorted(chosen, key=lambda cid: self._order.get(cid, 0))
 
     def text(self, stored: Any, choice_ids: bool = False) -> Any:
-        """Stored → text form (CONTRACT §3)."""
+        """Stored → text form (docs/api.md §3)."""
         conv = self.ids if choice_ids else self.names
         return stored if conv is None else conv(stored)
 
     def to_raw(self, stored: Any) -> Any:
-        """Stored → change-feed raw form (CONTRACT §5)."""
+        """Stored → change-feed raw form (docs/api.md §5)."""
         return stored if self.raw is None else self.raw(stored)

@@ -305,7 +305,7 @@ class TableStream(FilesParent, NinoxStream):
     def _set_final_bookmark(self, context: Context | None, sequence: int) -> None:
         """Make `sequence` the bookmark the SDK writes when the stream ends.
 
-        The SDK would bookmark the largest `_sequence` it saw; SPEC.md wants the
+        The SDK would bookmark the largest `_sequence` it saw; docs/spec.md wants the
         database sequence taken before the read, also when no record changed
         (so deletions are not read twice) and when records changed mid-read
         carry a larger one (so they are read again next time).

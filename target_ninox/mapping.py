@@ -1,4 +1,4 @@
-"""Stream → table and property → field mapping (SPEC.md "Writing").
+"""Stream → table and property → field mapping (docs/spec.md "Writing").
 
 Everything here is decided once per SCHEMA message, before the first write,
 so a stream that cannot be written fails before anything of it is sent.

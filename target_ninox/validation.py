@@ -1,6 +1,6 @@
 """Record validation against the stream's SCHEMA, fast enough to not matter.
 
-jsonschema's validator costs most of a target's CPU (SDK-NOTES.md). Singer
+jsonschema's validator costs most of a target's CPU (docs/sdk-notes.md). Singer
 schemas are nearly always plain `type`/`properties`/`items` trees, so they are
 compiled once into type checks (`type(v) in {str, NoneType}`) that accept a
 record that is certainly valid. Only when that check fails — or when the

@@ -139,7 +139,7 @@ class TableWriter:
         self.posts = 0
         #: Ids of the records this run wrote (for `load_method: overwrite`).
         self.written_ids: set[int] = set()
-        # `{"fields": ...}` keys are resolved by name, else id (CONTRACT §6),
+        # `{"fields": ...}` keys are resolved by name, else id (docs/api.md §6),
         # so a field whose id is another field's name is sent by its name.
         self._post_key = {
             f.id: f.name for f in table.fields if table.field_by_name(f.id) not in (None, f)

@@ -1,13 +1,13 @@
 """Every sample request of the vendor's API pages, sent to the emulator's demo.
 
-The samples are parsed out of `shared/ninox-api/public-cloud-api.txt` and
-`private-cloud-api.txt` at run time; host and key are swapped, ids stay as
-they are. Each runs on a fresh demo and must answer 2xx with the same JSON
-container types and (at least) the keys of the vendor's sample answer, where
-the public page shows one; a private sample is compared with the public
-page's answer of the same route.
+The samples are parsed out of the copies of the vendor's pages in
+`tests/vendor_pages/` (`public-cloud-api.txt`, `private-cloud-api.txt`) at run
+time; host and key are swapped, ids stay as they are. Each runs on a fresh
+demo and must answer 2xx with the same JSON container types and (at least)
+the keys of the vendor's sample answer, where the public page shows one; a
+private sample is compared with the public page's answer of the same route.
 
-Out of scope (not in CONTRACT.md), listed in `OUT_OF_SCOPE` and checked to
+Out of scope (not in docs/api.md), listed in `OUT_OF_SCOPE` and checked to
 be exactly the samples skipped: the private page's views
 (`.../databases/{db}/views`, `.../tables/{t}/views`), shared views
 (`.../views/{view}/share`, GET/POST/DELETE) and file share links
@@ -26,11 +26,8 @@ from typing import Any
 import pytest
 import requests
 
-# The steering repository's copy (beside this repository) is authoritative;
-# `tests/vendor_pages/` carries the same pages so a lone clone runs too.
-SHARED_DIR = Path(__file__).resolve().parents[2] / "shared" / "ninox-api"
-BUNDLED_DIR = Path(__file__).resolve().parent / "vendor_pages"
-API_DIR = SHARED_DIR if (SHARED_DIR / "public-cloud-api.txt").exists() else BUNDLED_DIR
+# Copies of the vendor's API pages, kept with the tests.
+API_DIR = Path(__file__).resolve().parent / "vendor_pages"
 PAGES = ("public-cloud-api.txt", "private-cloud-api.txt")
 
 OUT_OF_SCOPE = {
@@ -239,7 +236,7 @@ def test_vendor_sample_is_answered(emulator, sample: Sample, tmp_path):
     if want is None:
         want = PUBLIC_ANSWERS.get((sample.method, route, sample.kind))
     if route.endswith("/records") and sample.method == "GET" and sample.kind == "filtered":
-        # CONTRACT §4 (fixed): a filtered read is still an array of the matches.
+        # docs/api.md §4 (fixed): a filtered read is still an array of the matches.
         assert isinstance(body, list)
         assert all(set(want) <= set(item) for item in body)
         return
@@ -247,10 +244,3 @@ def test_vendor_sample_is_answered(emulator, sample: Sample, tmp_path):
         _same_shape(body, want, sample.label)
     if sample.method == "DELETE":
         assert body == {}
-
-
-@pytest.mark.parametrize("page", ["public-cloud-api.txt", "private-cloud-api.txt"])
-def test_bundled_vendor_pages_match_the_shared_ones(page):
-    if not (SHARED_DIR / page).exists():
-        pytest.skip("no shared/ beside this repository: the bundled copy is used")
-    assert (BUNDLED_DIR / page).read_bytes() == (SHARED_DIR / page).read_bytes()
