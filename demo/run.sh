@@ -33,13 +33,15 @@ elif [ ! -f "$out/state.json" ] || [ ! -f "$out/ninox-data.json" ]; then
   exit 1
 fi
 
-# The local Ninox on a free port; it prints its address once it listens.
+# The local Ninox on a free port; it prints its address once it listens. The
+# log exists before the background job starts (its redirect is asynchronous).
+: > "$out/emulator.log"
 uv run --no-sync ninox-emulator --demo --port 0 --api-key demo-key \
   --data "$out/ninox-data.json" > "$out/emulator.log" 2>&1 &
 emulator=$!
 trap 'kill "$emulator" 2>/dev/null; wait "$emulator" 2>/dev/null || true' EXIT
 base_url=
-for _ in $(seq 100); do
+for _ in $(seq 300); do
   base_url=$(sed -n 's/^ninox-emulator listening on \([^ ]*\) .*/\1/p' "$out/emulator.log")
   [ -n "$base_url" ] && break
   kill -0 "$emulator" 2>/dev/null || { cat "$out/emulator.log" >&2; exit 1; }
