@@ -346,7 +346,8 @@ class TableWriter:
         self, stream_name: str, pending: Sequence[_Planned], key_properties: Sequence[str]
     ) -> int:
         try:
-            return self.client.database_sequence(self.team_id, self.database_id)
+            # Not `schema.seq` alone: servers may leave it out (docs/api.md §10).
+            return self.client.read_sequence(self.team_id, self.database_id, self.table.id)
         except NinoxError as exc:
             raise self._failed(stream_name, pending, exc, key_properties) from None
 
