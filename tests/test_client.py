@@ -192,6 +192,7 @@ def test_plain_text_error_bodies_become_the_message():
                 client.list_teams()
     finally:
         server.shutdown()
+        server.server_close()
 
 
 # --------------------------------------------------------------------- paging

@@ -769,7 +769,8 @@ def test_cli_saves_on_sigterm_and_loads_again(tmp_path: Path):
         requests.post(url, json=[{"fields": {"First name": "At exit"}}], headers=headers, timeout=5)
     finally:
         proc.send_signal(signal.SIGTERM)
-        assert proc.wait(timeout=10) == 0
+        proc.communicate(timeout=10)  # also closes the pipes
+        assert proc.returncode == 0
     snapshot = json.loads(data.read_text(encoding="utf-8"))
     assert snapshot["teams"][0]["id"] == TEAM
 
@@ -782,4 +783,5 @@ def test_cli_saves_on_sigterm_and_loads_again(tmp_path: Path):
         assert "Persisted" in names and "At exit" in names and rid in [r["id"] for r in rows]
     finally:
         proc.send_signal(signal.SIGINT)
-        assert proc.wait(timeout=10) == 0
+        proc.communicate(timeout=10)
+        assert proc.returncode == 0

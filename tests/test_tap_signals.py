@@ -63,6 +63,8 @@ def run_until_records(config_path, min_records, sig, state_path=None):
             sent = True
     code = proc.wait(timeout=60)
     drain.join(5)
+    proc.stdout.close()
+    proc.stderr.close()
     assert sent, "the tap finished before the signal could be sent"
     return [json.loads(x) for x in lines], code, "".join(stderr)
 
@@ -128,6 +130,7 @@ def test_a_signal_while_a_message_is_written_waits_for_the_whole_line(
     time.sleep(3)  # long enough to fill the pipe
     proc.send_signal(signal.SIGTERM)
     rest = proc.stdout.read()
+    proc.stdout.close()
     assert proc.wait(timeout=60) == 143
     lines = (first + rest).decode().splitlines()
     parsed = [json.loads(line) for line in lines]  # no half line anywhere
