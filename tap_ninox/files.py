@@ -27,8 +27,8 @@ from typing import TYPE_CHECKING, Any
 from singer_sdk import Stream
 from singer_sdk import typing as th
 
+from ninox_core.datetimes import epoch_ms_to_singer
 from ninox_core.errors import NinoxConfigError, NinoxError, NinoxNotFoundError
-from ninox_core.fieldtypes import epoch_ms_to_singer
 from ninox_core.files import download_file
 from tap_ninox.file_parent import DATABASE_ID, RECORD_ID, TABLE_ID
 from tap_ninox.file_store import FileStore, safe_names

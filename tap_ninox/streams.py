@@ -11,8 +11,8 @@ from typing import TYPE_CHECKING, Any
 from singer_sdk.helpers.conform import TypeConformanceLevel
 
 from ninox_core.client import NinoxClient
+from ninox_core.datetimes import epoch_ms_to_singer
 from ninox_core.errors import NinoxError, NinoxNotFoundError
-from ninox_core.fieldtypes import epoch_ms_to_singer
 from ninox_core.schema import NinoxTable
 from tap_ninox._sdk_compat import CompatStream
 from tap_ninox.file_parent import FilesParent

@@ -8,6 +8,7 @@ import pytest
 
 from ninox_core import fieldtypes
 from ninox_core.client import NinoxClient
+from ninox_core.datetimes import ninox_datetime_to_singer
 from ninox_core.errors import NinoxConfigError
 from ninox_core.naming import slug
 from tests.tap_support import (
@@ -98,7 +99,7 @@ def test_full_sync_emits_every_record_with_converted_values(emulator, api):
             row = by_id[raw["id"]]
             assert row["_sequence"] == raw["sequence"]
             assert row["_sdc_deleted_at"] is None
-            assert row["_modified_at"] == fieldtypes.ninox_datetime_to_singer(raw["modifiedAt"])
+            assert row["_modified_at"] == ninox_datetime_to_singer(raw["modifiedAt"])
             for field in table.fields:
                 value = raw["fields"].get(field.name)
                 conv = fieldtypes.reader(field)
