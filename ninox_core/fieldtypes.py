@@ -106,6 +106,20 @@ from ninox_core.schema import NinoxField
 from ninox_core.value_forms import Converter
 from ninox_core.write_values import WRITERS
 
+__all__ = [
+    "CHOICE_STYLES",
+    "KINDS",
+    "Converter",
+    "FieldKind",
+    "is_known_type",
+    "is_writable",
+    "kind_of",
+    "raw_reader",
+    "reader",
+    "singer_schema",
+    "writer",
+]
+
 CHOICE_STYLES = ("names", "ids")
 
 
@@ -237,7 +251,7 @@ def reader(field: NinoxField, choice_style: str = "names") -> Converter | None:
 def raw_reader(field: NinoxField, choice_style: str = "names") -> Converter | None:
     """Change-feed raw value (epoch ms dates, choice ids) → Singer value; None = unchanged.
 
-    Like `reader`, for the values of `.../changes` (CONTRACT.md §5).
+    Like `reader`, for the values of `.../changes` (docs/api.md, change feed).
     """
     _check_style(choice_style)
     kind = kind_of(field)

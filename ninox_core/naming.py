@@ -1,4 +1,4 @@
-"""The stream-name rule both connectors use (SPEC.md "Streams").
+"""The stream-name rule both connectors use (docs/spec.md, "Streams").
 
 The tap names its streams with it; the target uses it backwards to find the
 table a stream was named after (`slug`, `table_part`).
@@ -60,7 +60,7 @@ def _shared(names: dict[TableKey, str], reserved: Collection[str]) -> dict[str, 
 def _suffix_shared(
     names: dict[TableKey, str], reserved: Collection[str], *, first: bool
 ) -> dict[TableKey, str]:
-    """One round: append the table id to every shared name (SPEC.md).
+    """One round: append the table id to every shared name (docs/spec.md, "Streams").
 
     After the first round, a group whose table ids repeat gets database ids
     instead: appending table ids again would not separate it.

@@ -46,13 +46,14 @@ def _to_number(field: NinoxField, value: Any) -> int | float:
     """A JSON-safe number for a number field (never a Decimal)."""
     kind = type(value)
     if kind is int:
-        if -INT_LIMIT < value < INT_LIMIT:
-            return value
+        whole: int = value
+        if -INT_LIMIT < whole < INT_LIMIT:
+            return whole
         try:
-            float(value)
+            float(whole)
         except OverflowError:
             raise ValueConversionError(field, value, "the number is too large") from None
-        return value
+        return whole
     if kind is bool:
         raise ValueConversionError(field, value, "expected a number, not a boolean")
     if kind is str:

@@ -172,7 +172,8 @@ class FilesStream(NinoxStream):
     def _download(
         self, table_id: str, record_id: int, meta: dict[str, Any], file_name: str
     ) -> tuple[str, str]:
-        assert self.store is not None
+        if self.store is None:  # only called with download_files, which sets it
+            raise RuntimeError("files stream: download without a file store")
         name = str(meta["name"])
         size = meta.get("size")
 

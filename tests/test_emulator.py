@@ -8,6 +8,7 @@ import signal
 import subprocess
 import sys
 import threading
+import urllib.parse
 from pathlib import Path
 from typing import Any
 
@@ -468,7 +469,7 @@ def test_every_write_takes_the_next_sequence(api):
 
 def test_files_upload_list_get_metadata_thumb_delete(api):
     name = "Zoë résumé #1.pdf"
-    quoted = requests.utils.quote(name, safe="")
+    quoted = urllib.parse.quote(name, safe="")
     seq = api.seq()
     meta = api.call(
         "POST",

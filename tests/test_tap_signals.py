@@ -48,9 +48,11 @@ def run_until_records(config_path, min_records, sig, state_path=None):
     proc = subprocess.Popen(
         args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=dict(os.environ)
     )
+    assert proc.stdout is not None and proc.stderr is not None
     lines: list[str] = []
     stderr: list[str] = []
-    drain = threading.Thread(target=lambda: stderr.extend(proc.stderr), daemon=True)
+    err_pipe = proc.stderr
+    drain = threading.Thread(target=lambda: stderr.extend(err_pipe), daemon=True)
     drain.start()
     records = 0
     sent = False
