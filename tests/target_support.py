@@ -203,7 +203,7 @@ CHOICES_TAGS = [
     {"id": "3", "caption": "blue"},
 ]
 
-#: The tables of `TEST_DB`, in the API's shape (CONTRACT.md §2).
+#: The tables of `TEST_DB`, in the API's shape (docs/api.md §2).
 TEST_TABLES: list[dict[str, Any]] = [
     {
         "id": "A",

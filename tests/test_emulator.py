@@ -1,4 +1,4 @@
-"""The emulator's behaviour over real HTTP (CONTRACT.md §1-8), faults and control API."""
+"""The emulator's behaviour over real HTTP (docs/api.md §1-8), faults and control API."""
 
 from __future__ import annotations
 

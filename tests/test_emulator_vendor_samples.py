@@ -7,7 +7,7 @@ container types and (at least) the keys of the vendor's sample answer, where
 the public page shows one; a private sample is compared with the public
 page's answer of the same route.
 
-Out of scope (not in CONTRACT.md), listed in `OUT_OF_SCOPE` and checked to
+Out of scope (not in docs/api.md), listed in `OUT_OF_SCOPE` and checked to
 be exactly the samples skipped: the private page's views
 (`.../databases/{db}/views`, `.../tables/{t}/views`), shared views
 (`.../views/{view}/share`, GET/POST/DELETE) and file share links
@@ -239,7 +239,7 @@ def test_vendor_sample_is_answered(emulator, sample: Sample, tmp_path):
     if want is None:
         want = PUBLIC_ANSWERS.get((sample.method, route, sample.kind))
     if route.endswith("/records") and sample.method == "GET" and sample.kind == "filtered":
-        # CONTRACT §4 (fixed): a filtered read is still an array of the matches.
+        # docs/api.md §4 (fixed): a filtered read is still an array of the matches.
         assert isinstance(body, list)
         assert all(set(want) <= set(item) for item in body)
         return

@@ -1,4 +1,4 @@
-"""The stream-name rule of SPEC.md "Streams"."""
+"""The stream-name rule of docs/spec.md, "Streams"."""
 
 from __future__ import annotations
 
