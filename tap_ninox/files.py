@@ -178,15 +178,17 @@ class FilesStream(NinoxStream):
         size = meta.get("size")
 
         def fetch(consume: Any) -> str:
-            return download_file(
-                self.client,
-                self.team_id,
-                self.database_id,
-                table_id,
-                record_id,
-                name,
-                consume,
-                expected_size=size if isinstance(size, int) else None,
+            return str(
+                download_file(
+                    self.client,
+                    self.team_id,
+                    self.database_id,
+                    table_id,
+                    record_id,
+                    name,
+                    consume,
+                    expected_size=size if isinstance(size, int) else None,
+                )
             )
 
         try:
