@@ -1,9 +1,12 @@
 """Code shared by tap-ninox and target-ninox.
 
 - `client`: the Ninox HTTP API client (auth, retries, one request at a time).
-- `errors`: the exceptions the client raises.
+- `errors`: the exceptions the client and the conversions raise; `show_value`.
 - `schema`: tables, fields and choices as the metadata endpoints describe them.
-- `fieldtypes`: per Ninox field type, its Singer JSON schema and value conversions.
+- `fieldtypes`: per Ninox field type, its Singer JSON schema and its converters;
+  the converters live by job in `read_values` (records → Singer), `feed_values`
+  (change feed → Singer), `write_values` (Singer → Ninox), with `datetimes`
+  and `value_forms` (numbers, JSON, choices) shared by them.
 - `naming`: the stream-name rule both connectors use to pair streams and tables.
 - `settings`: the settings both connectors declare.
 

@@ -1,4 +1,4 @@
-"""Exceptions raised by the Ninox API client.
+"""Exceptions raised by the Ninox API client and the value conversions.
 
 Every message names the HTTP method, the path (never the query string's
 secrets, never the API key) and what the server said, so a user reading the
@@ -6,6 +6,13 @@ one-line error knows what failed and where.
 """
 
 from __future__ import annotations
+
+import math
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from ninox_core.schema import NinoxField
 
 
 class NinoxError(Exception):
@@ -76,3 +83,63 @@ class NinoxWriteOutcomeUnknown(NinoxError):
             f"Ninox API {method} {path}: the answer was lost ({reason}); "
             "the write may or may not have been applied"
         )
+
+
+class ValueConversionError(ValueError):
+    """A value that cannot be converted for a field.
+
+    Attributes `field_name`, `field_type`, `value` and `reason` (what the
+    field expects); the message is one sentence naming all of them.
+    """
+
+    def __init__(self, field: NinoxField, value: Any, reason: str) -> None:
+        self.field_name = field.name
+        self.field_type = field.type
+        self.value = value
+        self.reason = reason
+        super().__init__(
+            f"field {field.name!r} ({field.type}) cannot take the value "
+            f"{show_value(value)}: {reason}"
+        )
+
+
+def show_value(value: Any, limit: int = 80) -> str:
+    """A value as it appears in a message: `repr`, cut to `limit` characters.
+
+    Decimals (as the target's reader decodes numbers) show as written
+    (`3.5`, not `Decimal('3.5')`); an int too long for `repr` shows its
+    number of digits.
+    """
+    try:
+        shown = repr(_plain(value))
+    except ValueError:  # an int past Python's 4300-digit str() limit
+        if isinstance(value, int):
+            return f"<int of {int(math.log10(abs(value))) + 1} digits>"
+        return f"<{type(value).__name__}>"
+    return shown if len(shown) <= limit else shown[: limit - 3] + "..."
+
+
+class _Number(float):
+    """A Decimal shown as its digits (`3.5`, not `Decimal('3.5')`)."""
+
+    text: str
+
+    def __new__(cls, text: str) -> _Number:
+        number = super().__new__(cls, 0.0)
+        number.text = text
+        return number
+
+    def __repr__(self) -> str:
+        return self.text
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return _Number(str(value))
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    if isinstance(value, tuple):
+        return tuple(_plain(v) for v in value)
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    return value

@@ -10,7 +10,7 @@ from singer_sdk import typing as th
 from ninox_core.client import DEFAULT_BASE_URL, DEFAULT_MAX_RETRIES, DEFAULT_TIMEOUT, NinoxClient
 
 
-def connection_properties(plugin_name: str, version: str) -> list[th.Property]:
+def connection_properties(plugin_name: str, version: str) -> list[th.Property[Any]]:
     """The connection settings every Ninox connector declares."""
     return [
         th.Property(

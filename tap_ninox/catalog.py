@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from pathlib import PurePath
+from pathlib import Path, PurePath
 from typing import Any
 
 #: Stream metadata keys (breadcrumb `[]`).
@@ -48,7 +48,7 @@ def read_input(catalog: object) -> dict[str, CatalogStream]:
     """
     raw: Any = catalog
     if isinstance(catalog, (str, PurePath)):
-        with open(catalog, encoding="utf-8") as handle:
+        with Path(catalog).open(encoding="utf-8") as handle:
             raw = json.load(handle)
     if not isinstance(raw, Mapping):
         return {}

@@ -48,9 +48,9 @@ class FilesParent(Stream):
             return None
         return super().get_starting_replication_key_value(context)
 
-    def get_context_state(self, context: Context | None) -> dict:
+    def get_context_state(self, context: Context | None) -> dict[str, Any]:
         """A throwaway state while unselected, so the table's real state stays as it was."""
         if not self.selected:
-            scratch: dict = self.__dict__.setdefault("_files_only_state", {})
+            scratch: dict[str, Any] = self.__dict__.setdefault("_files_only_state", {})
             return scratch
         return super().get_context_state(context)

@@ -27,8 +27,8 @@ from typing import TYPE_CHECKING, Any
 from singer_sdk import Stream
 from singer_sdk import typing as th
 
+from ninox_core.datetimes import epoch_ms_to_singer
 from ninox_core.errors import NinoxConfigError, NinoxError, NinoxNotFoundError
-from ninox_core.fieldtypes import epoch_ms_to_singer
 from ninox_core.files import download_file
 from tap_ninox.file_parent import DATABASE_ID, RECORD_ID, TABLE_ID
 from tap_ninox.file_store import FileStore, safe_names
@@ -172,20 +172,23 @@ class FilesStream(NinoxStream):
     def _download(
         self, table_id: str, record_id: int, meta: dict[str, Any], file_name: str
     ) -> tuple[str, str]:
-        assert self.store is not None
+        if self.store is None:  # only called with download_files, which sets it
+            raise RuntimeError("files stream: download without a file store")
         name = str(meta["name"])
         size = meta.get("size")
 
         def fetch(consume: Any) -> str:
-            return download_file(
-                self.client,
-                self.team_id,
-                self.database_id,
-                table_id,
-                record_id,
-                name,
-                consume,
-                expected_size=size if isinstance(size, int) else None,
+            return str(
+                download_file(
+                    self.client,
+                    self.team_id,
+                    self.database_id,
+                    table_id,
+                    record_id,
+                    name,
+                    consume,
+                    expected_size=size if isinstance(size, int) else None,
+                )
             )
 
         try:

@@ -13,6 +13,7 @@ import argparse
 import json
 import os
 import sys
+from pathlib import Path
 from typing import Any
 
 from ninox_core import __version__
@@ -23,7 +24,7 @@ from ninox_core.settings import client_from_config
 def read_config(path: str | None) -> dict[str, Any]:
     """The config file's settings, or the TAP_NINOX_* environment without one."""
     if path:
-        with open(path, encoding="utf-8") as f:
+        with Path(path).open(encoding="utf-8") as f:
             config: dict[str, Any] = json.load(f)
         return config
     return {

@@ -14,8 +14,10 @@ from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from ninox_core import fieldtypes
-from ninox_core.errors import NinoxError
+from ninox_core.datetimes import ninox_datetime_to_singer
+from ninox_core.errors import NinoxError, ValueConversionError
 from ninox_core.naming import field_column
+from ninox_core.read_values import user_to_singer
 from ninox_core.schema import NinoxTable
 
 #: Columns every table stream has besides its fields (docs/design.md "Streams").
@@ -88,8 +90,8 @@ def record_converter(
     for field in fields:
         readers.setdefault(field.name, readers[field.id])
     unknown: set[str] = set()
-    to_datetime = fieldtypes.ninox_datetime_to_singer
-    to_user = fieldtypes.user_to_singer
+    to_datetime = ninox_datetime_to_singer
+    to_user = user_to_singer
 
     def convert(record: dict[str, Any]) -> dict[str, Any]:
         out = empty.copy()
@@ -111,7 +113,7 @@ def record_converter(
                 continue
             try:
                 out[name] = read(value)
-            except fieldtypes.ValueConversionError as exc:
+            except ValueConversionError as exc:
                 # Emitting it anyway would break the column's type; dropping
                 # it would lose data silently. Fail, saying where.
                 raise NinoxError(

@@ -100,7 +100,7 @@ class TapNinox(NinoxTapCommand):
         return client_from_config(self.config, f"tap-ninox/{__version__}")
 
     @property
-    def catalog_dict(self) -> dict:
+    def catalog_dict(self) -> dict[str, Any]:
         """The discovered catalog, with Ninox ids in the metadata (see `catalog.py`)."""
         ids = {
             stream.name: (stream.database_id, stream.table.id, stream.table.name, stream.columns)

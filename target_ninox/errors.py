@@ -16,7 +16,6 @@ that code (and the SDK's standard tests) catching those still works.
 
 from __future__ import annotations
 
-from decimal import Decimal
 from typing import Any
 
 from singer_sdk.exceptions import (
@@ -26,40 +25,9 @@ from singer_sdk.exceptions import (
 )
 from singer_sdk.singerlib.exceptions import InvalidInputLine
 
+from ninox_core.errors import show_value
 
-def show_value(value: Any, limit: int = 80) -> str:
-    """A value as it appears in a message: repr, cut to `limit` characters.
-
-    Numbers the reader decoded as `Decimal` show as written (`3.5`).
-    """
-    shown = repr(_plain(value))
-    return shown if len(shown) <= limit else shown[: limit - 3] + "..."
-
-
-class _Number(float):
-    """A Decimal shown as its digits (`3.5`, not `Decimal('3.5')`)."""
-
-    def __new__(cls, text: str) -> _Number:
-        number = super().__new__(cls, 0.0)
-        number.text = text
-        return number
-
-    text: str
-
-    def __repr__(self) -> str:
-        return self.text
-
-
-def _plain(value: Any) -> Any:
-    if isinstance(value, Decimal):
-        return _Number(str(value))
-    if isinstance(value, list):
-        return [_plain(v) for v in value]
-    if isinstance(value, tuple):
-        return tuple(_plain(v) for v in value)
-    if isinstance(value, dict):
-        return {k: _plain(v) for k, v in value.items()}
-    return value
+__all__ = ["show_value"]  # one `show_value` for every message (ninox_core.errors)
 
 
 def where(stream: str | None = None, line: int | None = None) -> str:

@@ -15,8 +15,7 @@ from typing import Any
 
 from singer_sdk.sinks.core import BaseJSONSchemaValidator
 
-from ninox_core.errors import NinoxError
-from ninox_core.fieldtypes import ValueConversionError
+from ninox_core.errors import NinoxError, ValueConversionError
 from ninox_core.schema import NinoxTable
 from target_ninox._sdk_compat import CompatBatchSink
 from target_ninox.commit_policy import HOLD_BATCHES

@@ -1,12 +1,20 @@
-"""Shared fixtures: one emulator per session, reset to the demo for each test."""
+"""Shared fixtures: one emulator per session, reset to the demo for each test.
+
+Every emulator of the default suite comes from here: `emulator_server` (the
+session's) and `standard_tests_emulator()` (the SDK standard test classes',
+see there). Test modules add fixtures only for what is theirs alone.
+"""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 
 import pytest
 
+from ninox_core.client import NinoxClient
 from ninox_emulator import NinoxEmulator
+from tests.standard_emulator import stop_standard_tests_emulator
 
 TEST_KEY = "test-key"
 
@@ -26,6 +34,10 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             item.add_marker(skip)
 
 
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    stop_standard_tests_emulator()
+
+
 @pytest.fixture(scope="session")
 def emulator_server() -> Iterator[NinoxEmulator]:
     """One emulator for the whole session, on a free port of 127.0.0.1."""
@@ -41,3 +53,19 @@ def emulator(emulator_server: NinoxEmulator) -> Iterator[NinoxEmulator]:
     emulator_server.set_api_key(TEST_KEY)
     yield emulator_server
     emulator_server.reset(demo=True)
+
+
+@pytest.fixture
+def api(emulator: NinoxEmulator) -> Iterator[NinoxClient]:
+    """A client of the test's emulator that does not retry (failures show at once)."""
+    with NinoxClient(TEST_KEY, emulator.base_url, max_retries=0) as client:
+        yield client
+
+
+@pytest.fixture
+def sleeps(monkeypatch: pytest.MonkeyPatch) -> list[float]:
+    """Record the client's backoff waits instead of sleeping."""
+    waits: list[float] = []
+    # The client sleeps through `time.sleep` (the module attribute).
+    monkeypatch.setattr(time, "sleep", waits.append)
+    return waits

@@ -8,7 +8,6 @@ import threading
 
 import pytest
 
-from ninox_core import client as client_module
 from ninox_core.client import NinoxClient
 from ninox_core.errors import (
     NinoxAuthError,
@@ -19,14 +18,6 @@ from ninox_core.errors import (
     NinoxWriteOutcomeUnknown,
 )
 from tests.tap_support import CRM_DB, DEMO_TEAM, TEST_KEY
-
-
-@pytest.fixture
-def sleeps(monkeypatch):
-    """Record the client's backoff waits instead of sleeping."""
-    waits: list[float] = []
-    monkeypatch.setattr(client_module.time, "sleep", waits.append)
-    return waits
 
 
 @pytest.fixture
@@ -192,6 +183,7 @@ def test_plain_text_error_bodies_become_the_message():
                 client.list_teams()
     finally:
         server.shutdown()
+        server.server_close()
 
 
 # --------------------------------------------------------------------- paging

@@ -11,6 +11,7 @@ import logging
 import time
 
 import pytest
+import requests
 
 from ninox_core import client as client_module
 from ninox_core.client import NinoxClient
@@ -20,14 +21,6 @@ from tests.local_server import canned_server, free_port, http_answer
 from tests.tap_support import DEMO_TEAM, TEST_KEY
 
 SECRET = "field-secret-key-3141"
-
-
-@pytest.fixture
-def sleeps(monkeypatch):
-    """Record the client's backoff waits instead of sleeping."""
-    waits: list[float] = []
-    monkeypatch.setattr(client_module.time, "sleep", waits.append)
-    return waits
 
 
 # ----------------------------------------------------------------- secrets
@@ -214,7 +207,7 @@ def test_after_first_contact_a_refused_connection_follows_the_retry_policy(emula
 
 def test_refusal_is_told_from_a_dropped_answer_by_type_not_text():
     # A dropped connection whose text mentions "Connection refused" is still a drop.
-    err = client_module.requests.ConnectionError("Connection refused by peer (text only)")
+    err = requests.ConnectionError("Connection refused by peer (text only)")
     assert not client_module._unreachable(err)
     assert client_module._describe_transport_error(err) == "connection dropped"
 

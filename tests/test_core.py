@@ -2,21 +2,18 @@
 
 from __future__ import annotations
 
-import atexit
-
 from singer_sdk.testing import SuiteConfig, get_tap_test_class
 
-from ninox_emulator import NinoxEmulator
 from tap_ninox.tap import TapNinox
+from tests.standard_emulator import KEY, standard_tests_emulator
 from tests.tap_support import CRM_DB, DEMO_TEAM, PROJECTS_DB
 
-# The standard test class needs its config when it is built, so this module
-# runs an emulator of its own, started at import.
-_EMULATOR = NinoxEmulator(api_key="core-test-key", demo=True, port=0).start()
-atexit.register(_EMULATOR.stop)
+# The standard test class needs a running server when it is built (see
+# tests/standard_emulator.py).
+_EMULATOR = standard_tests_emulator()
 
 CONFIG = {
-    "api_key": "core-test-key",
+    "api_key": KEY,
     "base_url": _EMULATOR.base_url,
     "team_id": DEMO_TEAM,
     "database_ids": [CRM_DB],

@@ -8,6 +8,7 @@ import signal
 import subprocess
 import sys
 import threading
+import urllib.parse
 from pathlib import Path
 from typing import Any
 
@@ -468,7 +469,7 @@ def test_every_write_takes_the_next_sequence(api):
 
 def test_files_upload_list_get_metadata_thumb_delete(api):
     name = "Zoë résumé #1.pdf"
-    quoted = requests.utils.quote(name, safe="")
+    quoted = urllib.parse.quote(name, safe="")
     seq = api.seq()
     meta = api.call(
         "POST",
@@ -769,7 +770,8 @@ def test_cli_saves_on_sigterm_and_loads_again(tmp_path: Path):
         requests.post(url, json=[{"fields": {"First name": "At exit"}}], headers=headers, timeout=5)
     finally:
         proc.send_signal(signal.SIGTERM)
-        assert proc.wait(timeout=10) == 0
+        proc.communicate(timeout=10)  # also closes the pipes
+        assert proc.returncode == 0
     snapshot = json.loads(data.read_text(encoding="utf-8"))
     assert snapshot["teams"][0]["id"] == TEAM
 
@@ -782,4 +784,5 @@ def test_cli_saves_on_sigterm_and_loads_again(tmp_path: Path):
         assert "Persisted" in names and "At exit" in names and rid in [r["id"] for r in rows]
     finally:
         proc.send_signal(signal.SIGINT)
-        assert proc.wait(timeout=10) == 0
+        proc.communicate(timeout=10)
+        assert proc.returncode == 0

@@ -10,20 +10,13 @@ import sys
 import jsonschema
 import pytest
 
-from ninox_core.client import NinoxClient
 from ninox_core.errors import NinoxConfigError
 from ninox_core.naming import field_column
 from tap_ninox.catalog import DATABASE_ID, FIELD_ID, TABLE_ID, TABLE_NAME
-from tests.tap_support import CRM_DB, DEMO_TEAM, TEST_KEY, discover, run_tap, tap_config
+from tests.tap_support import CRM_DB, DEMO_TEAM, discover, run_tap, tap_config
 
 TABLE = "D"  # Lead
 STREAM = "lead"
-
-
-@pytest.fixture
-def api(emulator):
-    with NinoxClient(TEST_KEY, emulator.base_url, max_retries=0) as client:
-        yield client
 
 
 def rename_table(emulator, db: str, table_id: str, new_name: str) -> None:

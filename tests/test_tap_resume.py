@@ -10,19 +10,12 @@ from __future__ import annotations
 
 import pytest
 
-from ninox_core.client import NinoxClient
 from tap_ninox import streams
 from tests.replica_support import keep_recreated_ids_in_feed
-from tests.tap_support import CRM_DB, DEMO_TEAM, TEST_KEY, run_tap, tap_config
+from tests.tap_support import CRM_DB, DEMO_TEAM, run_tap, tap_config
 
 TABLE = "D"  # Lead
 STREAM = "lead"
-
-
-@pytest.fixture
-def api(emulator):
-    with NinoxClient(TEST_KEY, emulator.base_url, max_retries=0) as client:
-        yield client
 
 
 @pytest.fixture

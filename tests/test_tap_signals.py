@@ -48,9 +48,11 @@ def run_until_records(config_path, min_records, sig, state_path=None):
     proc = subprocess.Popen(
         args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=dict(os.environ)
     )
+    assert proc.stdout is not None and proc.stderr is not None
     lines: list[str] = []
     stderr: list[str] = []
-    drain = threading.Thread(target=lambda: stderr.extend(proc.stderr), daemon=True)
+    err_pipe = proc.stderr
+    drain = threading.Thread(target=lambda: stderr.extend(err_pipe), daemon=True)
     drain.start()
     records = 0
     sent = False
@@ -63,6 +65,8 @@ def run_until_records(config_path, min_records, sig, state_path=None):
             sent = True
     code = proc.wait(timeout=60)
     drain.join(5)
+    proc.stdout.close()
+    proc.stderr.close()
     assert sent, "the tap finished before the signal could be sent"
     return [json.loads(x) for x in lines], code, "".join(stderr)
 
@@ -128,6 +132,7 @@ def test_a_signal_while_a_message_is_written_waits_for_the_whole_line(
     time.sleep(3)  # long enough to fill the pipe
     proc.send_signal(signal.SIGTERM)
     rest = proc.stdout.read()
+    proc.stdout.close()
     assert proc.wait(timeout=60) == 143
     lines = (first + rest).decode().splitlines()
     parsed = [json.loads(line) for line in lines]  # no half line anywhere

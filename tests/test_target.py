@@ -295,7 +295,7 @@ def test_lost_answer_of_unkeyed_creates_finds_applied_records(emu):
     messages = [PEOPLE_SCHEMA, *people(12), *[record("people", {"Name": "Same"})] * 3]
     emu.faults.add(kind="lost_response", times=2, method="POST")
     assert run_target(config, messages).exit_code == 0
-    names = sorted(r.get("Name") for r in rows(emu, PEOPLE).values())
+    names = sorted(str(r.get("Name")) for r in rows(emu, PEOPLE).values())
     assert names == sorted([f"Person {i}" for i in range(12)] + ["Same"] * 3)
 
 

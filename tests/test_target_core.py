@@ -13,7 +13,6 @@ no object field). Left out, because Ninox cannot hold what they send:
 
 from __future__ import annotations
 
-import atexit
 import json
 from typing import Any
 
@@ -22,12 +21,11 @@ from singer_sdk.testing import target_tests as std
 from singer_sdk.testing.suites import SingerTestSuite
 
 from ninox_core.client import NinoxClient
-from ninox_emulator import NinoxEmulator
 from target_ninox.target import TargetNinox
+from tests.standard_emulator import KEY, standard_tests_emulator
 from tests.tap_support import DEMO_TEAM
 from tests.target_support import make_database
 
-KEY = "target-core-key"
 CORE_DB = "tgt0std0db"
 
 
@@ -80,16 +78,15 @@ _TABLE_SPECS = {
     "Test Object Schema With Properties": ("object_store",),
     "Test Object Schema No Properties": ("object_store",),
 }
-CORE_TABLES = [
+CORE_TABLES: list[dict[str, Any]] = [
     {"id": chr(ord("A") + i), "name": name, "fields": _fields(*specs)}
     for i, (name, specs) in enumerate(_TABLE_SPECS.items())
 ]
-TABLE_IDS = {t["name"]: t["id"] for t in CORE_TABLES}
+TABLE_IDS: dict[str, str] = {t["name"]: t["id"] for t in CORE_TABLES}
 
-# The standard test class needs its config when it is built: this module runs
-# an emulator of its own, started at import.
-_EMULATOR = NinoxEmulator(api_key=KEY, demo=True, port=0).start()
-atexit.register(_EMULATOR.stop)
+# The standard test class needs its config when it is built (see
+# tests/standard_emulator.py).
+_EMULATOR = standard_tests_emulator()
 make_database(_EMULATOR, CORE_DB, "Standard tests", CORE_TABLES)
 
 CONFIG = {
@@ -207,7 +204,7 @@ class EncodedStringData(_Clean, std.TargetEncodedStringData):
         assert infos[6] == 'various " \\ / \n escape sequences'
         assert infos[11] == "Control Characters in string: \u0000 A \u0001"
         objects = {r["id"]: r.get("info") for r in table_rows("Test Strings In Objects")}
-        assert json.loads(objects[2]) == {"name": "greek", "value": "απλή συμβολοσειρά"}
+        assert json.loads(str(objects[2])) == {"name": "greek", "value": "απλή συμβολοσειρά"}
         arrays = table_rows("Test Strings In Arrays")
         assert json.loads(arrays[0]["strings"])[0] == "simple string"
 

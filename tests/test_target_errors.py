@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 import pytest
 
@@ -67,7 +68,14 @@ BAD_INPUT = {
 @pytest.mark.parametrize("case", sorted(BAD_INPUT))
 def test_bad_input_commits_earlier_records_then_fails_with_one_line(emu, caplog, case):
     bad, expected = BAD_INPUT[case]
-    messages = [PEOPLE_SCHEMA, GOOD, state({"s": 1}), bad, AFTER, state({"s": 2})]
+    messages: list[Any] = [
+        PEOPLE_SCHEMA,
+        GOOD,
+        state({"s": 1}),
+        bad,
+        AFTER,
+        state({"s": 2}),
+    ]
     with caplog.at_level(logging.INFO):
         run = run_target(target_config(emu), messages, emu)
     assert run.exit_code == 1

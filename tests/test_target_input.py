@@ -9,6 +9,7 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -84,7 +85,7 @@ def test_invalid_utf8_is_reported_at_its_line_after_committing_what_came_before(
 
 def test_blank_lines_between_messages_are_skipped(emulator):
     make_database(emulator)
-    messages = [
+    messages: list[dict[str, Any] | str] = [
         schema("people", PEOPLE_PROPS),
         "",
         record("people", {"Name": "a"}),

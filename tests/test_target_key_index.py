@@ -16,7 +16,9 @@ def _loaded(emulator, emails: list[str]) -> KeyIndex:
     )
     with api(emulator) as client:
         table = next(t for t in client.list_tables(DEMO_TEAM, TEST_DB) if t.id == PEOPLE)
-        index = KeyIndex(table, [table.field_by_name("Email")])
+        email = table.field_by_name("Email")
+        assert email is not None
+        index = KeyIndex(table, [email])
         index.load(client, DEMO_TEAM, TEST_DB)
     return index
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 
@@ -56,7 +57,7 @@ SCRATCH_TABLE = {
 }
 
 
-def _servers() -> list[pytest.param]:
+def _servers() -> list[Any]:
     params = [pytest.param("emulator", id="emulator")]
     params += [pytest.param(f"emulator+{v}", id=f"emulator+{v}") for v in PROBED_VARIANTS]
     missing = [name for name in LIVE_VARS if not os.environ.get(name)]
