@@ -18,7 +18,6 @@ from types import FrameType
 from typing import Any
 
 import click
-from singer_sdk import Tap
 from singer_sdk.contrib.msgspec import MsgSpecWriter
 from singer_sdk.exceptions import AbortedSyncFailedException, AbortedSyncPausedException
 from singer_sdk.singerlib import Message, RecordMessage, StateMessage
@@ -34,6 +33,7 @@ from ninox_core.cli_input import (
 )
 from ninox_core.errors import NinoxError
 from ninox_core.termination import Interrupted, TerminationGuard
+from tap_ninox._sdk_compat import CompatTap
 
 #: Signal handling of this process (see ninox_core.termination).
 GUARD = TerminationGuard()
@@ -59,7 +59,7 @@ class BufferedMsgSpecWriter(MsgSpecWriter):
                 sys.stdout.flush()
 
 
-class NinoxTapCommand(Tap):
+class NinoxTapCommand(CompatTap):
     """The command-line behaviour of tap-ninox (a base class of `TapNinox`)."""
 
     @classmethod
@@ -93,9 +93,7 @@ class NinoxTapCommand(Tap):
         ctx.exit()
 
     @classmethod
-    def cb_config(  # type: ignore[override]  # duck-types the SDK's private _ConfigInput
-        cls, ctx: click.Context, param: click.Option, value: tuple[str, ...]
-    ) -> ConfigInput:
+    def read_config_option(cls, value: tuple[str, ...]) -> ConfigInput:
         """Read `--config` files and `ENV` (numbers and booleans parsed per setting)."""
         return config_or_exit(cls, value)
 
@@ -160,12 +158,11 @@ class NinoxTapCommand(Tap):
             )
         self.logger.info("--test: every one of %d streams could be read", len(self.streams))
 
-    def _handle_termination(self, signum: int, frame: FrameType | None) -> None:
+    def on_termination_signal(self, signum: int, frame: FrameType | None) -> None:
         """SIGTERM/SIGINT: stop at a safe point and exit non-zero (ninox_core.termination).
 
-        This overrides a private SDK method on purpose: the SDK installs it as
-        the handler of both signals in its constructor, and its own version
-        exits 0, so an orchestrator would record a killed run as a success.
+        The SDK's own handler exits 0, so an orchestrator would record a
+        killed run as a success (see tap_ninox/_sdk_compat.py).
         """
         GUARD.owner = self
         GUARD.handle(signum, frame)

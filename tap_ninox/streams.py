@@ -4,19 +4,17 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Generator, Iterable
+from collections.abc import Iterable
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
-from singer_sdk import Stream
-from singer_sdk.helpers._util import utc_now
 from singer_sdk.helpers.conform import TypeConformanceLevel
-from singer_sdk.singerlib import RecordMessage
 
 from ninox_core.client import NinoxClient
 from ninox_core.errors import NinoxError, NinoxNotFoundError
 from ninox_core.fieldtypes import epoch_ms_to_singer
 from ninox_core.schema import NinoxTable
+from tap_ninox._sdk_compat import CompatStream
 from tap_ninox.file_parent import FilesParent
 from tap_ninox.records import (
     Columns,
@@ -41,7 +39,7 @@ _PER_ID_CHECKS = 50
 _PROGRESS_EVERY = 10.0
 
 
-class NinoxStream(Stream):
+class NinoxStream(CompatStream):
     """Base of the tap's streams: the tap's client and its typed config."""
 
     # Values are converted to their JSON types by `records.py`; the SDK's
@@ -52,40 +50,19 @@ class NinoxStream(Stream):
     def __init__(self, tap: TapNinox, *, team_id: str, database_id: str, **kwargs: Any) -> None:
         """Remember where in Ninox the stream reads from."""
         super().__init__(tap, **kwargs)
+        self.ninox_tap = tap
         self.team_id = team_id
         self.database_id = database_id
 
     @property
     def client(self) -> NinoxClient:
         """The tap's API client (one per run: Ninox wants no parallel calls)."""
-        return self._tap.client  # type: ignore[attr-defined]
+        return self.ninox_tap.client
 
     @cached_property
-    def _every_property_selected(self) -> bool:
+    def every_property_selected(self) -> bool:  # type: ignore[override]
+        """True when every column is selected (the SDK's selection walk is moot)."""
         return all(self.mask[("properties", name)] for name in self.schema["properties"])
-
-    def _generate_record_messages(
-        self, record: dict[str, Any]
-    ) -> Generator[RecordMessage, None, None]:
-        """RECORD messages, skipping the SDK's per-record selection walk when it is moot.
-
-        With every column selected and type conformance off, the SDK's version
-        spends a quarter of the tap's CPU walking each record's properties to
-        drop nothing; the messages are the same.
-        """
-        if not self._every_property_selected:
-            yield from super()._generate_record_messages(record)
-            return
-        extracted = utc_now()
-        for stream_map in self.stream_maps:
-            mapped = stream_map.transform(record)
-            if mapped is not None:
-                yield RecordMessage(
-                    stream=stream_map.stream_alias,
-                    record=mapped,
-                    version=self._stream_version,
-                    time_extracted=extracted,
-                )
 
 
 class TableStream(FilesParent, NinoxStream):
@@ -182,7 +159,7 @@ class TableStream(FilesParent, NinoxStream):
                 "after_id": page[-1]["id"],
                 "sequence_before": sequence_before,
             }
-            self._write_state_message()
+            self.write_state_now()
             if time.monotonic() - last_log >= _PROGRESS_EVERY:
                 last_log = time.monotonic()
                 self.logger.info(
@@ -208,7 +185,7 @@ class TableStream(FilesParent, NinoxStream):
             time.monotonic() - started,
             sequence_before,
         )
-        self._set_final_bookmark(context, sequence_before)
+        self._finish(context, sequence_before)
 
     def _starting_point(self, state: dict[str, Any], bookmark: int | None) -> tuple[int, int]:
         """The id to read after and the sequence to bookmark at the end.
@@ -245,7 +222,7 @@ class TableStream(FilesParent, NinoxStream):
         changes = self.client.table_changes(self.team_id, self.database_id, self.table.id, bookmark)
         feed_seq = int(changes.get("seq") or 0)
         # Every deletion of a run carries the run's start time.
-        deleted_at = epoch_ms_to_singer(self._initialized_at) or ""
+        deleted_at = epoch_ms_to_singer(self.ninox_tap.initialized_at) or ""
         column_names = [*self.columns.values(), *self.absent_columns]
         removed: list[int] = []
         for node in changes.get("removes") or ():
@@ -293,25 +270,14 @@ class TableStream(FilesParent, NinoxStream):
                 break
         return found
 
-    def _increment_stream_state(
-        self, latest_record: dict[str, Any], *, context: Context | None = None
-    ) -> None:
-        """Track nothing per record: the bookmark is set once, at the end.
+    def _finish(self, context: Context | None, sequence: int) -> None:
+        """Forget the resume point; bookmark `sequence` when the stream ends.
 
-        See `_set_final_bookmark`; the SDK's per-record bookkeeping would be
-        overwritten anyway and costs a tenth of the tap's CPU.
+        The SDK would bookmark the largest `_sequence` it saw; the tap wants
+        the database sequence taken before the read (docs/design.md), also
+        when no record changed (so deletions are not read twice) and when
+        records changed mid-read carry a larger one (so they are read again
+        next time).
         """
-
-    def _set_final_bookmark(self, context: Context | None, sequence: int) -> None:
-        """Make `sequence` the bookmark the SDK writes when the stream ends.
-
-        The SDK would bookmark the largest `_sequence` it saw; SPEC.md wants the
-        database sequence taken before the read, also when no record changed
-        (so deletions are not read twice) and when records changed mid-read
-        carry a larger one (so they are read again next time).
-        """
-        state = self.get_context_state(context)
-        state.pop(RESUME_KEY, None)
-        markers = state.setdefault("progress_markers", {})
-        markers["replication_key"] = self.replication_key
-        markers["replication_key_value"] = sequence
+        self.get_context_state(context).pop(RESUME_KEY, None)
+        self.set_final_bookmark(context, sequence)
