@@ -36,6 +36,10 @@ _NODE_ID = re.compile(r"^([A-Z]+)(\d+)$")
 RESUME_KEY = "ninox_resume"
 #: Up to this many removed ids of a resumed read are checked one request each.
 _PER_ID_CHECKS = 50
+#: Records asked for per page: the most Ninox answers (docs/api.md), so a
+#: full read takes the fewest calls; a server capping lower is still read to
+#: its empty last page.
+DEFAULT_PAGE_SIZE = 1000
 #: Log progress at INFO at most this often (seconds) while a table is read.
 _PROGRESS_EVERY = 10.0
 
@@ -140,7 +144,7 @@ class TableStream(FilesParent, NinoxStream):
             self.table, choice_style, self.logger, self.columns, self.absent_columns
         )
         emitted_now: set[int] = set()
-        page_size = int(self.config.get("page_size", 500))
+        page_size = int(self.config.get("page_size", DEFAULT_PAGE_SIZE))
         started = last_log = time.monotonic()
         count = pages = 0
 
@@ -283,7 +287,7 @@ class TableStream(FilesParent, NinoxStream):
             self.database_id,
             self.table.id,
             since_sq=bookmark,
-            page_size=int(self.config.get("page_size", 500)),
+            page_size=int(self.config.get("page_size", DEFAULT_PAGE_SIZE)),
             style="ids",
         ):
             found.update(int(r["id"]) for r in page if int(r["id"]) in wanted)
