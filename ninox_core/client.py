@@ -413,7 +413,7 @@ class NinoxClient:
         """
         schema_seq = self._schema_seq(team_id, database_id)
         probe = schema_seq if schema_seq is not None else (since_sq or 0)
-        feed = self.table_changes(team_id, database_id, table_id, probe)
+        feed = self.table_changes(team_id, database_id, table_id, probe, updates=False)
         try:
             feed_seq: int | None = int(feed["seq"])
         except (KeyError, TypeError, ValueError):
@@ -578,7 +578,7 @@ class NinoxClient:
                 if fresh:
                     yield fresh
                 number += 1
-            feed = self.table_changes(team_id, database_id, table_id, start_seq)
+            feed = self.table_changes(team_id, database_id, table_id, start_seq, updates=False)
             if not feed.get("removes"):
                 return
             start_seq = int(feed.get("seq") or start_seq)
@@ -671,11 +671,33 @@ class NinoxClient:
     # ----------------------------------------------------------- change feed
 
     def table_changes(
-        self, team_id: str, database_id: str, table_id: str, since_sq: int
+        self,
+        team_id: str,
+        database_id: str,
+        table_id: str,
+        since_sq: int,
+        *,
+        updates: bool = True,
     ) -> dict[str, Any]:
-        """`GET .../tables/{table}/changes?sinceSq=N`: updates, removes, seq."""
+        """`GET .../tables/{table}/changes?sinceSq=N`: updates, removes, seq.
+
+        Ninox has no lighter call for deleted ids (docs/api.md): the answer
+        carries every changed record's values too. With `updates=False` only
+        `seq` and `removes` are decoded; the updates are skipped unparsed.
+        """
         path = f"{_table_path(team_id, database_id, table_id)}/changes"
-        return dict(self.request("GET", path, params={"sinceSq": since_sq}))
+        params = {"sinceSq": since_sq}
+        if updates:
+            return dict(self.request("GET", path, params=params))
+        feed = self.request("GET", path, params=params, answer_type=_Removes)
+        if isinstance(feed, _Removes):
+            out: dict[str, Any] = {}
+            if feed.seq is not msgspec.UNSET:
+                out["seq"] = feed.seq
+            if feed.removes is not msgspec.UNSET:
+                out["removes"] = feed.removes
+            return out
+        return dict(feed)
 
     def database_changes(self, team_id: str, database_id: str, since_sq: int) -> dict[str, Any]:
         """`GET .../databases/{db}/changes?sinceSq=N`: the whole database's changes."""
@@ -719,6 +741,13 @@ class _Saved(msgspec.Struct):
     id: Any = msgspec.UNSET
     rid: Any = msgspec.field(default=msgspec.UNSET, name="_id")
     sequence: Any = msgspec.UNSET
+
+
+class _Removes(msgspec.Struct):
+    """What is read of a change feed for deletions: `seq` and `removes`."""
+
+    seq: Any = msgspec.UNSET
+    removes: Any = msgspec.UNSET
 
 
 #: A POST answer: a list of saved records, or one lone record (docs/api.md).

@@ -244,7 +244,10 @@ class TableStream(FilesParent, NinoxStream):
         exist is asked of the server (`_still_live`), so a resume never
         reports a live record deleted.
         """
-        changes = self.client.table_changes(self.team_id, self.database_id, self.table.id, bookmark)
+        # Only deleted ids and seq are read: the changed values are skipped.
+        changes = self.client.table_changes(
+            self.team_id, self.database_id, self.table.id, bookmark, updates=False
+        )
         feed_seq = int(changes.get("seq") or 0)
         # Every deletion of a run carries the run's start time.
         deleted_at = epoch_ms_to_singer(self.ninox_tap.initialized_at) or ""

@@ -91,3 +91,17 @@ def test_lean_save_answer_has_ids_and_sequences_only(emulator):
             DEMO_TEAM, CRM_DB, table, [{"id": lean[0]["id"], "fields": {}}], full_answer=False
         )
         assert again[0]["id"] == lean[0]["id"]
+
+
+def test_change_feed_without_updates_keeps_seq_and_removes(emulator):
+    with NinoxClient(TEST_KEY, emulator.base_url) as client:
+        table = "A"
+        seq = client.database_sequence(DEMO_TEAM, CRM_DB)
+        ids = [r["id"] for page in client.iter_record_pages(DEMO_TEAM, CRM_DB, table) for r in page]
+        client.save_records(DEMO_TEAM, CRM_DB, table, [{"id": ids[0], "fields": {}}])
+        client.delete_records(DEMO_TEAM, CRM_DB, table, [ids[1]])
+        full = client.table_changes(DEMO_TEAM, CRM_DB, table, seq)
+        lean = client.table_changes(DEMO_TEAM, CRM_DB, table, seq, updates=False)
+        assert full["updates"]
+        assert lean == {"seq": full["seq"], "removes": full["removes"]}
+        assert lean["removes"] == [f"{table}{ids[1]}"]
