@@ -320,6 +320,9 @@ class TableWriter:
                     self.table.id,
                     [p.element for p in pending],
                     resend=False if len(pending) > 1 else None,
+                    # Only ids and sequences are read (`_take_answer`): the
+                    # echoed values are skipped undecoded.
+                    full_answer=False,
                 )
             except NinoxWriteOutcomeUnknown as exc:
                 stats.lost_answers += 1
