@@ -18,12 +18,14 @@ from __future__ import annotations
 
 import html
 import logging
+import os
 import random
 import re
 import socket
 import threading
 import time
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import AbstractContextManager, nullcontext
 from email.utils import parsedate_to_datetime
 from typing import Any
 from urllib.parse import quote
@@ -109,8 +111,9 @@ class NinoxClient:
         self.max_retries = max(0, int(max_retries))
         if backoff_base is not None:
             self.backoff_base = backoff_base
-        self._lock = threading.Lock()
-        self._session = requests.Session()
+        # Reentrant: a streamed download holds it across its tries (ninox_core.files).
+        self._lock = threading.RLock()
+        self._session = _session_for(self.base_url)
         adapter = DeadlineAdapter()
         self._session.mount("http://", adapter)
         self._session.mount("https://", adapter)
@@ -156,16 +159,55 @@ class NinoxClient:
         idempotent: bool = True,
         raw: bool = False,
         files: Mapping[str, Any] | None = None,
+        answer_type: Any = None,
     ) -> Any:
         """Send one request (with retries) and return the decoded JSON answer.
 
         `path` is relative to the base URL and already quoted (see `segment`).
         With `idempotent=False` a lost answer raises `NinoxWriteOutcomeUnknown`
         instead of resending. With `raw=True` the body's bytes are returned.
+        `answer_type` (a msgspec type) decodes only what it names: the rest of
+        the answer is skipped without building Python objects.
         """
-        url = self.base_url + path
         body = _encode_json(json) if json is not None else None
         headers = {"Content-Type": "application/json"} if body is not None else None
+        response = self.send(
+            method,
+            path,
+            params=params,
+            data=body,
+            headers=headers,
+            files=files,
+            idempotent=idempotent,
+        )
+        if raw:
+            return response.content
+        return _decode_body(response, self.base_url, answer_type)
+
+    def send(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, Any] | None = None,
+        data: Any = None,
+        headers: Mapping[str, str] | None = None,
+        files: Mapping[str, Any] | None = None,
+        idempotent: bool = True,
+        stream: bool = False,
+        open_body: Callable[[], AbstractContextManager[Any]] | None = None,
+    ) -> requests.Response:
+        """The transport under every call: send until a successful answer, return it.
+
+        One retry policy (429, 5xx, timeouts, dropped connections; `Retry-After`),
+        one deadline (`request_timeout` for the whole answer, or for its
+        headers with `stream=True`, whose body the caller reads and closes)
+        and one redaction path for errors. `data` may be bytes or an object
+        with `read` (streamed); it must give the same bytes on each try. The
+        client's lock is held for the call and its retries (it is reentrant,
+        so a caller may hold it across several sends).
+        """
+        url = self.base_url + path
         with self._lock:
             attempt = 0
             first_try_at = time.monotonic()
@@ -174,15 +216,19 @@ class NinoxClient:
                 started = time.monotonic()
                 self.request_count += 1
                 try:
-                    with Watchdog(self.timeout) as watchdog:
+                    with (
+                        open_body() if open_body is not None else nullcontext(data) as payload,
+                        Watchdog(self.timeout) as watchdog,
+                    ):
                         try:
                             response = self._session.request(
                                 method,
                                 url,
                                 params=params,
-                                data=body,
+                                data=payload,
                                 headers=headers,
                                 files=files,
+                                stream=stream,
                                 timeout=(self._connect_timeout(), self.timeout),
                             )
                         except _TRANSPORT_ERRORS as exc:
@@ -192,6 +238,7 @@ class NinoxClient:
                         # A socket shut down mid-headers can read as a whole,
                         # empty answer: only an answer before the deadline counts.
                         if watchdog.fired:
+                            response.close()
                             raise _DeadlinePassed(self.timeout)
                 except (_DeadlinePassed, *_TRANSPORT_ERRORS) as exc:
                     unreachable = _unreachable(exc)
@@ -228,17 +275,16 @@ class NinoxClient:
                     continue
 
                 self._reached = True
-                elapsed_ms = (time.monotonic() - started) * 1000
-                logger.debug(
-                    "%s %s -> %s in %.0f ms", method, path, response.status_code, elapsed_ms
-                )
                 status = response.status_code
+                if logger.isEnabledFor(logging.DEBUG):
+                    elapsed_ms = (time.monotonic() - started) * 1000
+                    logger.debug("%s %s -> %s in %.0f ms", method, path, status, elapsed_ms)
                 if status < 400:
-                    if raw:
-                        return response.content
-                    return _decode_body(response, self.base_url)
+                    return response
+                # Error bodies are small: read them whole, even when streaming.
+                message = _error_message(response)
+                response.close()
                 if status == 429 or status >= 500:
-                    message = _error_message(response)
                     if status >= 500 and not idempotent:
                         raise NinoxWriteOutcomeUnknown(method, path, f"HTTP {status}: {message}")
                     if attempt > self.max_retries:
@@ -247,7 +293,7 @@ class NinoxClient:
                         )
                     self._wait(attempt, response, method, path, f"HTTP {status}")
                     continue
-                raise _api_error(status, method, path, _error_message(response))
+                raise _api_error(status, method, path, message)
 
     def _connect_timeout(self) -> float:
         """Seconds to wait for a connection: short until the server has answered once."""
@@ -367,7 +413,7 @@ class NinoxClient:
         """
         schema_seq = self._schema_seq(team_id, database_id)
         probe = schema_seq if schema_seq is not None else (since_sq or 0)
-        feed = self.table_changes(team_id, database_id, table_id, probe)
+        feed = self.table_changes(team_id, database_id, table_id, probe, updates=False)
         try:
             feed_seq: int | None = int(feed["seq"])
         except (KeyError, TypeError, ValueError):
@@ -532,7 +578,7 @@ class NinoxClient:
                 if fresh:
                     yield fresh
                 number += 1
-            feed = self.table_changes(team_id, database_id, table_id, start_seq)
+            feed = self.table_changes(team_id, database_id, table_id, start_seq, updates=False)
             if not feed.get("removes"):
                 return
             start_seq = int(feed.get("seq") or start_seq)
@@ -584,8 +630,14 @@ class NinoxClient:
         records: Sequence[Mapping[str, Any]],
         *,
         resend: bool | None = None,
+        full_answer: bool = True,
     ) -> list[dict[str, Any]]:
         """`POST .../records`: create, update and `_upsert` records in one batch.
+
+        Ninox answers with every saved record, values included. With
+        `full_answer=False` only each record's `id`, `_id` and `sequence`
+        are decoded (the values are skipped unparsed): what a loader needs,
+        at a fraction of the CPU for wide records.
 
         The batch is resent on a lost answer only when it creates nothing
         (every element has `id` or `_id`); otherwise a lost answer raises
@@ -597,7 +649,17 @@ class NinoxClient:
         idempotent = all("id" in r or "_id" in r for r in records)
         if resend is not None:
             idempotent = idempotent and resend
-        return _as_list(self.request("POST", path, json=list(records), idempotent=idempotent))
+        if full_answer:
+            answer = self.request("POST", path, json=list(records), idempotent=idempotent)
+            return _as_list(answer)
+        lean = self.request(
+            "POST", path, json=list(records), idempotent=idempotent, answer_type=_SaveAnswer
+        )
+        if isinstance(lean, list) and all(isinstance(r, _Saved) for r in lean):
+            return [_saved_dict(r) for r in lean]
+        if isinstance(lean, _Saved):
+            return [_saved_dict(lean)]
+        return _as_list(lean)
 
     def delete_records(
         self, team_id: str, database_id: str, table_id: str, record_ids: Iterable[int]
@@ -609,11 +671,33 @@ class NinoxClient:
     # ----------------------------------------------------------- change feed
 
     def table_changes(
-        self, team_id: str, database_id: str, table_id: str, since_sq: int
+        self,
+        team_id: str,
+        database_id: str,
+        table_id: str,
+        since_sq: int,
+        *,
+        updates: bool = True,
     ) -> dict[str, Any]:
-        """`GET .../tables/{table}/changes?sinceSq=N`: updates, removes, seq."""
+        """`GET .../tables/{table}/changes?sinceSq=N`: updates, removes, seq.
+
+        Ninox has no lighter call for deleted ids (docs/api.md): the answer
+        carries every changed record's values too. With `updates=False` only
+        `seq` and `removes` are decoded; the updates are skipped unparsed.
+        """
         path = f"{_table_path(team_id, database_id, table_id)}/changes"
-        return dict(self.request("GET", path, params={"sinceSq": since_sq}))
+        params = {"sinceSq": since_sq}
+        if updates:
+            return dict(self.request("GET", path, params=params))
+        feed = self.request("GET", path, params=params, answer_type=_Removes)
+        if isinstance(feed, _Removes):
+            out: dict[str, Any] = {}
+            if feed.seq is not msgspec.UNSET:
+                out["seq"] = feed.seq
+            if feed.removes is not msgspec.UNSET:
+                out["removes"] = feed.removes
+            return out
+        return dict(feed)
 
     def database_changes(self, team_id: str, database_id: str, since_sq: int) -> dict[str, Any]:
         """`GET .../databases/{db}/changes?sinceSq=N`: the whole database's changes."""
@@ -633,6 +717,55 @@ class NinoxClient:
 # ---------------------------------------------------------------- helpers
 
 
+def _session_for(base_url: str) -> requests.Session:
+    """A session with the environment's proxy and CA settings resolved once.
+
+    With `trust_env` on, `requests` re-reads the proxy variables (and
+    NO_PROXY) from the environment on every request: a visible share of a
+    target's CPU when it posts small batches. They are read here, once, for
+    the one host this client talks to; HTTP(S)_PROXY, ALL_PROXY, NO_PROXY
+    and REQUESTS_CA_BUNDLE/CURL_CA_BUNDLE set at start still apply.
+    """
+    session = requests.Session()
+    session.trust_env = False
+    session.proxies.update(requests.utils.get_environ_proxies(base_url))
+    bundle = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE")
+    if bundle:
+        session.verify = bundle
+    return session
+
+
+class _Saved(msgspec.Struct):
+    """What a loader reads of one record in a POST answer; the rest is skipped."""
+
+    id: Any = msgspec.UNSET
+    rid: Any = msgspec.field(default=msgspec.UNSET, name="_id")
+    sequence: Any = msgspec.UNSET
+
+
+class _Removes(msgspec.Struct):
+    """What is read of a change feed for deletions: `seq` and `removes`."""
+
+    seq: Any = msgspec.UNSET
+    removes: Any = msgspec.UNSET
+
+
+#: A POST answer: a list of saved records, or one lone record (docs/api.md).
+_SaveAnswer = list[_Saved] | _Saved | None
+
+
+def _saved_dict(saved: _Saved) -> dict[str, Any]:
+    """The keys of `saved` the server sent, as a plain dict."""
+    out: dict[str, Any] = {}
+    if saved.id is not msgspec.UNSET:
+        out["id"] = saved.id
+    if saved.rid is not msgspec.UNSET:
+        out["_id"] = saved.rid
+    if saved.sequence is not msgspec.UNSET:
+        out["sequence"] = saved.sequence
+    return out
+
+
 def _db_path(team_id: str, database_id: str) -> str:
     return f"/teams/{segment(team_id)}/databases/{segment(database_id)}"
 
@@ -650,10 +783,15 @@ def _as_list(answer: Any) -> list[dict[str, Any]]:
     return list(answer)
 
 
-def _decode_body(response: requests.Response, base_url: str) -> Any:
+def _decode_body(response: requests.Response, base_url: str, answer_type: Any = None) -> Any:
     content = response.content
     if not content.strip():
         return None
+    if answer_type is not None:
+        try:
+            return msgspec.json.decode(content, type=answer_type)
+        except msgspec.DecodeError:
+            pass  # Not the expected shape: decode it whole, as any answer.
     try:
         return _decode_json(content)
     except msgspec.DecodeError as exc:

@@ -3,8 +3,9 @@
 `NinoxClient.request()` reads whole answers into memory; attachments can be
 hundreds of MB, so these two calls stream instead: a download hands the
 body to the caller in chunks, an upload reads the file from disk while it
-sends. Both take the client's lock (one call at a time) and follow its retry
-policy (429, 5xx, timeouts, dropped connections). Both are safe to repeat:
+sends. Both go through the client's one transport (`NinoxClient.send` with
+`stream=True`): its lock (one call at a time), retry policy (429, 5xx,
+timeouts, dropped connections), deadline and error redaction. Both are safe to repeat:
 a download restarts from the first byte, an upload of the same name
 replaces the file.
 
@@ -18,7 +19,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterator
-from contextlib import AbstractContextManager
+from contextlib import AbstractContextManager, contextmanager
 from typing import IO, Any, TypeVar
 
 import requests
@@ -26,16 +27,12 @@ from urllib3.fields import format_multipart_header_param
 
 from ninox_core.client import (
     NinoxClient,
-    _api_error,
     _decode_body,
     _describe_transport_error,
-    _error_message,
     _table_path,
-    _unreachable,
     segment,
 )
-from ninox_core.errors import NinoxConnectionError, NinoxRetryableError
-from ninox_core.redaction import redact_url
+from ninox_core.errors import NinoxConnectionError
 
 #: Bytes read from the socket (and written to disk) at a time.
 CHUNK_SIZE = 1024 * 1024
@@ -78,15 +75,13 @@ def download_file(
     """
     path = file_path(team_id, database_id, table_id, record_id, name)
     deadline_seconds = client.timeout + (expected_size or 0) / MIN_BYTES_PER_SECOND
+    # Held across the tries, so a retried download is still one call at a time.
     with client._lock:
         attempt = 0
         while True:
             attempt += 1
-            reason = ""
             # The session asks for JSON; the bytes may be of any type.
-            response = _send(client, "GET", path, attempt, stream=True, headers=_ANY_TYPE)
-            if response is None:
-                continue
+            response = client.send("GET", path, stream=True, headers=_ANY_TYPE)
             try:
                 chunks = _checked_chunks(response, expected_size, deadline_seconds)
                 return consume(chunks)
@@ -94,7 +89,10 @@ def download_file(
                 reason = str(exc)
             finally:
                 response.close()
-            _retry_or_raise(client, attempt, "GET", path, reason)
+            # The answer began but broke: the same policy as a dropped connection.
+            if attempt > client.max_retries:
+                raise NinoxConnectionError("GET", path, f"{reason} (gave up after {attempt} tries)")
+            client._wait(attempt, None, "GET", path, reason)
 
 
 def upload_file(
@@ -125,71 +123,17 @@ def upload_file(
     ).encode()
     tail = f"\r\n--{boundary}--\r\n".encode()
     headers = {"Content-Type": f"multipart/form-data; boundary={boundary}"}
-    with client._lock:
-        attempt = 0
-        while True:
-            attempt += 1
-            with open_file() as handle:
-                body = _MultipartBody(head, handle, size, tail)
-                response = _send(client, "POST", path, attempt, data=body, headers=headers)
-            if response is None:
-                continue
-            answer = _decode_body(response, client.base_url)
-            return dict(answer) if isinstance(answer, dict) else {}
+
+    def open_body() -> Iterator[_MultipartBody]:
+        with open_file() as handle:
+            yield _MultipartBody(head, handle, size, tail)
+
+    response = client.send("POST", path, open_body=contextmanager(open_body), headers=headers)
+    answer = _decode_body(response, client.base_url)
+    return dict(answer) if isinstance(answer, dict) else {}
 
 
 # ---------------------------------------------------------------- helpers
-
-
-def _send(
-    client: NinoxClient, method: str, path: str, attempt: int, **kwargs: Any
-) -> requests.Response | None:
-    """One try: the successful response, or None after waiting for the next try.
-
-    The same retry policy as `NinoxClient.request` (both calls here are safe
-    to repeat); a final failure raises the same errors.
-    """
-    client.request_count += 1
-    try:
-        response = client._session.request(
-            method, client.base_url + path, timeout=client.timeout, **kwargs
-        )
-    except (requests.ConnectionError, requests.Timeout) as exc:
-        _retry_or_raise(client, attempt, method, path, _describe_transport_error(exc), exc)
-        return None
-    status = response.status_code
-    if status < 400:
-        return response
-    message = _error_message(response)
-    response.close()
-    if status == 429 or status >= 500:
-        if attempt > client.max_retries:
-            raise NinoxRetryableError(
-                status, method, path, f"{message} (gave up after {attempt} tries)"
-            )
-        client._wait(attempt, response, method, path, f"HTTP {status}")
-        return None
-    raise _api_error(status, method, path, message)
-
-
-def _retry_or_raise(
-    client: NinoxClient,
-    attempt: int,
-    method: str,
-    path: str,
-    reason: str,
-    cause: Exception | None = None,
-) -> None:
-    if attempt > client.max_retries:
-        hint = (
-            ""
-            if cause is None or not _unreachable(cause)
-            else f"; check base_url {redact_url(client.base_url)}"
-        )
-        raise NinoxConnectionError(
-            method, path, f"{reason} (gave up after {attempt} tries{hint})"
-        ) from cause
-    client._wait(attempt, None, method, path, reason)
 
 
 def _checked_chunks(

@@ -54,9 +54,25 @@ class BufferedMsgSpecWriter(MsgSpecWriter):
         half-written message would break the target's input.
         """
         with GUARD.critical():
-            sys.stdout.buffer.write(self.format_message(message))
+            write_lines(self.format_message(message))
             if not isinstance(message, RecordMessage):
                 sys.stdout.flush()
+
+
+def write_lines(data: bytes | bytearray) -> None:
+    """Write whole RECORD lines (a page at a time), unflushed like the writer's.
+
+    A SIGTERM/SIGINT arriving meanwhile waits until the lines are out.
+    Unbuffered stdout (PYTHONUNBUFFERED) is a raw file whose `write` may
+    write only part of a large page when a signal interrupts it: the rest
+    is written in a loop, so no line is ever cut.
+    """
+    with GUARD.critical():
+        out = sys.stdout.buffer
+        view = memoryview(data)
+        while view:
+            written = out.write(view)
+            view = view[written or 0 :]
 
 
 class NinoxTapCommand(CompatTap):

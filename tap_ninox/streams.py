@@ -15,6 +15,7 @@ from ninox_core.datetimes import epoch_ms_to_singer
 from ninox_core.errors import NinoxError, NinoxNotFoundError
 from ninox_core.schema import NinoxTable
 from tap_ninox._sdk_compat import CompatStream
+from tap_ninox.cli import write_lines
 from tap_ninox.file_parent import FilesParent
 from tap_ninox.records import (
     Columns,
@@ -35,6 +36,10 @@ _NODE_ID = re.compile(r"^([A-Z]+)(\d+)$")
 RESUME_KEY = "ninox_resume"
 #: Up to this many removed ids of a resumed read are checked one request each.
 _PER_ID_CHECKS = 50
+#: Records asked for per page: the most Ninox answers (docs/api.md), so a
+#: full read takes the fewest calls; a server capping lower is still read to
+#: its empty last page.
+DEFAULT_PAGE_SIZE = 1000
 #: Log progress at INFO at most this often (seconds) while a table is read.
 _PROGRESS_EVERY = 10.0
 
@@ -63,6 +68,10 @@ class NinoxStream(CompatStream):
     def every_property_selected(self) -> bool:  # type: ignore[override]
         """True when every column is selected (the SDK's selection walk is moot)."""
         return all(self.mask[("properties", name)] for name in self.schema["properties"])
+
+    def write_lines(self, data: bytes | bytearray) -> None:
+        """Write whole message lines through the tap's writer (signal-safe, unflushed)."""
+        write_lines(data)
 
 
 class TableStream(FilesParent, NinoxStream):
@@ -107,6 +116,15 @@ class TableStream(FilesParent, NinoxStream):
 
     def get_records(self, context: Context | None) -> Iterable[dict[str, Any]]:
         """Yield changed (or, on a first run, all) records, then deleted ids."""
+        for page in self.get_record_pages(context):
+            yield from page
+
+    def get_record_pages(self, context: Context | None) -> Iterable[list[dict[str, Any]]]:
+        """The records of `get_records`, a page at a time (the deleted ids last).
+
+        A resumable STATE follows each page of records: it is written when
+        the next page is asked for, so after the page's RECORD messages.
+        """
         try:
             yield from self._read(context)
         except NinoxError as exc:
@@ -115,7 +133,7 @@ class TableStream(FilesParent, NinoxStream):
                 f"database {self.database_id}): {exc}"
             ) from exc
 
-    def _read(self, context: Context | None) -> Iterable[dict[str, Any]]:
+    def _read(self, context: Context | None) -> Iterable[list[dict[str, Any]]]:
         bookmark = self.get_starting_replication_key_value(context) or None
         state = self.get_context_state(context)
         after_id, sequence_before = self._starting_point(state, bookmark)
@@ -126,6 +144,7 @@ class TableStream(FilesParent, NinoxStream):
             self.table, choice_style, self.logger, self.columns, self.absent_columns
         )
         emitted_now: set[int] = set()
+        page_size = int(self.config.get("page_size", DEFAULT_PAGE_SIZE))
         started = last_log = time.monotonic()
         count = pages = 0
 
@@ -141,16 +160,15 @@ class TableStream(FilesParent, NinoxStream):
             self.table.id,
             since_id=after_id,
             since_sq=bookmark,
-            page_size=int(self.config.get("page_size", 500)),
+            page_size=page_size,
             choice_style=choice_style,
             style="ids",
         ):
             pages += 1
-            for record in page:
-                row = convert(record)
-                if bookmark:
-                    emitted_now.add(row["_id"])
-                yield row
+            rows = [convert(record) for record in page]
+            if bookmark:
+                emitted_now.update(row["_id"] for row in rows)
+            yield rows
             count += len(page)
             # Every page ends with a resumable STATE: a run that dies later
             # resumes after this page instead of reading the table again.
@@ -172,9 +190,16 @@ class TableStream(FilesParent, NinoxStream):
 
         deleted = 0
         if bookmark and self.config.get("include_deletes", True):
+            gone: list[dict[str, Any]] = []
             for row in self._deleted_records(bookmark, emitted_now, resumed_after):
-                deleted += 1
-                yield row
+                gone.append(row)
+                if len(gone) >= page_size:
+                    deleted += len(gone)
+                    yield gone
+                    gone = []
+            if gone:
+                deleted += len(gone)
+                yield gone
 
         self.logger.info(
             "%s: read %d records in %d pages%s in %.1f s; bookmark %s",
@@ -219,7 +244,10 @@ class TableStream(FilesParent, NinoxStream):
         exist is asked of the server (`_still_live`), so a resume never
         reports a live record deleted.
         """
-        changes = self.client.table_changes(self.team_id, self.database_id, self.table.id, bookmark)
+        # Only deleted ids and seq are read: the changed values are skipped.
+        changes = self.client.table_changes(
+            self.team_id, self.database_id, self.table.id, bookmark, updates=False
+        )
         feed_seq = int(changes.get("seq") or 0)
         # Every deletion of a run carries the run's start time.
         deleted_at = epoch_ms_to_singer(self.ninox_tap.initialized_at) or ""
@@ -262,7 +290,7 @@ class TableStream(FilesParent, NinoxStream):
             self.database_id,
             self.table.id,
             since_sq=bookmark,
-            page_size=int(self.config.get("page_size", 500)),
+            page_size=int(self.config.get("page_size", DEFAULT_PAGE_SIZE)),
             style="ids",
         ):
             found.update(int(r["id"]) for r in page if int(r["id"]) in wanted)

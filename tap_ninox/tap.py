@@ -26,7 +26,7 @@ from tap_ninox.files import (
     link_files_streams,
 )
 from tap_ninox.records import META_SCHEMA
-from tap_ninox.streams import TableStream
+from tap_ninox.streams import DEFAULT_PAGE_SIZE, TableStream
 
 
 class TapNinox(NinoxTapCommand):
@@ -56,9 +56,12 @@ class TapNinox(NinoxTapCommand):
         th.Property(
             "page_size",
             th.IntegerType(minimum=1),
-            default=500,
+            default=DEFAULT_PAGE_SIZE,
             title="Page size",
-            description="Records per request (the server may cap it).",
+            description=(
+                "Records per request. The default asks for the most Ninox answers "
+                "(1000); a server that caps it lower is still read in full."
+            ),
         ),
         th.Property(
             "choice_style",

@@ -42,6 +42,7 @@ from typing import Any
 
 from ninox_core.client import NinoxClient
 from ninox_core.errors import (
+    NinoxAPIError,
     NinoxBadRequestError,
     NinoxError,
     NinoxNotFoundError,
@@ -146,6 +147,9 @@ class TableWriter:
         }
         self._field_id = {name: fid for fid, name in self._post_key.items()}
         self._field_ids = FieldIds(table)
+        #: Most elements per POST; lowered when the server refuses a batch
+        #: as too large (see `_post`), so later batches are not refused too.
+        self.max_post: int | None = None
 
     # ------------------------------------------------------------ entry
 
@@ -295,6 +299,11 @@ class TableWriter:
         is sent again. Every round that applies something is progress; the
         run gives up after `MAX_LOST_ANSWERS` rounds in a row without any.
         """
+        if self.max_post is not None and len(planned) > self.max_post:
+            for start in range(0, len(planned), self.max_post):
+                chunk = planned[start : start + self.max_post]
+                self._post(stream_name, chunk, stats, key_properties)
+            return
         pending = planned
         idle_rounds = 0
         while True:
@@ -311,6 +320,9 @@ class TableWriter:
                     self.table.id,
                     [p.element for p in pending],
                     resend=False if len(pending) > 1 else None,
+                    # Only ids and sequences are read (`_take_answer`): the
+                    # echoed values are skipped undecoded.
+                    full_answer=False,
                 )
             except NinoxWriteOutcomeUnknown as exc:
                 stats.lost_answers += 1
@@ -332,6 +344,23 @@ class TableWriter:
                 continue
             except NinoxNotFoundError:
                 raise
+            except NinoxAPIError as exc:
+                if len(pending) > 1 and _refused_as_too_large(exc):
+                    # Refused before anything was applied: send it in halves,
+                    # and no more than that per POST from now on.
+                    self.max_post = len(pending) // 2
+                    logger.warning(
+                        "Stream '%s': %s refused a batch of %d records as too large (%s); "
+                        "sending at most %d records per request from now on.",
+                        stream_name,
+                        describe_table(self.table),
+                        len(pending),
+                        exc,
+                        self.max_post,
+                    )
+                    self._post(stream_name, pending, stats, key_properties)
+                    return
+                raise self._failed(stream_name, pending, exc, key_properties) from None
             except NinoxError as exc:
                 raise self._failed(stream_name, pending, exc, key_properties) from None
             self._take_answer(pending, answer, stats)
@@ -636,3 +665,13 @@ def _span(pending: Sequence[_Planned]) -> str:
         return "no input lines"
     low, high = min(lines), max(lines)
     return f"input line {low}" if low == high else f"input lines {low}-{high}"
+
+
+#: A 400 answer that refuses a request for its size (servers word it variously).
+_TOO_LARGE = re.compile(r"(?i)too (large|big|many)|payload|request entity|body size")
+
+
+def _refused_as_too_large(exc: NinoxAPIError) -> bool:
+    """True for a 413, or a 400 whose message says the request is too large."""
+    status = getattr(exc, "status", None)
+    return status == 413 or (status == 400 and bool(_TOO_LARGE.search(str(exc))))
