@@ -52,6 +52,7 @@ from target_ninox.answers import FieldIds
 from target_ninox.errors import WriteError, show_value
 from target_ninox.key_index import INDEX_PAGE_SIZE, Key, KeyIndex, normalize
 from target_ninox.mapping import describe_table
+from target_ninox.rerun_guard import RerunGuard, read_candidates
 
 logger = logging.getLogger(__name__)
 
@@ -85,6 +86,8 @@ class WriteStats:
     merged: int = 0
     lost_answers: int = 0
     recovered: int = 0
+    #: Unkeyed creates a stopped run had already created (not created again).
+    found: int = 0
 
 
 @dataclass
@@ -121,9 +124,15 @@ class TableWriter:
         key_fields: Sequence[NinoxField] = (),
         *,
         dry_run: bool = False,
+        guard: RerunGuard | None = None,
     ) -> None:
-        """Nothing is read until the first batch needs it."""
+        """Nothing is read until the first batch needs it.
+
+        `guard` learns the unkeyed creates and sequences, and gives the
+        records a stopped run may have created (target_ninox/rerun_guard.py).
+        """
         self.client = client
+        self.guard = guard
         self.team_id = team_id
         self.database_id = database_id
         self.table = table
@@ -186,6 +195,12 @@ class TableWriter:
     ) -> None:
         if any(r.key is not None and r.record_id is None for r in run):
             self.ensure_index()
+        run = self._not_yet_created(stream_name, run, stats)
+        if not run:
+            return
+        unkeyed = any(r.record_id is None and r.key is None for r in run)
+        if self.guard is not None and not self.dry_run and unkeyed:
+            self.guard.about_to_create()
         for attempt in (1, 2):
             planned = self._plan(run, stats if attempt == 1 else None)
             if self.dry_run:
@@ -213,6 +228,55 @@ class TableWriter:
                 key_fields = [self._field(fid) for fid in self.index.key_field_ids]
                 self.index = KeyIndex(self.table, key_fields)
                 self.ensure_index()
+
+    def _not_yet_created(
+        self, stream_name: str, run: Sequence[PendingRecord], stats: WriteStats
+    ) -> Sequence[PendingRecord]:
+        """`run` without the unkeyed creates a stopped run already created.
+
+        The candidates come from the rerun marker of the STATE the run
+        started from (target_ninox/rerun_guard.py); they are matched the way
+        a lost answer is reconciled (`_first_match`).
+        """
+        guard = self.guard
+        unkeyed = [r for r in run if r.record_id is None and r.key is None and not r.deleted]
+        if guard is None or self.dry_run or not unkeyed:
+            return run
+        try:
+            candidates, claimed = guard.candidates(
+                self.table.id,
+                read_candidates(
+                    self.client, self.team_id, self.database_id, self.table.id, INDEX_PAGE_SIZE
+                ),
+            )
+        except NinoxError as exc:
+            raise WriteError(
+                f"stream {stream_name!r}: reading back {describe_table(self.table)} for the "
+                f"records a stopped run may already have created failed ({exc}). Nothing "
+                f"from {_lines(run)} was written; rerun from the last STATE emitted."
+            ) from None
+        if len(claimed) >= len(candidates):
+            return run
+        found: set[int] = set()
+        for record in unkeyed:
+            wanted = {fid: normalize(v) for fid, v in _set_only(record.fields).items()}
+            match = self._first_match(wanted, candidates, claimed)
+            if match is None:
+                continue
+            claimed.add(match)
+            found.add(id(record))
+            guard.created(self.table.id, record.line, match)
+            self.written_ids.add(match)
+            stats.found += 1
+        if found:
+            logger.info(
+                "Stream '%s': %d records of %s were already created by the stopped run "
+                "this one reruns; not created again.",
+                stream_name,
+                len(found),
+                describe_table(self.table),
+            )
+        return [r for r in run if id(r) not in found]
 
     def _field(self, field_id: str) -> NinoxField:
         found = self.table.field_by_id(field_id)
@@ -371,12 +435,18 @@ class TableWriter:
                 top = max(top, sequence)
             else:
                 every_sequence = False
+            if self.guard is not None:
+                self.guard.saw_sequence(sequence)
             if item.kind == "create":
                 record_id = record.get("id", record.get("_id"))
                 if record_id is not None:
                     created.append(int(record_id))
                     if item.key is not None and self.index is not None:
                         self.index.set(item.key, int(record_id))
+                    elif item.key is None and self.guard is not None:
+                        self.guard.created(self.table.id, item.sources[0].line, int(record_id))
+        if self.guard is not None and not every_sequence:
+            self.guard.wrote_unsequenced()
         for item in pending:
             _count(stats, item.counts_as)
         if self.known_sq is not None and top > self.known_sq and every_sequence:
@@ -417,6 +487,10 @@ class TableWriter:
             ) from None
         if self.index is not None and self.index.loaded:
             self.index.absorb(changed)
+        if self.guard is not None:
+            for record in changed:
+                self.guard.saw_sequence(record.get("sequence"))
+            self.guard.wrote_unsequenced()  # what was applied may not be among them
         sequences = [r.get("sequence") for r in changed]
         if changed and all(isinstance(q, int) for q in sequences):
             # Everything the lost POST applied is in `changed`: the next
@@ -432,6 +506,8 @@ class TableWriter:
                 match = self._find_applied(item, changed, claimed)
                 if match is not None:
                     claimed.add(match)
+                    if self.guard is not None:
+                        self.guard.created(self.table.id, item.sources[0].line, match)
             else:
                 match = self._target_id(item)
                 if match is not None and not self._holds(item, by_id.get(match)):
@@ -486,6 +562,16 @@ class TableWriter:
         wanted = {
             self._field_id.get(key, key): normalize(v) for key, v in item.element["fields"].items()
         }
+        return self._first_match(wanted, changed, claimed)
+
+    def _first_match(
+        self, wanted: dict[str, Any], changed: Sequence[dict[str, Any]], claimed: set[int]
+    ) -> int | None:
+        """The first unclaimed record of `changed` holding exactly `wanted`.
+
+        `wanted`: field id → normalized value. Records this run created
+        are never a match.
+        """
         for record in changed:
             record_id = int(record["id"])
             if record_id in claimed or record_id in self._recent_created:
@@ -627,6 +713,11 @@ def _label(item: _Planned, key_properties: Sequence[str]) -> str:
         shown = ", ".join(f"{p}={show_value(v, 40)}" for p, v in pairs)
         return f"{text} (key {shown})"
     return text
+
+
+def _lines(run: Sequence[PendingRecord]) -> str:
+    low, high = run[0].line, run[-1].line
+    return f"input line {low}" if low == high else f"input lines {low}-{high}"
 
 
 def _span(pending: Sequence[_Planned]) -> str:
