@@ -76,6 +76,8 @@ class _Table:
 
 def marker_of(value: dict[str, Any]) -> dict[str, Any] | None:
     """The rerun marker a STATE value carries, if any."""
+    if not isinstance(value, dict):
+        return None
     bookmarks = value.get("bookmarks")
     found = bookmarks.get(MARKER_KEY) if isinstance(bookmarks, dict) else None
     if found is None:
@@ -85,6 +87,8 @@ def marker_of(value: dict[str, Any]) -> dict[str, Any] | None:
 
 def without_marker(value: dict[str, Any]) -> dict[str, Any]:
     """A STATE value as the tap wrote it (the marker taken out)."""
+    if not isinstance(value, dict):
+        return value
     out = {k: v for k, v in value.items() if k != MARKER_KEY}
     bookmarks = out.get("bookmarks")
     if isinstance(bookmarks, dict) and MARKER_KEY in bookmarks:
@@ -179,6 +183,8 @@ class RerunGuard:
 
     def stamp(self, value: dict[str, Any], line: int, *, final: bool = False) -> dict[str, Any]:
         """The STATE `value` (read at input `line`) with the marker to emit."""
+        if not isinstance(value, dict):
+            return value  # not a Singer state object: nothing to carry a marker
         marker = self._marker(line, final=final)
         if marker is None:
             # No marker rather than the one the tap handed back, which

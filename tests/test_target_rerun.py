@@ -168,3 +168,10 @@ def test_a_first_run_stopped_before_any_state_is_rerun_exact(emulator):
     rerun = run_target(config, [PEOPLE_SCHEMA, state(start), *people, state({"n": 30})])
     assert rerun.exit_code == 0
     assert emails(emulator) == sorted(f"p{n}@x" for n in range(1, 31))
+
+
+def test_a_state_value_that_is_not_an_object_passes_through_unchanged(emulator):
+    make_database(emulator)
+    run = run_target(target_config(emulator), [PEOPLE_SCHEMA, person(1), state([1, 2])])
+    assert run.exit_code == 0
+    assert run.raw_states[-1] == [1, 2]
