@@ -32,6 +32,10 @@ The algorithm (docs/design.md, "Commit and state"):
    STATE and gives the exit code: 0 for a clean end, 1 for a failure,
    128 + signal number for a signal (143 SIGTERM, 130 SIGINT).
 
+Every STATE emitted carries a rerun marker (target_ninox/rerun_guard.py):
+with it, a rerun from that STATE does not create unkeyed records twice
+that the stopped run had already created.
+
 A signal that arrives while the target waits for input stops it at once; one
 that arrives while a line is handled (possibly mid-POST) is acted on after
 that line, so no write is cut in half.
@@ -45,12 +49,13 @@ import logging
 import signal
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from types import FrameType
 from typing import Any
 
 from target_ninox.errors import TargetNinoxError, WriteError
+from target_ninox.rerun_guard import RerunGuard
 
 logger = logging.getLogger(__name__)
 
@@ -111,12 +116,15 @@ class CommitPolicy:
         write_state: Callable[[dict], None] | None = None,
         finish: Callable[[], None] | None = None,
         batch_size: int = 100,
+        guard: RerunGuard | None = None,
     ) -> None:
         """`commit_one(batch)`/`commit_all()` send pending batches to Ninox.
 
         `finish()` runs once after a clean end, everything committed
-        (`load_method: overwrite` deletes there).
+        (`load_method: overwrite` deletes there). `guard` stamps every
+        STATE emitted with its rerun marker (target_ninox/rerun_guard.py).
         """
+        self._guard = guard
         self._commit_one = commit_one
         self._commit_all = commit_all
         self._finish = finish
@@ -125,8 +133,9 @@ class CommitPolicy:
         self._pending: dict[int, tuple[Any, _Pending]] = {}
         self._held: list[tuple[int, dict]] = []
         self._last_state_line = 0
-        #: The last STATE value emitted (None before the first).
+        #: The last STATE value emitted (None before the first), as read.
         self.emitted: dict | None = None
+        self._emitted_line = 0
         #: True once a batch failed: nothing more may be committed.
         self.write_failed = False
         #: The signal asked to stop the run (0: none).
@@ -161,6 +170,8 @@ class CommitPolicy:
     def state_read(self, line: int, value: dict) -> None:
         """Hold a STATE; commit idle and held batches; emit what is honest now."""
         previous = self._last_state_line
+        if self._guard is not None:
+            self._guard.state_read(value)
         self._held.append((line, value))
         self._last_state_line = line
         if not self.write_failed:
@@ -171,16 +182,44 @@ class CommitPolicy:
                 or self._held_for_state(p)
                 or clock() - p.since >= MAX_WAIT_SECONDS
             ]
+            # Batches that need others' records in Ninox (attachments) go last.
+            due.sort(key=lambda b: bool(getattr(b, "commits_last", False)))
             for batch in due:
                 self._commit_one(batch)
         self._emit_honest()
 
     # --------------------------------------------------------------- commits
 
-    def batch_committed(self, batch: Any) -> None:
-        """Every pending record of `batch` is in Ninox."""
-        self._pending.pop(id(batch), None)
+    def batch_committed(self, batch: Any, *, still_pending: Sequence[int] = ()) -> None:
+        """Every pending record of `batch` is in Ninox, but those of `still_pending`.
+
+        `still_pending`: the input lines of records the batch carries to its
+        next commit (`files` rows whose record is not read yet,
+        target_ninox/file_upload.py); they keep holding back later STATEs.
+        """
+        if still_pending:
+            entry = self._pending.get(id(batch))
+            since = entry[1].since if entry is not None else clock()
+            self._pending[id(batch)] = (
+                batch,
+                _Pending(
+                    min(still_pending), max(still_pending), count=len(still_pending), since=since
+                ),
+            )
+        else:
+            self._pending.pop(id(batch), None)
         self._emit_honest()
+
+    def commit_others(self, batch: Any) -> None:
+        """Commit every pending batch but `batch` and those waiting for a STATE.
+
+        For a batch whose records need records of other batches in Ninox
+        first (attachments need their record). Creates waiting for their
+        STATE (rule 5) stay: they have no record id anything could point to.
+        """
+        for other, pending in list(self._pending.values()):
+            if other is not batch and not pending.once_only:
+                self._commit_one(other)
 
     def batch_failed(self, batch: Any) -> None:
         """A batch could not be committed: its records block every later STATE."""
@@ -192,15 +231,30 @@ class CommitPolicy:
         first_pending = min((p.first_line for _, p in self._pending.values()), default=None)
         keep = 0
         latest: dict | None = None
+        latest_line = 0
         for line, value in self._held:
             if first_pending is not None and line > first_pending:
                 break
-            latest = value
+            latest, latest_line = value, line
             keep += 1
         del self._held[:keep]
         if latest is not None and latest != self.emitted:
-            self._write_state(latest)
-            self.emitted = latest
+            guard = self._guard
+            self._write_state(latest if guard is None else guard.stamp(latest, latest_line))
+            self.emitted, self._emitted_line = latest, latest_line
+
+    def emit_start(self) -> None:
+        """Before the run's first unkeyed create: emit a STATE if none came out yet.
+
+        A STATE covering nothing (`{"bookmarks": {}}`, what a first run
+        starts from) with its rerun marker, so that a run killed before its
+        first STATE is rerun with the marker too (target_ninox/rerun_guard.py).
+        """
+        if self.emitted is not None or self._guard is None:
+            return
+        value: dict = {"bookmarks": {}}
+        self._write_state(self._guard.stamp(value, 0))
+        self.emitted, self._emitted_line = value, 0
 
     # ------------------------------------------------------------- run end
 
@@ -224,6 +278,9 @@ class CommitPolicy:
                 failure = exc
         self._emit_honest()
         if failure is None:
+            if self._guard is not None and self.emitted is not None:
+                # A clean end: the next run is no rerun (rerun_guard.py, final marker).
+                self._write_state(self._guard.stamp(self.emitted, self._emitted_line, final=True))
             return RunEnd(0)
         if isinstance(failure, Interrupted):
             return RunEnd(128 + failure.signum, failure)

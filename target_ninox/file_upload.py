@@ -10,13 +10,17 @@ from disk (`ninox_core.files.upload_file`), under its original name.
   left alone. One `GET .../files` per record and batch tells.
 - A row's record may still wait in a table stream's batch, or not be read
   yet (the tap emits a record's `files` rows just before the record
-  itself): when a record is not in Ninox, every other sink is drained
-  first, and the rows of a batch's last record are carried over while that
-  record is still not there (`FileUploadSink._upload`).
+  itself): when a record is not in Ninox, the commit policy commits the
+  other pending batches first, and the rows of a batch's last record are
+  carried over while that record is still not there (`FileUploadSink._upload`).
+- Commits and STATE (docs/design.md, "Commit and state"): every row is a
+  pending record of the commit policy until its file is uploaded (carried
+  rows too), so a STATE is emitted only once every file its rows name is in
+  Ninox.
 - A missing file at `path`, a table id the database does not have, a
-  record that does not exist: the run ends with one line naming the stream,
-  the record and the file. Uploads before it stay; no STATE is emitted for
-  the batch.
+  record that does not exist, an upload that fails: the run ends with one
+  line naming the stream, the record and the file, exit 1. Uploads before
+  it stay; the STATE emitted is the last one whose files are all uploaded.
 """
 
 from __future__ import annotations
@@ -34,9 +38,12 @@ from ninox_core.files import upload_file
 from target_ninox.errors import MappingError, WriteError
 
 if t.TYPE_CHECKING:
+    from target_ninox.commit_policy import CommitPolicy
     from target_ninox.target import TargetNinox
 
 TABLE_ID, RECORD_ID, NAME, PATH = "_table_id", "_record_id", "name", "path"
+#: Where a kept row remembers its input line.
+LINE = "__line"
 
 #: The target setting of this module (docs/spec.md "Settings").
 UPLOAD_FILES_SETTING = th.Property(
@@ -60,6 +67,10 @@ def is_files_stream(stream_name: str) -> bool:
 class FileUploadSink(BatchSink):
     """Uploads the files a `files` stream's rows point to."""
 
+    #: Committed after the other batches a STATE commits: its rows need
+    #: their records in Ninox (target_ninox/commit_policy.py).
+    commits_last = True
+
     def __init__(
         self,
         target: TargetNinox,
@@ -81,25 +92,44 @@ class FileUploadSink(BatchSink):
         #: Rows held back for the next batch (see `_upload`).
         self._carried: list[dict[str, Any]] = []
 
+    # The commit policy (target_ninox/commit_policy.py) knows every row's
+    # input line: a STATE is emitted only once the files of every row read
+    # before it are uploaded, carried rows included.
+
+    @property
+    def _policy(self) -> CommitPolicy:
+        return self._target.commit_policy
+
     def process_record(self, record: dict, context: dict) -> None:
         """Keep what the upload needs (the batch is bounded by `batch_size_rows`)."""
-        context.setdefault("records", []).append(
-            {key: record.get(key) for key in (TABLE_ID, RECORD_ID, NAME, PATH, "content_type")}
-        )
+        line = int(getattr(self._target.message_reader, "line_number", 0) or 0)
+        row = {key: record.get(key) for key in (TABLE_ID, RECORD_ID, NAME, PATH, "content_type")}
+        row[LINE] = line
+        context.setdefault("records", []).append(row)
+        self._policy.record_read(self, line)
+
+    @property
+    def current_size(self) -> int:
+        """Rows to upload, carried rows included (so that every commit sees them)."""
+        return super().current_size + len(self._carried)
+
+    @property
+    def is_full(self) -> bool:
+        """Full at `batch_size_rows` new rows (carried rows do not fill a batch)."""
+        return super().current_size >= self.max_size
 
     def process_batch(self, context: dict) -> None:
         """Upload every file of the batch its record does not already have."""
         rows = self._carried + (context.get("records") or [])
         self._carried = []
-        if rows:
-            self._run(rows, final=False)
         context["records"] = []
+        self._run(rows, final=False)
 
     def clean_up(self) -> None:
-        """Upload what the last batch carried over, then log what the stream uploaded."""
+        """At the end of the input: upload what was carried, then log what was uploaded."""
         if self._carried:
             rows, self._carried = self._carried, []
-            self._run(rows, final=False)
+            self._run(rows, final=True)
         verb = "would upload" if self._dry_run else "uploaded"
         self.logger.info(
             "Stream '%s': %s %d files; %d were already there.",
@@ -115,14 +145,18 @@ class FileUploadSink(BatchSink):
         return bool(self.config.get("dry_run"))
 
     def _run(self, rows: list[dict[str, Any]], *, final: bool) -> None:
-        self._upload(rows, final=final)
-
-    def _drain_other_sinks(self) -> None:
-        # The SDK keeps no public list of its active sinks; `_sinks_active`
-        # is read here only, to write the records these files attach to.
-        for sink in list(self._target._sinks_active.values()):
-            if sink is not self:
-                self._target.drain_one(sink)
+        """Upload `rows`; tell the commit policy what is done and what is carried."""
+        try:
+            if rows:
+                self._upload(rows, final=final)
+        except Exception as exc:
+            self._policy.batch_failed(self)
+            if isinstance(exc, WriteError):
+                raise
+            raise WriteError(
+                f"stream {self.stream_name!r}: uploading files failed: {type(exc).__name__}: {exc}"
+            ) from exc
+        self._policy.batch_committed(self, still_pending=[row[LINE] for row in self._carried])
 
     def _upload(self, rows: list[dict[str, Any]], *, final: bool) -> None:
         """Upload `rows`, one listing per record.
@@ -153,7 +187,7 @@ class FileUploadSink(BatchSink):
             if present is None and not drained:
                 # Its record may wait in another sink's batch: write those first
                 # (only then, so that table batches keep their size otherwise).
-                self._drain_other_sinks()
+                self._policy.commit_others(self)
                 drained = True
                 present = self._listed(team_id, database_id, table_id, record_id, where)
             if present is None:
@@ -219,3 +253,36 @@ class FileUploadSink(BatchSink):
         except NinoxError as exc:
             raise WriteError(f"{where}: listing the record's files failed: {exc}") from exc
         return {str(meta.get("name")): meta for meta in listed}
+
+
+class SkippedFilesSink(BatchSink):
+    """A `files` stream while `upload_files` is off: its rows are not uploaded.
+
+    docs/spec.md "Settings": `upload_files` false means the rows of a
+    `files` stream upload nothing, so they are read and left, with one INFO
+    line per stream naming the setting; a stream mapped in `table_mapping`
+    is written to its table as any other stream instead.
+    """
+
+    def __init__(
+        self,
+        target: TargetNinox,
+        stream_name: str,
+        schema: dict,
+        key_properties: t.Sequence[str] | None,
+    ) -> None:
+        """Say once per stream why its rows are skipped."""
+        super().__init__(target, stream_name, schema, key_properties)
+        if target.first_report(f"skipped files {stream_name}"):
+            self.logger.info(
+                "Stream '%s': attachment rows are not uploaded (upload_files is off); set "
+                "upload_files: true to upload the files they name, or map the stream in "
+                "table_mapping to write the rows to a table.",
+                stream_name,
+            )
+
+    def process_record(self, record: dict, context: dict) -> None:
+        """Leave the row: nothing of it goes to Ninox."""
+
+    def process_batch(self, context: dict) -> None:
+        """Nothing to write."""

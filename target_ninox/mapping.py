@@ -9,7 +9,6 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
 
 from ninox_core import fieldtypes
 from ninox_core.naming import slug, table_part
@@ -303,12 +302,3 @@ def _choose_keys(
             describe_table(table),
         )
     return (), ""
-
-
-def record_summary(mapping: StreamMapping, record: Mapping[str, Any]) -> str:
-    """`key email='a@b'` or `_id 12` — how a message names one record."""
-    if record.get(ID_COLUMN) is not None:
-        return f"_id {record[ID_COLUMN]!r}"
-    if mapping.key_properties:
-        return "key " + ", ".join(f"{p}={record.get(p)!r}" for p in mapping.key_properties)
-    return ""

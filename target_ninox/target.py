@@ -22,9 +22,15 @@ from ninox_core.settings import client_from_config, connection_properties
 from target_ninox._sdk_compat import CompatTarget, SDKConfigInput
 from target_ninox.commit_policy import CommitPolicy, RunEnd
 from target_ninox.errors import InputError, RecordBeforeSchemaError, TargetNinoxError
-from target_ninox.file_upload import UPLOAD_FILES_SETTING, FileUploadSink, is_files_stream
+from target_ninox.file_upload import (
+    UPLOAD_FILES_SETTING,
+    FileUploadSink,
+    SkippedFilesSink,
+    is_files_stream,
+)
 from target_ninox.mapping import StreamMapping, describe_table
 from target_ninox.reader import NinoxMessageReader
+from target_ninox.rerun_guard import RerunGuard
 from target_ninox.sinks import NinoxSink
 from target_ninox.writer import TableWriter, WriteStats
 
@@ -130,6 +136,9 @@ class TargetNinox(CompatTarget):
         # One client for the whole run: Ninox wants one call at a time, so
         # sinks drain one after the other too.
         self.max_parallelism = 1
+        dry_run = bool(self.config.get("dry_run"))
+        #: Keeps unkeyed creates exact across reruns (none in a dry run: no STATE).
+        self.rerun_guard = None if dry_run else RerunGuard(self._database_sequence)
         #: When records are committed and which STATE is emitted (one place).
         self.commit_policy = CommitPolicy(
             self.drain_one,
@@ -138,7 +147,10 @@ class TargetNinox(CompatTarget):
             write_state=_no_state if self.config.get("dry_run") else None,
             finish=self.overwrite_tables,
             batch_size=int(self.config.get("batch_size_rows") or 100),
+            guard=self.rerun_guard,
         )
+        if self.rerun_guard is not None:
+            self.rerun_guard.before_first_create = self.commit_policy.emit_start
         self._writers: dict[tuple[str, tuple[str, ...]], TableWriter] = {}
         self._stats: dict[str, tuple[NinoxTable, WriteStats]] = {}
         self._reported: set[str] = set()
@@ -152,6 +164,9 @@ class TargetNinox(CompatTarget):
     def client(self) -> NinoxClient:
         """The one Ninox client of this run."""
         return client_from_config(self.config, f"target-ninox/{__version__}")
+
+    def _database_sequence(self) -> int:
+        return self.client.database_sequence(self.config["team_id"], self.config["database_id"])
 
     @cached_property
     def ninox_tables(self) -> list[NinoxTable]:
@@ -181,6 +196,7 @@ class TargetNinox(CompatTarget):
                 table,
                 key_fields,
                 dry_run=bool(self.config.get("dry_run")),
+                guard=self.rerun_guard,
             )
             self._writers[cache_key] = writer
         return writer
@@ -244,10 +260,25 @@ class TargetNinox(CompatTarget):
     # ------------------------------------------------------------- run
 
     def get_sink_class(self, stream_name: str) -> type[Sink]:
-        """`files` streams upload attachments with `upload_files`; others write records."""
-        if self.config.get("upload_files") and is_files_stream(stream_name):
-            return FileUploadSink
+        """`files` streams upload attachments with `upload_files`, else are skipped.
+
+        Unless `table_mapping` names it, a `files` stream is not a table's
+        records: without `upload_files` its rows are left (one INFO line).
+        Other streams write records.
+        """
+        if is_files_stream(stream_name):
+            if self.config.get("upload_files"):
+                return FileUploadSink
+            if stream_name not in (self.config.get("table_mapping") or {}):
+                return SkippedFilesSink
         return super().get_sink_class(stream_name)
+
+    def first_report(self, what: str) -> bool:
+        """True the first time `what` is reported in this run (one log line each)."""
+        if what in self._reported:
+            return False
+        self._reported.add(what)
+        return True
 
     def record_before_schema(self, stream_name: str) -> t.NoReturn:
         """A RECORD before its stream's SCHEMA is bad input (one clear line)."""
@@ -318,7 +349,7 @@ class TargetNinox(CompatTarget):
             verb = "would" if dry else "did"
             self.logger.info(
                 "%sStream '%s' → %s: %s create %d, update %d, upsert by _id %d, delete %d "
-                "records%s%s%s.",
+                "records%s%s%s%s.",
                 "Dry run, nothing written. " if dry else "",
                 stream_name,
                 describe_table(table),
@@ -329,6 +360,9 @@ class TargetNinox(CompatTarget):
                 stats.deleted,
                 f"; {stats.merged} records merged with an earlier one of the same key"
                 if stats.merged
+                else "",
+                f"; {stats.found} records were already created by the stopped run this one reruns"
+                if stats.found
                 else "",
                 f"; {stats.delete_no_match} deletions matched no record"
                 if stats.delete_no_match

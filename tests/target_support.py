@@ -18,6 +18,7 @@ from singer_sdk.plugin_base import _ConfigInput
 
 from ninox_core.client import NinoxClient
 from target_ninox import commit_policy
+from target_ninox.rerun_guard import without_marker
 from target_ninox.target import TargetNinox
 from tests.tap_support import DEMO_TEAM, TEST_KEY
 
@@ -44,7 +45,7 @@ def record(stream: str, values: dict[str, Any]) -> dict[str, Any]:
     return {"type": "RECORD", "stream": stream, "record": values}
 
 
-def state(value: dict[str, Any]) -> dict[str, Any]:
+def state(value: Any) -> dict[str, Any]:
     """A STATE message."""
     return {"type": "STATE", "value": value}
 
@@ -74,17 +75,58 @@ class TargetRun:
     stdout: str
     stderr: str = ""
     #: For in-process runs: the POST count at the moment each STATE was written.
-    posts_at_state: list[int] = field(default_factory=list)
+    raw_posts_at_state: list[int] = field(default_factory=list)
+
+    @property
+    def raw_states(self) -> list[dict[str, Any]]:
+        """The STATE values the target emitted, in order, rerun markers included."""
+        return [json.loads(line) for line in self.stdout.splitlines() if line.strip()]
 
     @property
     def states(self) -> list[dict[str, Any]]:
-        """The STATE values the target emitted, in order."""
-        return [json.loads(line) for line in self.stdout.splitlines() if line.strip()]
+        """The STATE values as the input had them (no rerun markers).
+
+        A clean run emits its last STATE once more with its final marker;
+        that repeat is left out here.
+        """
+        raw = self.raw_states
+        return [without_marker(raw[i]) for i in self._kept]
+
+    @property
+    def posts_at_state(self) -> list[int]:
+        """The POST count when each of `states` was written."""
+        return [self.raw_posts_at_state[i] for i in self._kept]
+
+    @property
+    def _kept(self) -> list[int]:
+        return kept_states(self.raw_states)
 
     @property
     def error_lines(self) -> list[str]:
         """Lines of stderr logged at ERROR (subprocess runs)."""
         return [line for line in self.stderr.splitlines() if "ERROR" in line]
+
+
+def kept_states(raw: Sequence[dict[str, Any]]) -> list[int]:
+    """Which emitted STATEs differ from the one before once markers are out.
+
+    A clean run emits its last STATE once more with a final rerun marker
+    (target_ninox/rerun_guard.py); that repeat is left out, and so is the
+    start STATE (`START_STATE`).
+    """
+    kept: list[int] = []
+    for i, value in enumerate(raw):
+        if without_marker(value) == START_STATE:
+            continue
+        if not kept or without_marker(value) != without_marker(raw[kept[-1]]):
+            kept.append(i)
+    return kept
+
+
+#: The STATE a run emits before its first unkeyed create when none came
+#: out yet (nothing covered; target_ninox/commit_policy.py `emit_start`);
+#: `TargetRun.states` leaves it out.
+START_STATE: dict[str, Any] = {"bookmarks": {}}
 
 
 def target_config(emulator: Any, **overrides: Any) -> dict[str, Any]:
@@ -130,7 +172,7 @@ def run_target(
     finally:
         commit_policy.write_state_line = original
         NinoxClient.backoff_base = backoff
-    return TargetRun(code, out.getvalue(), posts_at_state=posts)
+    return TargetRun(code, out.getvalue(), raw_posts_at_state=posts)
 
 
 def run_target_cli(

@@ -2,16 +2,34 @@
 
 from __future__ import annotations
 
+import json
+import logging
+import os
 import random
+import signal
+import subprocess
+import sys
+import time
 from pathlib import Path
 from typing import Any
 
+import pytest
+
+from target_ninox import commit_policy
+from target_ninox.rerun_guard import without_marker
 from tests.tap_support import CRM_DB, DEMO_TEAM, tap_config
 from tests.target_support import (
+    PEOPLE,
+    STRING,
     count,
+    make_database,
+    record,
     rows,
     run_target,
     run_target_cli,
+    schema,
+    singer_text,
+    state,
     tap_messages,
     target_config,
 )
@@ -155,3 +173,185 @@ def test_files_of_records_not_in_the_target_fail_with_one_line(emulator, tmp_pat
     [line] = run.error_lines
     assert "'files'" in line and "does not exist" in line and "record " in line
     assert attachments(emulator, COPY_DB) == {}
+
+
+# ------------------------------------------------------- commits and STATE
+
+
+def numbered(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The tap's messages with a STATE {"n": i} after the i-th non-STATE message."""
+    out: list[dict[str, Any]] = []
+    for n, message in enumerate((m for m in messages if m["type"] != "STATE"), 1):
+        out += [message, state({"n": n})]
+    return out
+
+
+def files_before(messages: list[dict[str, Any]], n: int) -> dict[tuple[str, int], dict[str, int]]:
+    """The attachments (table, record) → name → size the rows before STATE n name."""
+    out: dict[tuple[str, int], dict[str, int]] = {}
+    for message in messages:
+        if message == state({"n": n}):
+            break
+        if message["type"] == "RECORD" and message["stream"] == "files":
+            row = message["record"]
+            where = (row["_table_id"], int(row["_record_id"]))
+            out.setdefault(where, {})[row["name"]] = Path(row["path"]).stat().st_size
+    return out
+
+
+def uploaded_sizes(emulator: Any) -> dict[tuple[str, int], dict[str, int]]:
+    return {
+        where: {name: len(data) for name, data in files.items()}
+        for where, files in attachments(emulator, COPY_DB).items()
+    }
+
+
+def covers_only_uploaded(emulator: Any, messages: list[dict[str, Any]], n: int) -> bool:
+    """Every file a row before STATE n names is in the copy, with its size."""
+    have = uploaded_sizes(emulator)
+    return all(
+        have.get(where, {}).get(name) == size
+        for where, files in files_before(messages, n).items()
+        for name, size in files.items()
+    )
+
+
+def rerun_input(messages: list[dict[str, Any]], last: dict | None) -> list[dict[str, Any]]:
+    """What a pipeline sends after the target emitted `last`.
+
+    The SCHEMAs, `last` (rerun marker included, as a tap hands it back),
+    then the rest of the input.
+    """
+    if last is None:
+        return messages
+    at = messages.index(state(without_marker(last)))
+    schemas = {m["stream"]: m for m in messages[:at] if m["type"] == "SCHEMA"}
+    return [*schemas.values(), state(last), *messages[at + 1 :]]
+
+
+@pytest.mark.parametrize("batch", [1, 3, 100])
+def test_a_state_after_files_rows_comes_out_only_once_their_files_are_uploaded(
+    emulator, tmp_path, monkeypatch, batch
+):
+    prepare(emulator)
+    messages = numbered(source_messages(emulator, tmp_path))
+    emitted: list[int] = []
+    honest: list[bool] = []
+
+    def spy(value: dict) -> None:
+        emitted.append(value["n"])
+        honest.append(covers_only_uploaded(emulator, messages, value["n"]))
+
+    monkeypatch.setattr(commit_policy, "write_state_line", spy)
+    run = run_target(copy_config(emulator, batch_size_rows=batch), messages)
+    assert run.exit_code == 0
+    assert emitted[-1] == len(messages) // 2
+    assert all(honest), [n for n, ok in zip(emitted, honest, strict=True) if not ok]
+    assert attachments(emulator, COPY_DB) == attachments(emulator, CRM_DB)
+
+
+def test_a_failed_upload_ends_with_the_last_honest_state_and_reruns_without_duplicates(
+    emulator, tmp_path
+):
+    prepare(emulator)
+    messages = numbered(source_messages(emulator, tmp_path))
+    total = sum(len(files) for files in attachments(emulator, CRM_DB).values())
+    emulator.clear_log()
+    # The third upload fails for good (retries exhausted).
+    emulator.faults.add(kind="status", status=503, method="POST", path=UPLOADS, after=2, times=None)
+    try:
+        run = run_target(copy_config(emulator, batch_size_rows=3, max_retries=1), messages)
+    finally:
+        emulator.faults.clear()
+    assert run.exit_code == 1
+    last = run.raw_states[-1] if run.raw_states else None
+    done_first = count(emulator, method="POST", path_regex=UPLOADS, status=200)
+    assert done_first == 2
+    if last is not None:
+        assert covers_only_uploaded(emulator, messages, last["n"])
+    # The STATE stops before the row of the failed upload.
+    assert not covers_only_uploaded(emulator, messages, len(messages) // 2)
+
+    rerun = run_target(copy_config(emulator), rerun_input(messages, last))
+    assert rerun.exit_code == 0
+    assert attachments(emulator, COPY_DB) == attachments(emulator, CRM_DB)
+    # Each file uploaded once over both runs.
+    assert count(emulator, method="POST", path_regex=UPLOADS, status=200) == total
+
+
+def test_sigterm_during_uploads_exits_143_with_an_honest_state_and_reruns_exact(emulator, tmp_path):
+    prepare(emulator)
+    messages = numbered(source_messages(emulator, tmp_path))
+    total = sum(len(files) for files in attachments(emulator, CRM_DB).values())
+    config_path = tmp_path / "config.json"
+    config_path.write_text(json.dumps(copy_config(emulator, batch_size_rows=2)))
+    input_path = tmp_path / "input.jsonl"
+    input_path.write_text(singer_text(messages))
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TARGET_NINOX_")}
+    env["TARGET_NINOX_LOGLEVEL"] = "WARNING"
+    emulator.clear_log()
+    emulator.faults.add(kind="latency", seconds=0.3, method="POST", path=UPLOADS, times=None)
+    command = [sys.executable, "-m", "target_ninox.target", "--config", str(config_path)]
+    process = subprocess.Popen(
+        [*command, "--input", str(input_path)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=env,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while emulator.request_count(method="POST", path_regex=UPLOADS) < 1:
+            assert process.poll() is None and time.monotonic() < deadline
+            time.sleep(0.01)
+        process.send_signal(signal.SIGTERM)
+        stdout, stderr = process.communicate(timeout=60)
+    finally:
+        emulator.faults.clear()
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+    assert process.returncode == 143, stderr.decode()[-2000:]
+    states = [json.loads(line) for line in stdout.decode().splitlines() if line.strip()]
+    last = states[-1] if states else None
+    if last is not None:
+        assert covers_only_uploaded(emulator, messages, last["n"])
+    rerun = run_target(copy_config(emulator), rerun_input(messages, last))
+    assert rerun.exit_code == 0
+    assert attachments(emulator, COPY_DB) == attachments(emulator, CRM_DB)
+    assert count(emulator, method="POST", path_regex=UPLOADS, status=200) == total
+
+
+# ------------------------------------------------- upload_files off
+
+
+def test_without_upload_files_a_copy_leaves_the_files_rows_with_one_info_line(
+    emulator, tmp_path, caplog
+):
+    tables = prepare(emulator)
+    messages = tap_messages(tap_config(emulator, database_ids=[CRM_DB], include_files=True))
+    assert any(m.get("stream") == "files" for m in messages if m["type"] == "RECORD")
+    emulator.clear_log()
+    with caplog.at_level(logging.INFO):
+        run = run_target(target_config(emulator, database_id=COPY_DB), messages)
+    assert run.exit_code == 0
+    for table_id in tables:
+        assert rows(emulator, table_id, COPY_DB) == rows(emulator, table_id, CRM_DB), table_id
+    assert count(emulator, method="POST", path_regex=UPLOADS) == 0
+    assert attachments(emulator, COPY_DB) == {}
+    said = [r.getMessage() for r in caplog.records if "upload_files" in r.getMessage()]
+    assert len(said) == 1 and "'files'" in said[0] and "upload_files: true" in said[0]
+    assert not [
+        r for r in caplog.records if r.levelno >= logging.WARNING and "files" in r.getMessage()
+    ]
+
+
+def test_a_files_stream_named_in_table_mapping_is_written_to_that_table(emulator):
+    make_database(emulator)
+    messages = [
+        schema("crm__files", {"Name": STRING, "Email": STRING}),
+        record("crm__files", {"Name": "a.pdf", "Email": "a@x"}),
+        record("crm__files", {"Name": "b.pdf", "Email": "b@x"}),
+    ]
+    run = run_target(target_config(emulator, table_mapping={"crm__files": "People"}), messages)
+    assert run.exit_code == 0
+    assert sorted(r["Email"] for r in rows(emulator, PEOPLE).values()) == ["a@x", "b@x"]

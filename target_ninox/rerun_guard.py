@@ -1,0 +1,277 @@
+"""Unkeyed creates stay exact when a killed run is rerun from its last STATE.
+
+docs/design.md, "Reruns of unkeyed creates". Records without `_id` or
+upsert key are created by every write; a run killed after Ninox committed
+some of them, but before the STATE covering them came out, would create
+them again when the pipeline reruns from the last STATE it emitted. The
+commit policy keeps that window small; this module closes it.
+
+Every STATE the target emits carries a *rerun marker*, under
+`bookmarks._target_ninox` (or a top-level `_target_ninox` when the value
+has no `bookmarks`): Singer SDK taps, tap-ninox among them, keep an unknown
+stream's bookmark and emit their input state first, so a rerun's first
+STATE hands the marker back.
+
+    {"sq": 1234, "tables": {"A": {"sq": 1290, "ids": [81, 82]}}}
+
+- `sq` (per table, else the default): the database sequence when the STATE
+  was emitted. Every unkeyed create the STATE covers is at or below it;
+  every create written after the STATE came out is above it.
+- `ids`: unkeyed creates already in Ninox that the STATE does not cover
+  (committed before it came out, or found by an earlier rerun and not
+  matched yet).
+
+Before a rerun writes its first unkeyed creates into a table, it reads the
+records changed since the table's `sq` plus the listed `ids` (the
+*candidates*), and each incoming create whose every written value equals a
+candidate's is taken as that record, already there, one candidate per
+create (the lost-answer reconciliation's matching, `TableWriter`). The
+others are created.
+
+A run that emitted no STATE yet emits `{"bookmarks": {}}` (nothing
+covered, what a first run starts from) with its marker before its first
+unkeyed create, so a first run killed early is rerun with a marker too.
+
+A run that ends cleanly emits its last STATE once more with a *final*
+marker, `{"tables": {"A": {"ids": [...]}}}`: no `sq`, only the creates
+written after that STATE in the input (a tail without a STATE after it), so
+the next, ordinary run matches nothing but those and never takes a record
+someone else created for one of its own.
+
+Limits: the one mix-up left is a record another user creates or changes,
+in the same table, between the killed run and its rerun, to exactly the
+values of a create the rerun sends (that create is then not written). A
+rerun whose first STATE has no marker (a tap that does not hand state
+back) writes every create, as before.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from ninox_core.errors import NinoxError, NinoxNotFoundError
+
+logger = logging.getLogger(__name__)
+
+#: Where the marker lives in a STATE value (see the module docstring).
+MARKER_KEY = "_target_ninox"
+
+
+@dataclass
+class _Table:
+    """What this run knows of one table's unkeyed creates."""
+
+    #: (input line, record id) of unkeyed creates in Ninox, not yet covered
+    #: by an emitted STATE.
+    created: list[tuple[int, int]] = field(default_factory=list)
+    #: Records a killed run may have created for this run's input; None
+    #: until read (only when the incoming marker asks for it).
+    candidates: list[dict[str, Any]] | None = None
+    #: Candidate ids matched to an incoming create.
+    claimed: set[int] = field(default_factory=set)
+
+
+def marker_of(value: dict[str, Any]) -> dict[str, Any] | None:
+    """The rerun marker a STATE value carries, if any."""
+    if not isinstance(value, dict):
+        return None
+    bookmarks = value.get("bookmarks")
+    found = bookmarks.get(MARKER_KEY) if isinstance(bookmarks, dict) else None
+    if found is None:
+        found = value.get(MARKER_KEY)
+    return found if isinstance(found, dict) else None
+
+
+def without_marker(value: dict[str, Any]) -> dict[str, Any]:
+    """A STATE value as the tap wrote it (the marker taken out)."""
+    if not isinstance(value, dict):
+        return value
+    out = {k: v for k, v in value.items() if k != MARKER_KEY}
+    bookmarks = out.get("bookmarks")
+    if isinstance(bookmarks, dict) and MARKER_KEY in bookmarks:
+        out["bookmarks"] = {k: v for k, v in bookmarks.items() if k != MARKER_KEY}
+    return out
+
+
+class RerunGuard:
+    """Stamps emitted STATEs with the rerun marker; finds a killed run's creates."""
+
+    def __init__(self, database_sequence: Callable[[], int]) -> None:
+        """`database_sequence()` reads the database's current sequence."""
+        self._database_sequence = database_sequence
+        #: The marker of the latest STATE read (from the run being rerun).
+        self.incoming: dict[str, Any] | None = None
+        #: Highest sequence known to be in the past (answers, reads).
+        self._top: int | None = None
+        #: A write whose sequence is not known happened since `_top`.
+        self._unsure = False
+        self._tables: dict[str, _Table] = {}
+        #: Called once, before the run's first unkeyed create (the commit
+        #: policy emits a STATE there if none came out yet).
+        self.before_first_create: Callable[[], None] | None = None
+
+    # ------------------------------------------------------------- input
+
+    def state_read(self, value: dict[str, Any]) -> None:
+        """Remember the marker of a STATE read (tap-ninox hands it back)."""
+        marker = marker_of(value)
+        if marker is not None:
+            self.incoming = marker
+
+    # ------------------------------------------------------------ writes
+
+    def saw_sequence(self, sequence: Any) -> None:
+        """A record at `sequence` was read or written."""
+        if isinstance(sequence, int):
+            self._top = sequence if self._top is None else max(self._top, sequence)
+
+    def wrote_unsequenced(self) -> None:
+        """A write whose sequence the answer did not tell."""
+        self._unsure = True
+
+    def about_to_create(self) -> None:
+        """Unkeyed creates are about to be written."""
+        hook, self.before_first_create = self.before_first_create, None
+        if hook is not None:
+            hook()
+
+    def created(self, table_id: str, line: int, record_id: int) -> None:
+        """An unkeyed create of input line `line` is record `record_id`."""
+        self._table(table_id).created.append((line, record_id))
+
+    def _table(self, table_id: str) -> _Table:
+        return self._tables.setdefault(table_id, _Table())
+
+    # ----------------------------------------------------------- reruns
+
+    def candidates(
+        self, table_id: str, read: Callable[[int | None, list[int]], list[dict[str, Any]]]
+    ) -> tuple[list[dict[str, Any]], set[int]]:
+        """The records a killed run may have created for this input, and those claimed.
+
+        `read(since_sq, ids)` reads the records changed since `since_sq`
+        (None: none) plus the records `ids`. Read once per table, before
+        its first unkeyed create; empty without an incoming marker.
+        """
+        table = self._table(table_id)
+        if table.candidates is None:
+            table.candidates = []
+            entry = self._incoming_entry(table_id)
+            if entry is not None:
+                since = entry.get("sq")
+                ids = [int(i) for i in entry.get("ids") or []]
+                if isinstance(since, int) or ids:
+                    table.candidates = read(since if isinstance(since, int) else None, ids)
+                    for record in table.candidates:
+                        self.saw_sequence(record.get("sequence"))
+        return table.candidates, table.claimed
+
+    def _incoming_entry(self, table_id: str) -> dict[str, Any] | None:
+        marker = self.incoming
+        if marker is None:
+            return None
+        tables = marker.get("tables")
+        entry = tables.get(table_id) if isinstance(tables, dict) else None
+        if isinstance(entry, dict):
+            return entry
+        return {"sq": marker["sq"]} if isinstance(marker.get("sq"), int) else None
+
+    # ------------------------------------------------------------ stamps
+
+    def stamp(self, value: dict[str, Any], line: int, *, final: bool = False) -> dict[str, Any]:
+        """The STATE `value` (read at input `line`) with the marker to emit."""
+        if not isinstance(value, dict):
+            return value  # not a Singer state object: nothing to carry a marker
+        marker = self._marker(line, final=final)
+        if marker is None:
+            # No marker rather than the one the tap handed back, which
+            # would point a rerun at a sequence before this run's writes.
+            return without_marker(value)
+        out = dict(value)
+        bookmarks = out.get("bookmarks")
+        if isinstance(bookmarks, dict):
+            out["bookmarks"] = {**bookmarks, MARKER_KEY: marker}
+        else:
+            out[MARKER_KEY] = marker
+        return out
+
+    def _marker(self, line: int, *, final: bool) -> dict[str, Any] | None:
+        tables: dict[str, Any] = {}
+        if final:
+            if line == 0:
+                return {}  # the input had no STATE: nothing to list against
+            for table_id, table in self._tables.items():
+                ids = [rid for at, rid in table.created if at > line]
+                if ids:
+                    tables[table_id] = {"ids": ids}
+            return {"tables": tables} if tables else {}
+        sq = self._now()
+        if sq is None:
+            return None
+        incoming = self.incoming or {}
+        # Tables this run has not touched keep the marker it was given.
+        default = incoming["sq"] if isinstance(incoming.get("sq"), int) else sq
+        old_tables = incoming.get("tables")
+        if isinstance(old_tables, dict):
+            tables.update(old_tables)
+        for table_id, table in self._tables.items():
+            table.created = [(at, rid) for at, rid in table.created if at > line]
+            ids = [rid for _, rid in table.created]
+            if table.candidates:
+                ids += [int(r["id"]) for r in table.candidates if int(r["id"]) not in table.claimed]
+            if table.candidates is not None or table.created or table_id in tables:
+                entry: dict[str, Any] = {"sq": sq}
+                if ids:
+                    entry["ids"] = sorted(set(ids))
+                tables[table_id] = entry
+        marker: dict[str, Any] = {"sq": default}
+        if tables:
+            marker["tables"] = tables
+        return marker
+
+    def _now(self) -> int | None:
+        """A sequence at or above every write so far (read when answers did not tell)."""
+        if self._top is None or self._unsure:
+            try:
+                sequence = self._database_sequence()
+            except NinoxError as exc:
+                logger.warning(
+                    "Reading the database sequence for the STATE's rerun marker failed "
+                    "(%s); a rerun from this STATE may create unkeyed records twice.",
+                    exc,
+                )
+                return None
+            self._unsure = False
+            self.saw_sequence(sequence)
+        return self._top
+
+
+def read_candidates(
+    client: Any, team_id: str, database_id: str, table_id: str, page_size: int
+) -> Callable[[int | None, list[int]], list[dict[str, Any]]]:
+    """`read(since_sq, ids)` for `RerunGuard.candidates`, through the Ninox client."""
+
+    def read(since_sq: int | None, ids: list[int]) -> list[dict[str, Any]]:
+        found: dict[int, dict[str, Any]] = {}
+        if since_sq is not None:
+            for page in client.iter_record_pages(
+                team_id, database_id, table_id, since_sq=since_sq, page_size=page_size, style="ids"
+            ):
+                for record in page:
+                    sequence = record.get("sequence")
+                    if isinstance(sequence, int) and sequence <= since_sq:
+                        continue  # a server that ignores sinceSq (docs/api.md)
+                    found[int(record["id"])] = record
+        for record_id in ids:
+            if record_id in found:
+                continue
+            try:
+                found[record_id] = client.get_record(team_id, database_id, table_id, record_id)
+            except NinoxNotFoundError:
+                continue  # deleted since: nothing to match
+        return list(found.values())
+
+    return read
