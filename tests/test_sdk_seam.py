@@ -131,8 +131,6 @@ def test_private_methods_called_still_exist(
     [
         # CompatStream._generate_record_messages: the ACTIVATE_VERSION version.
         ("tap-ninox", Stream, "_stream_version"),
-        # target_ninox/file_upload.py: the target's active sinks.
-        ("target-ninox", Target, "_sinks_active"),
     ],
 )
 def test_private_attributes_read_are_still_set(connector: str, cls: type, attribute: str) -> None:
@@ -203,11 +201,6 @@ _PRIVATE_USE = re.compile(
     r"|MAX_RECORD_AGE\w*|stream_version|initialized_at|singer_validate_message)\b"
 )
 
-#: Known uses outside the seams, each waiting to move into its seam module.
-#: (target_ninox is being reworked on another branch; an entry here that no
-#: longer matches anything can simply be deleted.)
-_NOT_YET_IN_THE_SEAM = {"target_ninox/file_upload.py": {"._sinks_active"}}
-
 
 def test_private_sdk_names_appear_only_in_the_seam_modules() -> None:
     """`grep` finds private singer_sdk names only in the seam modules."""
@@ -217,10 +210,9 @@ def test_private_sdk_names_appear_only_in_the_seam_modules() -> None:
             where = str(path.relative_to(ROOT))
             if where in SEAM_FILES:
                 continue
-            allowed = _NOT_YET_IN_THE_SEAM.get(where, set())
             for number, line in enumerate(_code_only(path), 1):
                 for match in _PRIVATE_USE.finditer(line):
-                    if match.group(0) not in allowed and not _ours(match.group(0), where):
+                    if not _ours(match.group(0), where):
                         stray.append(f"{where}:{number}: {match.group(0)}")
     assert not stray, (
         "private singer_sdk names outside the SDK seam modules (move them into "
