@@ -605,23 +605,6 @@ class NinoxClient:
         path = f"{_table_path(team_id, database_id, table_id)}/records/{segment(record_id)}"
         return dict(self.request("GET", path))
 
-    def find_records(
-        self,
-        team_id: str,
-        database_id: str,
-        table_id: str,
-        filters: Mapping[str, Any],
-        *,
-        page_size: int = 500,
-    ) -> list[dict[str, Any]]:
-        """`GET .../records?filters=...`: records whose fields equal `filters`.
-
-        A server may answer one lone object for this form; it becomes a list.
-        """
-        path = f"{_table_path(team_id, database_id, table_id)}/records"
-        params = {"filters": _encode_json(dict(filters)).decode(), "perPage": page_size}
-        return _as_list(self.request("GET", path, params=params))
-
     def save_records(
         self,
         team_id: str,
@@ -698,11 +681,6 @@ class NinoxClient:
                 out["removes"] = feed.removes
             return out
         return dict(feed)
-
-    def database_changes(self, team_id: str, database_id: str, since_sq: int) -> dict[str, Any]:
-        """`GET .../databases/{db}/changes?sinceSq=N`: the whole database's changes."""
-        path = f"{_db_path(team_id, database_id)}/changes"
-        return dict(self.request("GET", path, params={"sinceSq": since_sq}))
 
     # ----------------------------------------------------------------- files
 
