@@ -57,21 +57,21 @@ class CompatBatchSink(BatchSink):
         # off, and `_sdc_deleted_at` drives deletions; no setting keeps them.
         pass
 
-    def _remove_sdc_metadata_from_record(self, record: dict) -> None:
+    def _remove_sdc_metadata_from_record(self, record: dict[str, Any]) -> None:
         # Why: as above, for the record.
         pass
 
-    def _validate_and_parse(self, record: dict) -> dict:
+    def _validate_and_parse(self, record: dict[str, Any]) -> dict[str, Any]:
         # Why: the SDK's version words its own errors (no stream, line, field)
         # and parses date-times the writers do not need; no public hook
         # replaces it.
         return self.validate_record(record)
 
-    def _singer_validate_message(self, record: dict) -> None:
+    def _singer_validate_message(self, record: dict[str, Any]) -> None:
         # Why: the SDK's message for a missing key property names no line.
         self.check_key_properties(record)
 
-    def validate_record(self, record: dict) -> dict:
+    def validate_record(self, record: dict[str, Any]) -> dict[str, Any]:
         """Check a record against the stream's SCHEMA; returns it."""
         return record
 

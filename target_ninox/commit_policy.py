@@ -113,7 +113,7 @@ class CommitPolicy:
         self,
         commit_one: Callable[[Any], None],
         commit_all: Callable[[], None],
-        write_state: Callable[[dict], None] | None = None,
+        write_state: Callable[[dict[str, Any]], None] | None = None,
         finish: Callable[[], None] | None = None,
         batch_size: int = 100,
         guard: RerunGuard | None = None,
@@ -131,10 +131,10 @@ class CommitPolicy:
         self._batch_size = batch_size
         self._write_state = write_state or write_state_line
         self._pending: dict[int, tuple[Any, _Pending]] = {}
-        self._held: list[tuple[int, dict]] = []
+        self._held: list[tuple[int, dict[str, Any]]] = []
         self._last_state_line = 0
         #: The last STATE value emitted (None before the first), as read.
-        self.emitted: dict | None = None
+        self.emitted: dict[str, Any] | None = None
         self._emitted_line = 0
         #: True once a batch failed: nothing more may be committed.
         self.write_failed = False
@@ -167,7 +167,7 @@ class CommitPolicy:
     def _held_for_state(self, pending: _Pending) -> bool:
         return pending.once_only and pending.count >= self._batch_size
 
-    def state_read(self, line: int, value: dict) -> None:
+    def state_read(self, line: int, value: dict[str, Any]) -> None:
         """Hold a STATE; commit idle and held batches; emit what is honest now."""
         previous = self._last_state_line
         if self._guard is not None:
@@ -230,7 +230,7 @@ class CommitPolicy:
         """Emit the latest held STATE that no pending record precedes."""
         first_pending = min((p.first_line for _, p in self._pending.values()), default=None)
         keep = 0
-        latest: dict | None = None
+        latest: dict[str, Any] | None = None
         latest_line = 0
         for line, value in self._held:
             if first_pending is not None and line > first_pending:
@@ -252,7 +252,7 @@ class CommitPolicy:
         """
         if self.emitted is not None or self._guard is None:
             return
-        value: dict = {"bookmarks": {}}
+        value: dict[str, Any] = {"bookmarks": {}}
         self._write_state(self._guard.stamp(value, 0))
         self.emitted, self._emitted_line = value, 0
 
@@ -339,7 +339,7 @@ class CommitPolicy:
                 signal.signal(signum, handler)
 
 
-def write_state_line(value: dict) -> None:
+def write_state_line(value: dict[str, Any]) -> None:
     """Emit one STATE value on stdout (the Singer target's output)."""
     sys.stdout.write(json.dumps(value) + "\n")
     sys.stdout.flush()

@@ -75,7 +75,7 @@ class FileUploadSink(BatchSink):
         self,
         target: TargetNinox,
         stream_name: str,
-        schema: dict,
+        schema: dict[str, Any],
         key_properties: t.Sequence[str] | None,
     ) -> None:
         """Check the stream has the columns an upload needs."""
@@ -100,7 +100,7 @@ class FileUploadSink(BatchSink):
     def _policy(self) -> CommitPolicy:
         return self._target.commit_policy
 
-    def process_record(self, record: dict, context: dict) -> None:
+    def process_record(self, record: dict[str, Any], context: dict[str, Any]) -> None:
         """Keep what the upload needs (the batch is bounded by `batch_size_rows`)."""
         line = int(getattr(self._target.message_reader, "line_number", 0) or 0)
         row = {key: record.get(key) for key in (TABLE_ID, RECORD_ID, NAME, PATH, "content_type")}
@@ -118,7 +118,7 @@ class FileUploadSink(BatchSink):
         """Full at `batch_size_rows` new rows (carried rows do not fill a batch)."""
         return super().current_size >= self.max_size
 
-    def process_batch(self, context: dict) -> None:
+    def process_batch(self, context: dict[str, Any]) -> None:
         """Upload every file of the batch its record does not already have."""
         rows = self._carried + (context.get("records") or [])
         self._carried = []
@@ -268,7 +268,7 @@ class SkippedFilesSink(BatchSink):
         self,
         target: TargetNinox,
         stream_name: str,
-        schema: dict,
+        schema: dict[str, Any],
         key_properties: t.Sequence[str] | None,
     ) -> None:
         """Say once per stream why its rows are skipped."""
@@ -281,8 +281,8 @@ class SkippedFilesSink(BatchSink):
                 stream_name,
             )
 
-    def process_record(self, record: dict, context: dict) -> None:
+    def process_record(self, record: dict[str, Any], context: dict[str, Any]) -> None:
         """Leave the row: nothing of it goes to Ninox."""
 
-    def process_batch(self, context: dict) -> None:
+    def process_batch(self, context: dict[str, Any]) -> None:
         """Nothing to write."""

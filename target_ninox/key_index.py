@@ -208,7 +208,9 @@ class KeyIndex:
             pages + 1,
         )
 
-    def _build(self, hashes: array, ids: array, offsets: array, blob: bytearray) -> None:
+    def _build(
+        self, hashes: array[int], ids: array[int], offsets: array[int], blob: bytearray
+    ) -> None:
         """Sort the loaded entries by (hash, id) and pack them; count shared keys."""
         # By hash alone (no tuple per entry: this is the load's memory peak),
         # then each run of equal hashes by id.

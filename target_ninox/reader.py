@@ -39,7 +39,7 @@ class NinoxMessageReader(MsgSpecReader):
         #: Set by the target: where STATE messages go.
         self.policy: CommitPolicy | None = None
 
-    def deserialize_json(self, line: str) -> dict:
+    def deserialize_json(self, line: str) -> dict[str, t.Any]:
         """Decode one line; a line that is not a JSON object names its number."""
         try:
             message = decoder.decode(line)
@@ -57,7 +57,7 @@ class NinoxMessageReader(MsgSpecReader):
         return message
 
     @staticmethod
-    def assert_line_requires(line_dict: dict, requires: set[str]) -> None:
+    def assert_line_requires(line_dict: dict[str, t.Any], requires: set[str]) -> None:
         """Name what a message lacks (the line number is added by the caller)."""
         if not requires.issubset(line_dict):
             missing = ", ".join(sorted(requires - set(line_dict)))
@@ -68,7 +68,7 @@ class NinoxMessageReader(MsgSpecReader):
     def process_lines(
         self,
         file_input: t.IO[str] | None,
-        callbacks: dict[str, Callable[[dict], None]],
+        callbacks: dict[str, Callable[[dict[str, t.Any]], None]],
     ) -> t.Counter[str]:
         """Handle every line in order; input errors leave with their line number."""
         counts: Counter[str] = Counter()
@@ -87,7 +87,9 @@ class NinoxMessageReader(MsgSpecReader):
                 counts[kind] += 1
         return counts
 
-    def _handle(self, raw: str | bytes, callbacks: dict[str, Callable[[dict], None]]) -> str:
+    def _handle(
+        self, raw: str | bytes, callbacks: dict[str, Callable[[dict[str, t.Any]], None]]
+    ) -> str:
         """Handle one line; returns its message type ("" for a blank line)."""
         text = self._text(raw)
         if not text.strip():

@@ -68,7 +68,7 @@ class NinoxSink(CompatBatchSink):
         self,
         target: TargetNinox,
         stream_name: str,
-        schema: dict,
+        schema: dict[str, Any],
         key_properties: Sequence[str] | None,
     ) -> None:
         """Map the stream onto its table now, before any record is written.
@@ -118,7 +118,7 @@ class NinoxSink(CompatBatchSink):
             return self.record_validator
         return None
 
-    def validate_record(self, record: dict) -> dict:
+    def validate_record(self, record: dict[str, Any]) -> dict[str, Any]:
         """Validate against the SCHEMA; values stay as they are.
 
         The SDK would also turn date-time strings into `datetime` objects;
@@ -144,7 +144,7 @@ class NinoxSink(CompatBatchSink):
                 )
         return record
 
-    def check_key_properties(self, record: dict) -> None:
+    def check_key_properties(self, record: dict[str, Any]) -> None:
         """A record must carry every key property of its stream."""
         missing = [p for p in self.key_properties if p not in record]
         if missing:
@@ -161,7 +161,7 @@ class NinoxSink(CompatBatchSink):
     def _line(self) -> int | None:
         return getattr(self._target.message_reader, "line_number", None) or None
 
-    def process_record(self, record: dict, context: dict) -> None:
+    def process_record(self, record: dict[str, Any], context: dict[str, Any]) -> None:
         """Convert one record now; it is written when its batch drains."""
         line = self._line() or 0
         record_id = None if self.append_only else record.get(ID_COLUMN)
@@ -214,7 +214,7 @@ class NinoxSink(CompatBatchSink):
             )
         return True
 
-    def _convert(self, record: dict, line: int) -> dict[str, Any]:
+    def _convert(self, record: dict[str, Any], line: int) -> dict[str, Any]:
         """Property values → `{field id: Ninox value}`."""
         writers = self.mapping.writers
         skipped = self.mapping.skipped
@@ -244,7 +244,7 @@ class NinoxSink(CompatBatchSink):
         return fields
 
     def _key(
-        self, record: dict, fields: dict[str, Any], line: int, optional: bool
+        self, record: dict[str, Any], fields: dict[str, Any], line: int, optional: bool
     ) -> tuple[Any, Any]:
         """The record's upsert key: (index key, input values), or (None, None)."""
         props = self.mapping.key_properties
@@ -282,7 +282,7 @@ class NinoxSink(CompatBatchSink):
             value=value,
         )
 
-    def _who(self, record: dict) -> str:
+    def _who(self, record: dict[str, Any]) -> str:
         if record.get(ID_COLUMN) is not None:
             return f"record _id {record[ID_COLUMN]!r}: "
         props = self.mapping.key_properties
@@ -293,7 +293,7 @@ class NinoxSink(CompatBatchSink):
 
     # -------------------------------------------------------------- batches
 
-    def process_batch(self, context: dict) -> None:
+    def process_batch(self, context: dict[str, Any]) -> None:
         """Write the batch and tell the commit policy; failures leave as `WriteError`."""
         policy = self._target.commit_policy
         records = context.get("records") or []

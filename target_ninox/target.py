@@ -420,7 +420,7 @@ class TargetNinox(CompatTarget):
             sys.exit(end.exit_code)
 
 
-def _no_state(value: dict) -> None:
+def _no_state(value: dict[str, Any]) -> None:
     """Where STATE goes in a dry run: nowhere."""
 
 

@@ -168,4 +168,7 @@ class RecordValidator:
         """None for a valid record, else the most relevant validation error."""
         if self._fast is not None and self._fast(record):
             return None
-        return jsonschema.exceptions.best_match(self._full.iter_errors(record))
+        best: jsonschema.ValidationError | None = jsonschema.exceptions.best_match(
+            self._full.iter_errors(record)
+        )
+        return best
