@@ -254,8 +254,15 @@ class TableWriter(LostAnswerReconciler, RecordDeleter):
         return [r for r in run if id(r) not in found]
 
     def _field(self, field_id: str) -> NinoxField:
+        """The table's field `field_id`; the key index only holds the table's own fields."""
         found = self.table.field_by_id(field_id)
-        assert found is not None
+        if found is None:
+            # An invariant, not a user error: the key fields were resolved
+            # against this same table when the index was built.
+            raise RuntimeError(
+                f"internal error: key field {field_id!r} is not a field of "
+                f"{describe_table(self.table)}; please report this as a bug"
+            )
         return found
 
     def _plan(self, run: Sequence[PendingRecord], stats: WriteStats | None) -> list[Planned]:
