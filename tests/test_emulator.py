@@ -16,39 +16,7 @@ import pytest
 import requests
 
 from ninox_emulator import NinoxEmulator, Store, build_demo
-
-TEAM, CRM, PROJECTS = "mnPLY6DMsvq9wz4id", "gt5k36w957yt", "pt53j1tburs8"
-KEY = "test-key"
-
-
-class Http:
-    """A small client of the emulator: paths relative to /v1/teams/TEAM/databases/CRM."""
-
-    def __init__(self, emulator: NinoxEmulator) -> None:
-        self.emulator = emulator
-        self.session = requests.Session()
-        self.session.headers["Authorization"] = f"Bearer {KEY}"
-
-    def url(self, path: str) -> str:
-        if path.startswith("/teams"):
-            return self.emulator.base_url + path
-        return f"{self.emulator.base_url}/teams/{TEAM}/databases/{CRM}{path}"
-
-    def call(self, method: str, path: str, expect: int = 200, **kwargs: Any) -> Any:
-        response = self.session.request(method, self.url(path), timeout=10, **kwargs)
-        assert response.status_code == expect, (response.status_code, response.text[:400])
-        if response.headers.get("Content-Type", "").startswith("application/json"):
-            return response.json()
-        return response.content
-
-    def get(self, path: str, expect: int = 200, **params: Any) -> Any:
-        return self.call("GET", path, expect, params=params)
-
-    def post(self, path: str, body: Any, expect: int = 200, **params: Any) -> Any:
-        return self.call("POST", path, expect, json=body, params=params)
-
-    def seq(self, db: str = CRM) -> int:
-        return int(self.get(f"/teams/{TEAM}/databases/{db}")["schema"]["seq"])
+from tests.emulator_support import CRM, KEY, PROJECTS, TEAM, Http
 
 
 @pytest.fixture

@@ -19,35 +19,7 @@ import pytest
 import requests
 
 from ninox_emulator import VARIANTS, NinoxEmulator
-
-TEAM, CRM = "mnPLY6DMsvq9wz4id", "gt5k36w957yt"
-KEY = "test-key"
-
-
-class Http:
-    """A small client: paths relative to /v1/teams/TEAM/databases/CRM."""
-
-    def __init__(self, emulator: NinoxEmulator) -> None:
-        self.emulator = emulator
-        self.session = requests.Session()
-        self.session.headers["Authorization"] = f"Bearer {KEY}"
-
-    def url(self, path: str) -> str:
-        return f"{self.emulator.base_url}/teams/{TEAM}/databases/{CRM}{path}"
-
-    def call(self, method: str, path: str, expect: int = 200, **kwargs: Any) -> Any:
-        response = self.session.request(method, self.url(path), timeout=10, **kwargs)
-        assert response.status_code == expect, (response.status_code, response.text[:400])
-        return response.json()
-
-    def get(self, path: str, expect: int = 200, **params: Any) -> Any:
-        return self.call("GET", path, expect, params=params)
-
-    def post(self, path: str, body: Any, expect: int = 200) -> Any:
-        return self.call("POST", path, expect, json=body)
-
-    def count(self, table: str) -> int:
-        return len(self.get(f"/tables/{table}/records", perPage=1000))
+from tests.emulator_support import CRM, KEY, TEAM, Http
 
 
 @pytest.fixture
