@@ -9,7 +9,7 @@ import logging
 import os
 import subprocess
 import sys
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -48,6 +48,22 @@ def record(stream: str, values: dict[str, Any]) -> dict[str, Any]:
 def state(value: Any) -> dict[str, Any]:
     """A STATE message."""
     return {"type": "STATE", "value": value}
+
+
+def records_with_states(
+    stream: str,
+    count: int,
+    every: int,
+    values: Callable[[int], dict[str, Any]],
+    key: str = "n",
+) -> list[dict[str, Any]]:
+    """RECORDs 1..`count` of `values(n)`, a STATE `{key: n}` after every `every`-th."""
+    messages: list[dict[str, Any]] = []
+    for n in range(1, count + 1):
+        messages.append(record(stream, values(n)))
+        if n % every == 0:
+            messages.append(state({key: n}))
+    return messages
 
 
 def singer_text(messages: Iterable[dict[str, Any] | str]) -> str:

@@ -13,6 +13,7 @@ from tests.target_support import (
     make_database,
     posts,
     record,
+    records_with_states,
     run_target,
     schema,
     state,
@@ -23,11 +24,8 @@ from tests.target_support import (
 def test_every_state_is_emitted_as_soon_as_its_records_are_in_ninox(emulator):
     make_database(emulator)
     emulator.clear_log()
-    messages: list[dict[str, Any]] = [schema("people", {"Name": STRING})]
-    for n in range(1, 2001):
-        messages.append(record("people", {"Name": f"n{n}"}))
-        if n % 100 == 0:
-            messages.append(state({"n": n}))
+    messages = [schema("people", {"Name": STRING})]
+    messages += records_with_states("people", 2000, 100, lambda n: {"Name": f"n{n}"})
     run = run_target(target_config(emulator, batch_size_rows=50), messages, emulator)
     assert run.exit_code == 0
     assert run.states == [{"n": n} for n in range(100, 2001, 100)]
@@ -41,10 +39,9 @@ def test_a_finished_stream_does_not_hold_back_later_states(emulator):
     messages: list[dict[str, Any]] = [schema("people", {"Name": STRING})]
     messages += [record("people", {"Name": f"p{n}"}) for n in range(30)]
     messages += [state({"people": 30}), schema("companies", {"Name": STRING})]
-    for n in range(1, 301):
-        messages.append(record("companies", {"Name": f"c{n}"}))
-        if n % 100 == 0:
-            messages.append(state({"companies": n}))
+    messages += records_with_states(
+        "companies", 300, 100, lambda n: {"Name": f"c{n}"}, key="companies"
+    )
     run = run_target(target_config(emulator, batch_size_rows=100), messages, emulator)
     assert run.exit_code == 0
     # The first companies STATE commits the 30 people (idle since the
@@ -63,11 +60,8 @@ def test_full_unkeyed_batches_wait_for_their_state(emulator):
     # batch waits for the next STATE, which commits it and comes out at once.
     make_database(emulator)
     emulator.clear_log()
-    messages: list[dict[str, Any]] = [schema("people", {"Name": STRING})]
-    for n in range(1, 251):
-        messages.append(record("people", {"Name": f"n{n}"}))
-        if n % 125 == 0:
-            messages.append(state({"n": n}))
+    messages = [schema("people", {"Name": STRING})]
+    messages += records_with_states("people", 250, 125, lambda n: {"Name": f"n{n}"})
     run = run_target(target_config(emulator, batch_size_rows=50), messages, emulator)
     assert run.exit_code == 0
     # 125 records: POSTs of 50, 50 and 25 at each STATE.

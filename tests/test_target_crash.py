@@ -30,6 +30,7 @@ from tests.target_support import (
     STRING,
     make_database,
     record,
+    records_with_states,
     rows,
     run_target,
     schema,
@@ -188,11 +189,8 @@ def test_killed_load_sweep_partial_batches(emulator, tmp_path, mode, variant, se
 def test_retries_exhausted_after_three_batches_emits_their_states(emulator):
     make_database(emulator)
     config = target_config(emulator, batch_size_rows=20, max_retries=2)
-    messages: list[dict[str, Any]] = [schema("people", PROPS)]
-    for n in range(1, 101):
-        messages.append(record("people", {"Email": f"p{n}@x"}))
-        if n % 20 == 0:
-            messages.append(state({"n": n}))
+    messages = [schema("people", PROPS)]
+    messages += records_with_states("people", 100, 20, lambda n: {"Email": f"p{n}@x"})
     emulator.faults.add("status", status=503, times=None, method="POST", after=3)
     try:
         run = run_target(config, messages)
@@ -236,11 +234,8 @@ def test_signal_while_waiting_for_input_commits_and_exits_128_plus_signal(
     config = target_config(emulator, batch_size_rows=50)
     process = _stdin_target(config, tmp_path)
     assert process.stdin is not None and process.stdout is not None
-    messages: list[dict[str, Any]] = [schema("people", PROPS, ["Email"] if keyed else [])]
-    for n in range(1, 121):
-        messages.append(record("people", {"Email": f"p{n}@x"}))
-        if n % 50 == 0:
-            messages.append(state({"n": n}))
+    messages = [schema("people", PROPS, ["Email"] if keyed else [])]
+    messages += records_with_states("people", 120, 50, lambda n: {"Email": f"p{n}@x"})
     process.stdin.write(singer_text(messages).encode())
     process.stdin.flush()
     try:
