@@ -2,8 +2,8 @@
 
 Not collected by the default `uv run pytest` (pyproject's `norecursedirs`);
 `.ci/run` runs this folder in its own stages:
-    uv run pytest tests/orchestration/test_meltano.py
-    uv run pytest tests/orchestration/test_airflow.py
+    uv run pytest -n 0 tests/orchestration/test_meltano.py
+    uv run pytest -n 0 tests/orchestration/test_airflow.py
 """
 
 from __future__ import annotations
