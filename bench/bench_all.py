@@ -43,11 +43,13 @@ from typing import Any
 
 import requests
 
+# The same input as bench_target.py (run as a script: bench/ is on sys.path).
+from bench_target import STREAM, singer_input
+
 from ninox_core.client import NinoxClient
 
 TEAM, DB, KEY = "mnPLY6DMsvq9wz4id", "gt5k36w957yt", "bench-key"
 TAP_TABLE, TARGET_TABLE = "A", "A"
-STREAM = "bench_people"
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 BIN = Path(sys.executable).parent
@@ -161,27 +163,6 @@ def change(base_url: str, table: str, k: int) -> None:
         page = next(iter(client.iter_record_pages(TEAM, DB, table, page_size=k)))
         rows = [{"id": r["id"], "fields": {"Last name": "Changed"}} for r in page[:k]]
         client.save_records(TEAM, DB, table, rows, full_answer=False)
-
-
-def singer_input(count: int, path: Path) -> None:
-    schema = {
-        "type": "SCHEMA",
-        "stream": STREAM,
-        "schema": {
-            "type": "object",
-            "properties": {
-                "First name": {"type": ["string", "null"]},
-                "Last name": {"type": ["string", "null"]},
-            },
-        },
-        "key_properties": [],
-    }
-    with path.open("w") as out:
-        out.write(json.dumps(schema) + "\n")
-        for i in range(count):
-            row = {"First name": f"Bench {i}", "Last name": "Target"}
-            out.write(json.dumps({"type": "RECORD", "stream": STREAM, "record": row}) + "\n")
-        out.write(json.dumps({"type": "STATE", "value": {"done": count}}) + "\n")
 
 
 def last_state(path: Path) -> dict[str, Any]:
