@@ -64,6 +64,9 @@ class _Validator(BaseJSONSchemaValidator):
 class NinoxSink(CompatBatchSink):
     """Writes one stream into the Ninox table it maps to."""
 
+    #: Nothing of the SDK's generic per-record path is needed (target_ninox/_sdk_compat.py).
+    fast_records = True
+
     def __init__(
         self,
         target: TargetNinox,

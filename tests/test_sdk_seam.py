@@ -82,6 +82,7 @@ def test_the_seams_override_the_private_names_relied_on() -> None:
         "_assert_sink_exists",
         "_validate_and_parse",
         "_MAX_RECORD_AGE_IN_MINUTES",
+        "_process_record_message",
     } <= names
 
 
@@ -113,6 +114,8 @@ def test_each_private_override_still_matches_the_sdk(
     [
         # CompatStream.write_state_now
         ("tap-ninox", Stream, "_write_state_message", ["self"]),
+        # CompatTarget.fast_record
+        ("target-ninox", BatchSink, "_get_context", ["self", "record"]),
     ],
 )
 def test_private_methods_called_still_exist(
@@ -198,7 +201,8 @@ _PRIVATE_USE = re.compile(
     r"|super\(\)\._[a-z]\w*"
     r"|\._(?:generate_record_messages|increment_stream_state|write_state_message"
     r"|handle_termination|validate_and_parse|remove_sdc\w*|assert_sink_exists|sinks_active"
-    r"|MAX_RECORD_AGE\w*|stream_version|initialized_at|singer_validate_message)\b"
+    r"|MAX_RECORD_AGE\w*|stream_version|initialized_at|singer_validate_message"
+    r"|process_record_message|get_context)\b"
 )
 
 
