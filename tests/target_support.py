@@ -71,6 +71,24 @@ def singer_text(messages: Iterable[dict[str, Any] | str]) -> str:
     return "".join((m if isinstance(m, str) else json.dumps(m)) + "\n" for m in messages)
 
 
+#: Named Singer input files, one message per line (see its README.md).
+SINGER_FILES = Path(__file__).parent / "resources" / "singer"
+
+
+def singer_file(name: str) -> Path:
+    """The path of `tests/resources/singer/<name>.singer`."""
+    path = SINGER_FILES / f"{name}.singer"
+    if not path.is_file():
+        raise FileNotFoundError(f"no Singer input file {path}")
+    return path
+
+
+def singer_lines(name: str) -> list[str]:
+    """The lines of a named Singer input file, blank ones kept (raw lines for `run_target`)."""
+    # Split on "\n" only: str.splitlines would also split on form feeds and the like.
+    return singer_file(name).read_text(encoding="utf-8").removesuffix("\n").split("\n")
+
+
 STRING = {"type": ["string", "null"]}
 NUMBER = {"type": ["number", "null"]}
 INTEGER = {"type": ["integer", "null"]}

@@ -21,6 +21,7 @@ from tests.target_support import (
     rows,
     run_target,
     schema,
+    singer_lines,
     state,
     target_config,
 )
@@ -48,30 +49,19 @@ PEOPLE_SCHEMA = schema("people", PEOPLE_PROPS)
 
 
 def test_stream_name_matches_table_by_the_tap_naming_rule(emu):
-    run = run_target(
-        target_config(emu),
-        [schema("contact_email", {"Address": STRING}), record("contact_email", {"Address": "a@b"})],
-    )
+    run = run_target(target_config(emu), singer_lines("stream_named_like_tap_table"))
     assert run.exit_code == 0
     assert list(rows(emu, CONTACT_EMAIL).values()) == [{"Address": "a@b"}]
 
 
 def test_database_prefixed_stream_matches_by_its_table_part(emu):
-    run = run_target(
-        target_config(emu),
-        [
-            schema("crm__contact_email", {"Address": STRING}),
-            record("crm__contact_email", {"Address": "x@y"}),
-        ],
-    )
+    run = run_target(target_config(emu), singer_lines("database_prefixed_stream"))
     assert run.exit_code == 0
     assert list(rows(emu, CONTACT_EMAIL).values()) == [{"Address": "x@y"}]
 
 
 def test_stream_named_by_table_id(emu):
-    run = run_target(
-        target_config(emu), [schema("b", {"Name": STRING}), record("b", {"Name": "Acme"})]
-    )
+    run = run_target(target_config(emu), singer_lines("stream_named_by_table_id"))
     assert run.exit_code == 0
     assert list(rows(emu, COMPANIES).values()) == [{"Name": "Acme"}]
 
@@ -79,58 +69,23 @@ def test_stream_named_by_table_id(emu):
 @pytest.mark.parametrize("target_table", ["Companies", "B"])
 def test_table_mapping_by_name_or_id(emu, target_table):
     config = target_config(emu, table_mapping={"orgs": target_table})
-    run = run_target(
-        config, [schema("orgs", {"Name": STRING}), record("orgs", {"Name": "Initech"})]
-    )
+    run = run_target(config, singer_lines("stream_needing_table_mapping"))
     assert run.exit_code == 0
     assert list(rows(emu, COMPANIES).values()) == [{"Name": "Initech"}]
 
 
 def test_properties_match_fields_by_name_else_by_id(emu):
-    run = run_target(
-        target_config(emu),
-        [
-            schema("people", {"Name": STRING, "A": STRING}),
-            record("people", {"Name": "Ida", "A": "ida@x"}),
-        ],
-    )
+    # "A" is the id of the People table's Email field.
+    run = run_target(target_config(emu), singer_lines("properties_by_field_name_and_id"))
     assert run.exit_code == 0
     assert list(rows(emu, PEOPLE).values()) == [{"Name": "Ida", "Email": "ida@x"}]
 
 
 def test_tap_columns_sdc_and_computed_fields_are_not_written(emu, caplog):
-    props = {
-        "_id": {"type": ["integer", "null"]},
-        "_sequence": {"type": ["integer", "null"]},
-        "_created_at": STRING,
-        "_created_by": STRING,
-        "_modified_at": STRING,
-        "_modified_by": STRING,
-        "_sdc_extracted_at": STRING,
-        "_sdc_deleted_at": STRING,
-        "Name": STRING,
-        "Label": STRING,  # a formula
-    }
-    row = {
-        "_sequence": 9,
-        "_created_at": "2020-01-01T00:00:00Z",
-        "_created_by": "u1",
-        "_modified_at": "2020-01-01T00:00:00Z",
-        "_modified_by": "u1",
-        "_sdc_extracted_at": "2020-01-01T00:00:00Z",
-        "_sdc_deleted_at": None,
-        "Name": "Zed",
-        "Label": "computed",
-    }
+    # tap-ninox's output: `_id`, `_sequence`, `_created_*`, `_modified_*`, `_sdc_*`
+    # and "Label", a formula field, besides "Name".
     with caplog.at_level(logging.WARNING):
-        run = run_target(
-            target_config(emu),
-            [
-                schema("people", props),
-                record("people", row),
-                record("people", {**row, "Name": "Zoe"}),
-            ],
-        )
+        run = run_target(target_config(emu), singer_lines("tap_columns_and_computed_field"))
     assert run.exit_code == 0
     assert sorted(r["Name"] for r in rows(emu, PEOPLE).values()) == ["Zed", "Zoe"]
     warnings = [r.getMessage() for r in caplog.records if "computed by Ninox" in r.getMessage()]
@@ -138,14 +93,9 @@ def test_tap_columns_sdc_and_computed_fields_are_not_written(emu, caplog):
 
 
 def test_unknown_field_fails_at_schema_time_before_any_write(emu, caplog):
-    messages = [
-        schema("companies", {"Name": STRING}),
-        record("companies", {"Name": "Early"}),
-        schema("people", {"Name": STRING, "Shoe size": STRING, "Hat": STRING}),
-        record("people", {"Name": "Never"}),
-    ]
+    # Line 3 is the people SCHEMA with "Shoe size" and "Hat", which People lacks.
     with caplog.at_level(logging.ERROR):
-        run = run_target(target_config(emu), messages, emu)
+        run = run_target(target_config(emu), singer_lines("unknown_fields_in_schema"), emu)
     assert run.exit_code == 1
     errors = [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR]
     assert len(errors) == 1
@@ -158,20 +108,14 @@ def test_unknown_field_fails_at_schema_time_before_any_write(emu, caplog):
 
 def test_unknown_fields_ignore_skips_them(emu):
     config = target_config(emu, unknown_fields="ignore")
-    run = run_target(
-        config,
-        [
-            schema("people", {"Name": STRING, "Hat": STRING}),
-            record("people", {"Name": "Al", "Hat": "x", "Undeclared": 1}),
-        ],
-    )
+    run = run_target(config, singer_lines("undeclared_value_in_record"))
     assert run.exit_code == 0
     assert list(rows(emu, PEOPLE).values()) == [{"Name": "Al"}]
 
 
 def test_unknown_stream_names_the_tables_that_exist(emu, caplog):
     with caplog.at_level(logging.ERROR):
-        run = run_target(target_config(emu), [schema("nowhere", {"Name": STRING})])
+        run = run_target(target_config(emu), singer_lines("schema_for_unknown_stream"))
     assert run.exit_code == 1
     (error,) = [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR]
     assert "stream 'nowhere'" in error and "'People' (A)" in error and "table_mapping" in error

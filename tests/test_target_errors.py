@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-from typing import Any
 
 import pytest
 
@@ -12,13 +11,13 @@ from tests.target_support import (
     NUMBER,
     PEOPLE,
     PEOPLE_PROPS,
-    STRING,
     make_database,
     record,
     rows,
     run_target,
     run_target_cli,
     schema,
+    singer_lines,
     state,
     target_config,
 )
@@ -33,51 +32,24 @@ def emu(emulator):
 
 PEOPLE_SCHEMA = schema("people", PEOPLE_PROPS)
 GOOD = record("people", {"Name": "Before", "Email": "before@x"})
-AFTER = record("people", {"Name": "After"})
 
-# Each bad line comes 4th: SCHEMA, RECORD, STATE, <bad>, RECORD, STATE.
+# Each file is SCHEMA, RECORD, STATE, <bad line>, RECORD, STATE: the bad line is line 4.
 BAD_INPUT = {
-    "not json": (
-        '{"type": "RECORD", "stream": "people", "record": {',
-        ["input line 4", "not valid JSON"],
-    ),
-    "record before schema": (
-        record("companies", {"Name": "Orphan"}),
-        ["stream 'companies'", "input line 4", "before the stream's SCHEMA"],
-    ),
-    "record fails its schema": (
-        record("people", {"Name": "Old", "Age": "very"}),
-        ["stream 'people'", "input line 4", "'Age'", "'very'"],
-    ),
-    "unknown stream": (
-        schema("nowhere", {"Name": STRING}),
-        ["stream 'nowhere'", "input line 4", "'People' (A)"],
-    ),
-    "unknown field": (
-        record("people", {"Name": "Hat", "Hat size": 7}),
-        ["stream 'people'", "input line 4", "'Hat size'", "unknown_fields"],
-    ),
-    "value not convertible": (
-        record("people", {"Name": "Alien", "Kind": "Martian"}),
-        ["stream 'people'", "input line 4", "'Kind'", "'Martian'", "'Person'"],
-    ),
-    "message without type": ('{"stream": "people"}', ["input line 4", "type"]),
+    "not_json_line": ["input line 4", "not valid JSON"],
+    "record_before_schema": ["stream 'companies'", "input line 4", "before the stream's SCHEMA"],
+    "record_fails_its_schema": ["stream 'people'", "input line 4", "'Age'", "'very'"],
+    "unknown_stream": ["stream 'nowhere'", "input line 4", "'People' (A)"],
+    "unknown_field": ["stream 'people'", "input line 4", "'Hat size'", "unknown_fields"],
+    "value_not_convertible": ["stream 'people'", "input line 4", "'Kind'", "'Martian'", "'Person'"],
+    "line_without_type_after_records": ["input line 4", "type"],
 }
 
 
 @pytest.mark.parametrize("case", sorted(BAD_INPUT))
 def test_bad_input_commits_earlier_records_then_fails_with_one_line(emu, caplog, case):
-    bad, expected = BAD_INPUT[case]
-    messages: list[Any] = [
-        PEOPLE_SCHEMA,
-        GOOD,
-        state({"s": 1}),
-        bad,
-        AFTER,
-        state({"s": 2}),
-    ]
+    expected = BAD_INPUT[case]
     with caplog.at_level(logging.INFO):
-        run = run_target(target_config(emu), messages, emu)
+        run = run_target(target_config(emu), singer_lines(case), emu)
     assert run.exit_code == 1
     errors = [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR]
     assert len(errors) == 1, errors

@@ -9,7 +9,6 @@ import os
 import subprocess
 import sys
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -24,6 +23,8 @@ from tests.target_support import (
     rows,
     run_target,
     schema,
+    singer_file,
+    singer_lines,
     state,
     target_config,
 )
@@ -65,11 +66,9 @@ def test_invalid_utf8_is_reported_at_its_line_after_committing_what_came_before(
         if n % 1000 == 0:
             data += _line(state({"n": n}))
     bad_line = data.count(b"\n") + 1
-    if names_stream:
-        data += b'{"type": "RECORD", "stream": "people", "record": {"Name": "caf\xe9"}}\n'
-    else:
-        data += b'{"type": "RECORD", "record": {"Name": "caf\xe9"}}\n'
-    data += _line(record("people", {"Name": "never"}))
+    # The file's first line is the bad one, then a RECORD that must never be written.
+    tail = "invalid_utf8_line" if names_stream else "invalid_utf8_line_without_stream"
+    data += singer_file(tail).read_bytes()
     done = _run_cli(target_config(emulator), data, tmp_path, stdin=stdin)
     assert done.returncode == 1
     errors = [line for line in done.stderr.decode().splitlines() if "ERROR" in line]
@@ -86,17 +85,7 @@ def test_invalid_utf8_is_reported_at_its_line_after_committing_what_came_before(
 
 def test_blank_lines_between_messages_are_skipped(emulator):
     make_database(emulator)
-    messages: list[dict[str, Any] | str] = [
-        schema("people", PEOPLE_PROPS),
-        "",
-        record("people", {"Name": "a"}),
-        "   ",
-        "\t",
-        record("people", {"Name": "b"}),
-        "",
-        state({"n": 2}),
-    ]
-    run = run_target(target_config(emulator), messages)
+    run = run_target(target_config(emulator), singer_lines("blank_lines_between_messages"))
     assert run.exit_code == 0
     assert sorted(r["Name"] for r in rows(emulator, PEOPLE).values()) == ["a", "b"]
     assert run.states == [{"n": 2}]
@@ -110,13 +99,19 @@ def _error(caplog, messages, emulator) -> str:
     return error
 
 
+# Each file is a SCHEMA with an `_id` property, then a RECORD with that `_id` (line 2).
 @pytest.mark.parametrize(
-    ("value", "shown"), [(2**70, str(2**70)), (-1, "-1"), (2.5, "2.5"), ("7a", "'7a'")]
+    ("case", "shown"),
+    [
+        ("id_out_of_range_too_big", str(2**70)),
+        ("id_out_of_range_negative", "-1"),
+        ("id_out_of_range_fraction", "2.5"),
+        ("id_out_of_range_text", "'7a'"),
+    ],
 )
-def test_id_out_of_range_is_one_clear_line(emulator, caplog, value, shown):
+def test_id_out_of_range_is_one_clear_line(emulator, caplog, case, shown):
     make_database(emulator)
-    props = {**PEOPLE_PROPS, "_id": {}}
-    error = _error(caplog, [schema("people", props), record("people", {"_id": value})], emulator)
+    error = _error(caplog, singer_lines(case), emulator)
     assert "stream 'people', input line 2" in error and "_id" in error
     assert f"not {shown}" in error and "9007199254740991" in error
     assert rows(emulator, PEOPLE) == {}
@@ -124,18 +119,15 @@ def test_id_out_of_range_is_one_clear_line(emulator, caplog, value, shown):
 
 def test_a_line_without_type_says_so(emulator, caplog):
     make_database(emulator)
-    error = _error(caplog, [schema("people", PEOPLE_PROPS), '{"stream": "people"}'], emulator)
+    error = _error(caplog, singer_lines("line_without_type"), emulator)
     assert 'input line 2: the line has no "type"' in error
     assert "message message" not in error
 
 
 def test_decimal_values_show_as_numbers(emulator, caplog):
     make_database(emulator)
-    messages = [
-        schema("people", PEOPLE_PROPS),
-        '{"type": "RECORD", "stream": "people", "record": {"Kind": 3.5}}',
-    ]
-    error = _error(caplog, messages, emulator)
+    # Parsed as a Decimal by the SDK; the message must still show 3.5.
+    error = _error(caplog, singer_lines("decimal_value_refused"), emulator)
     assert "3.5 is not of type" in error and "Decimal" not in error
 
 
