@@ -20,6 +20,7 @@ from singer_sdk import Stream, Tap
 from singer_sdk.contrib.msgspec import encoder as _sdk_encoder
 from singer_sdk.mapper import SameRecordTransform
 from singer_sdk.singerlib import RecordMessage
+from typing_extensions import override
 
 if TYPE_CHECKING:
     from singer_sdk.helpers.types import Context
@@ -41,6 +42,7 @@ class CompatStream(Stream):
     #: drop nothing (every column selected, type conformance off).
     every_property_selected: bool = False
 
+    @override
     def _generate_record_messages(
         self, record: dict[str, Any]
     ) -> Generator[RecordMessage, None, None]:
@@ -102,6 +104,7 @@ class CompatStream(Stream):
         """Write whole Singer message lines to stdout (the tap's writer overrides it)."""
         sys.stdout.buffer.write(data)
 
+    @override
     def _sync_records(
         self, context: Context | None = None, *, write_messages: bool = True
     ) -> Generator[dict[str, Any], Any, Any]:
@@ -163,6 +166,7 @@ class CompatStream(Stream):
         self._finalize_state(self.stream_state)
         self._write_state_message()
 
+    @override
     def _increment_stream_state(
         self, latest_record: dict[str, Any], *, context: Context | None = None
     ) -> None:
@@ -203,6 +207,7 @@ class CompatStream(Stream):
 class CompatTap(Tap):
     """`Tap` with the private names tap-ninox's command needs."""
 
+    @override
     def _handle_termination(self, signum: int, frame: FrameType | None) -> None:
         # Why: the SDK installs this as the SIGTERM/SIGINT handler in its
         # constructor, and its version exits 0, so an orchestrator would
@@ -214,6 +219,7 @@ class CompatTap(Tap):
         raise NotImplementedError
 
     @classmethod
+    @override
     def cb_config(  # type: ignore[override]  # see below
         cls, ctx: click.Context, param: click.Option, value: tuple[str, ...]
     ) -> ConfigInput:

@@ -21,6 +21,7 @@ import click
 from singer_sdk.contrib.msgspec import MsgSpecWriter
 from singer_sdk.exceptions import AbortedSyncFailedException, AbortedSyncPausedException
 from singer_sdk.singerlib import Message, RecordMessage, StateMessage
+from typing_extensions import override
 
 from ninox_core.cli_input import (
     CliInputError,
@@ -47,6 +48,7 @@ class BufferedMsgSpecWriter(MsgSpecWriter):
     at exit.
     """
 
+    @override
     def write_message(self, message: Message) -> None:
         """Write one message; flush only after non-RECORD messages.
 
@@ -79,6 +81,7 @@ class NinoxTapCommand(CompatTap):
     """The command-line behaviour of tap-ninox (a base class of `TapNinox`)."""
 
     @classmethod
+    @override
     def invoke(cls, *args: Any, **kwargs: Any) -> None:
         """Sync; a failure the user can fix ends with one line and exit code 1."""
         with _one_line_errors(cls.logger):
@@ -87,6 +90,7 @@ class NinoxTapCommand(CompatTap):
             super().invoke(*args, **kwargs)
 
     @classmethod
+    @override
     def cb_discover(cls, ctx: click.Context, param: click.Option, value: bool) -> None:
         """Discover; a failure the user can fix ends with one line and exit code 1."""
         with _one_line_errors(cls.logger):
@@ -95,6 +99,7 @@ class NinoxTapCommand(CompatTap):
             super().cb_discover(ctx, param, value)
 
     @classmethod
+    @override
     def cb_test(cls, ctx: click.Context, param: click.Option, value: str) -> None:
         """`--test`: one line per failing stream, exit code 1 if any failed."""
         if value in ("disabled", "schema"):
@@ -138,6 +143,7 @@ class NinoxTapCommand(CompatTap):
         raise AssertionError("unreachable")  # pragma: no cover
 
     @classmethod
+    @override
     def get_singer_command(cls) -> click.Command:
         """The SDK's command, with `--state` and `--catalog` read with one-line errors."""
         command = super().get_singer_command()

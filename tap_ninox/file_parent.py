@@ -17,6 +17,7 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 from singer_sdk import Stream
+from typing_extensions import override
 
 if TYPE_CHECKING:
     from singer_sdk.helpers.types import Context, Record
@@ -31,6 +32,7 @@ class FilesParent(Stream):
     database_id: str
     table: Any
 
+    @override
     def generate_child_contexts(
         self, record: Record, context: Context | None
     ) -> Iterable[Context | None]:
@@ -42,12 +44,14 @@ class FilesParent(Stream):
             return
         yield {DATABASE_ID: self.database_id, TABLE_ID: self.table.id, RECORD_ID: record["_id"]}
 
+    @override
     def get_starting_replication_key_value(self, context: Context | None) -> Any | None:
         """No bookmark while the stream is read only for its `files` child: a full read."""
         if not self.selected:
             return None
         return super().get_starting_replication_key_value(context)
 
+    @override
     def get_context_state(self, context: Context | None) -> dict[str, Any]:
         """A throwaway state while unselected, so the table's real state stays as it was."""
         if not self.selected:

@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 
 from singer_sdk import Stream
 from singer_sdk import typing as th
+from typing_extensions import override
 
 from ninox_core.datetimes import epoch_ms_to_singer
 from ninox_core.errors import NinoxConfigError, NinoxError, NinoxNotFoundError
@@ -101,10 +102,12 @@ class FilesStream(NinoxStream):
             return None
         return FileStore(str(self.config.get("files_path") or DEFAULT_FILES_PATH))
 
+    @override
     def log(self, message: str, *args: Any, level: int = logging.INFO, **kwargs: Any) -> None:
         """The SDK's own lines at DEBUG: it logs one per sync, that is per parent record."""
         super().log(message, *args, level=min(level, logging.DEBUG), **kwargs)
 
+    @override
     def get_records(self, context: Context | None) -> Iterable[dict[str, Any]]:
         """One `GET .../files` for the record of `context`; one row per attachment."""
         if not context or context.get(DATABASE_ID) != self.database_id:

@@ -9,6 +9,7 @@ from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 from singer_sdk.helpers.conform import TypeConformanceLevel
+from typing_extensions import override
 
 from ninox_core.client import NinoxClient
 from ninox_core.datetimes import epoch_ms_to_singer
@@ -114,6 +115,7 @@ class TableStream(FilesParent, NinoxStream):
             schema = table_schema(table, tap.logger, self.columns)
         super().__init__(tap, name=name, schema=schema, **kwargs)
 
+    @override
     def get_records(self, context: Context | None) -> Iterable[dict[str, Any]]:
         """Yield changed (or, on a first run, all) records, then deleted ids."""
         for page in self.get_record_pages(context):

@@ -7,6 +7,7 @@ from typing import Any
 
 from singer_sdk import Stream
 from singer_sdk import typing as th
+from typing_extensions import override
 
 from ninox_core import __version__
 from ninox_core.client import NinoxClient
@@ -103,6 +104,7 @@ class TapNinox(NinoxTapCommand):
         return client_from_config(self.config, f"tap-ninox/{__version__}")
 
     @property
+    @override
     def catalog_dict(self) -> dict[str, Any]:
         """The discovered catalog, with Ninox ids in the metadata (see `catalog.py`)."""
         ids = {
@@ -112,6 +114,7 @@ class TapNinox(NinoxTapCommand):
         }
         return annotate_catalog(super().catalog_dict, ids)
 
+    @override
     def discover_streams(self) -> list[Stream]:
         """One stream per table of every selected database (plus `files`).
 
@@ -262,6 +265,7 @@ class TapNinox(NinoxTapCommand):
         return columns, tuple(absent)
 
     @property
+    @override
     def streams(self) -> dict[str, Stream]:
         """Streams by name; each table stream syncs its own database's `files` child."""
         streams = super().streams

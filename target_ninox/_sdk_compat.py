@@ -16,6 +16,7 @@ from singer_sdk import Sink, Target
 from singer_sdk.mapper import SameRecordTransform
 from singer_sdk.plugin_base import _ConfigInput as SDKConfigInput
 from singer_sdk.sinks import BatchSink
+from typing_extensions import override
 
 __all__ = ["CompatBatchSink", "CompatTarget", "SDKConfigInput"]
 
@@ -36,6 +37,7 @@ class CompatTarget(Target):
         self.fast_streams: dict[str, tuple[object, object, bool]] = {}
         super().__init__(*args, **kwargs)
 
+    @override
     def _process_record_message(self, message_dict: dict[str, Any]) -> None:
         # Why: the SDK's per-record path runs, for every record, what only a
         # stream map, flattening, metadata columns, a `preprocess_record` or a
@@ -98,12 +100,14 @@ class CompatTarget(Target):
             )
             self.drain_one(sink)
 
+    @override
     def _assert_sink_exists(self, stream_name: str) -> None:
         # Why: the SDK raises its own exception with a generic message from
         # here, and no public hook sees a RECORD before its SCHEMA.
         if not self.sink_exists(stream_name):
             self.record_before_schema(stream_name)
 
+    @override
     def _handle_termination(self, signum: int, frame: Any) -> None:
         # Why: the SDK's signal handler drains the sinks and exits 0, so an
         # orchestrator would record an interrupted run as a success. During
@@ -122,21 +126,25 @@ class CompatTarget(Target):
 class CompatBatchSink(BatchSink):
     """`BatchSink` whose private per-record steps forward to public methods."""
 
+    @override
     def _remove_sdc_metadata_from_schema(self) -> None:
         # Why: the SDK drops `_sdc_*` properties when `add_record_metadata` is
         # off, and `_sdc_deleted_at` drives deletions; no setting keeps them.
         pass
 
+    @override
     def _remove_sdc_metadata_from_record(self, record: dict[str, Any]) -> None:
         # Why: as above, for the record.
         pass
 
+    @override
     def _validate_and_parse(self, record: dict[str, Any]) -> dict[str, Any]:
         # Why: the SDK's version words its own errors (no stream, line, field)
         # and parses date-times the writers do not need; no public hook
         # replaces it.
         return self.validate_record(record)
 
+    @override
     def _singer_validate_message(self, record: dict[str, Any]) -> None:
         # Why: the SDK's message for a missing key property names no line.
         self.check_key_properties(record)

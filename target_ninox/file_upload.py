@@ -32,6 +32,7 @@ from typing import Any
 import fsspec
 from singer_sdk import typing as th
 from singer_sdk.sinks import BatchSink
+from typing_extensions import override
 
 from ninox_core.errors import NinoxError, NinoxNotFoundError
 from ninox_core.files import upload_file
@@ -100,6 +101,7 @@ class FileUploadSink(BatchSink):
     def _policy(self) -> CommitPolicy:
         return self._target.commit_policy
 
+    @override
     def process_record(self, record: dict[str, Any], context: dict[str, Any]) -> None:
         """Keep what the upload needs (the batch is bounded by `batch_size_rows`)."""
         line = int(getattr(self._target.message_reader, "line_number", 0) or 0)
@@ -109,15 +111,18 @@ class FileUploadSink(BatchSink):
         self._policy.record_read(self, line)
 
     @property
+    @override
     def current_size(self) -> int:
         """Rows to upload, carried rows included (so that every commit sees them)."""
         return super().current_size + len(self._carried)
 
     @property
+    @override
     def is_full(self) -> bool:
         """Full at `batch_size_rows` new rows (carried rows do not fill a batch)."""
         return super().current_size >= self.max_size
 
+    @override
     def process_batch(self, context: dict[str, Any]) -> None:
         """Upload every file of the batch its record does not already have."""
         rows = self._carried + (context.get("records") or [])
@@ -125,6 +130,7 @@ class FileUploadSink(BatchSink):
         context["records"] = []
         self._run(rows, final=False)
 
+    @override
     def clean_up(self) -> None:
         """At the end of the input: upload what was carried, then log what was uploaded."""
         if self._carried:
@@ -281,8 +287,10 @@ class SkippedFilesSink(BatchSink):
                 stream_name,
             )
 
+    @override
     def process_record(self, record: dict[str, Any], context: dict[str, Any]) -> None:
         """Leave the row: nothing of it goes to Ninox."""
 
+    @override
     def process_batch(self, context: dict[str, Any]) -> None:
         """Nothing to write."""

@@ -19,6 +19,7 @@ from collections.abc import Callable, Iterable
 
 import msgspec
 from singer_sdk.contrib.msgspec import MsgSpecReader, decoder
+from typing_extensions import override
 
 from target_ninox.commit_policy import CommitPolicy
 from target_ninox.errors import InputError, InvalidLineError, show_value
@@ -39,6 +40,7 @@ class NinoxMessageReader(MsgSpecReader):
         #: Set by the target: where STATE messages go.
         self.policy: CommitPolicy | None = None
 
+    @override
     def deserialize_json(self, line: str) -> dict[str, t.Any]:
         """Decode one line; a line that is not a JSON object names its number."""
         try:
@@ -57,6 +59,7 @@ class NinoxMessageReader(MsgSpecReader):
         return message
 
     @staticmethod
+    @override
     def assert_line_requires(line_dict: dict[str, t.Any], requires: set[str]) -> None:
         """Name what a message lacks (the line number is added by the caller)."""
         if not requires.issubset(line_dict):
@@ -65,6 +68,7 @@ class NinoxMessageReader(MsgSpecReader):
             what = f"the {kind} message" if isinstance(kind, str) else "the message"
             raise InvalidLineError(f"{what} has no {missing}")
 
+    @override
     def process_lines(
         self,
         file_input: t.IO[str] | None,

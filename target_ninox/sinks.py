@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from singer_sdk.sinks.core import BaseJSONSchemaValidator
+from typing_extensions import override
 
 from ninox_core.errors import NinoxError, ValueConversionError
 from ninox_core.schema import NinoxTable
@@ -54,6 +55,7 @@ class _Validator(BaseJSONSchemaValidator):
         super().__init__(schema)
         self.records = RecordValidator(schema)
 
+    @override
     def validate(self, record: dict[str, Any]) -> None:
         """Unused: `NinoxSink._validate_and_parse` words its own errors."""
         error = self.records.first_error(record)
@@ -114,6 +116,7 @@ class NinoxSink(CompatBatchSink):
 
     # ------------------------------------------------------------ SDK hooks
 
+    @override
     def get_validator(self) -> BaseJSONSchemaValidator | None:
         """A compiled validator (jsonschema only for what it cannot decide)."""
         if self.validate_schema:
@@ -164,6 +167,7 @@ class NinoxSink(CompatBatchSink):
     def _line(self) -> int | None:
         return getattr(self._target.message_reader, "line_number", None) or None
 
+    @override
     def process_record(self, record: dict[str, Any], context: dict[str, Any]) -> None:
         """Convert one record now; it is written when its batch drains."""
         line = self._line() or 0
@@ -194,6 +198,7 @@ class NinoxSink(CompatBatchSink):
         self._target.commit_policy.record_read(self, line, once_only=once_only)
 
     @property
+    @override
     def is_full(self) -> bool:
         """Full at `batch_size_rows`, but see below.
 
@@ -296,6 +301,7 @@ class NinoxSink(CompatBatchSink):
 
     # -------------------------------------------------------------- batches
 
+    @override
     def process_batch(self, context: dict[str, Any]) -> None:
         """Write the batch and tell the commit policy; failures leave as `WriteError`."""
         policy = self._target.commit_policy

@@ -12,6 +12,7 @@ from singer_sdk import typing as th
 from singer_sdk.exceptions import ConfigValidationError
 from singer_sdk.helpers.capabilities import TargetCapabilities
 from singer_sdk.sinks import Sink
+from typing_extensions import override
 
 from ninox_core import __version__
 from ninox_core.cli_input import ConfigInput, check_settings, config_or_exit, settings_schema
@@ -259,6 +260,7 @@ class TargetNinox(CompatTarget):
 
     # ------------------------------------------------------------- run
 
+    @override
     def get_sink_class(self, stream_name: str) -> type[Sink]:
         """`files` streams upload attachments with `upload_files`, else are skipped.
 
@@ -287,6 +289,7 @@ class TargetNinox(CompatTarget):
             stream=stream_name,
         )
 
+    @override
     def process_endofpipe(self) -> None:
         """Commit the last batches; a signal meanwhile stops after them."""
         with self.commit_policy.uninterrupted():
@@ -376,6 +379,7 @@ class TargetNinox(CompatTarget):
     # -------------------------------------------------------------- CLI
 
     @classmethod
+    @override
     def cb_config(  # type: ignore[override]  # duck-types the SDK's private _ConfigInput
         cls, ctx: Any, param: Any, value: tuple[str, ...]
     ) -> ConfigInput:
@@ -383,6 +387,7 @@ class TargetNinox(CompatTarget):
         return config_or_exit(cls, value)
 
     @classmethod
+    @override
     def invoke(  # type: ignore[override]
         cls,
         *,

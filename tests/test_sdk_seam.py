@@ -246,3 +246,43 @@ def _ours(text: str, where: str) -> bool:
         return False
     name = text.removeprefix("super().")
     return not any(hasattr(cls, name) for cls in (Stream, Tap, Target, Sink, BatchSink))
+
+
+def _sdk_overrides() -> list[tuple[str, object]]:
+    """Every method, property or classmethod of ours that overrides one of singer_sdk."""
+    import importlib
+    import inspect
+    import pkgutil
+
+    found: list[tuple[str, object]] = []
+    for package in ("tap_ninox", "target_ninox", "ninox_core"):
+        for info in pkgutil.iter_modules(importlib.import_module(package).__path__):
+            module = importlib.import_module(f"{package}.{info.name}")
+            for cls in vars(module).values():
+                if not inspect.isclass(cls) or cls.__module__ != module.__name__:
+                    continue
+                for attr, value in vars(cls).items():
+                    if attr.startswith("__") or (
+                        not isinstance(value, (classmethod, staticmethod, property))
+                        and not inspect.isfunction(value)
+                    ):
+                        continue
+                    if any(
+                        attr in vars(base) and base.__module__.startswith("singer_sdk")
+                        for base in cls.__mro__[1:]
+                    ):
+                        found.append((f"{module.__name__}.{cls.__name__}.{attr}", value))
+    return found
+
+
+def test_every_override_of_an_sdk_method_says_so() -> None:
+    """`@override` marks each override, so a renamed SDK method fails type checks."""
+    overrides = _sdk_overrides()
+    assert len(overrides) > 30  # the scan finds the connectors' overrides
+    unmarked = []
+    for name, value in overrides:
+        function = value.fget if isinstance(value, property) else value
+        function = getattr(function, "__func__", function)
+        if not getattr(function, "__override__", False):
+            unmarked.append(name)
+    assert not unmarked, f"add @override (typing_extensions) to: {', '.join(unmarked)}"
