@@ -352,18 +352,6 @@ def one(stream: str, properties: dict[str, Any], values: dict[str, Any]) -> list
 
 def tap_messages(config: dict[str, Any]) -> list[dict[str, Any]]:
     """Every message tap-ninox writes for `config` (in-process)."""
-    from tap_ninox.tap import TapNinox
+    from tests.tap_support import run_tap
 
-    tap = TapNinox(config=config, validate_config=True)
-    buffer = io.BytesIO()
-    wrapper = io.TextIOWrapper(buffer, encoding="utf-8")
-    stdout = sys.stdout
-    sys.stdout = wrapper
-    try:
-        tap.sync_all()
-        wrapper.flush()
-        text = buffer.getvalue().decode("utf-8")
-    finally:
-        sys.stdout = stdout
-        wrapper.detach()  # keep the buffer open when the wrapper goes away
-    return [json.loads(line) for line in text.splitlines() if line.strip()]
+    return run_tap(config).messages
