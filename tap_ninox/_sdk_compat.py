@@ -41,6 +41,22 @@ class CompatStream(Stream):
     #: Set by a subclass: True when the SDK's per-record selection walk would
     #: drop nothing (every column selected, type conformance off).
     every_property_selected: bool = False
+    #: Set by a subclass: write the stream's SCHEMA once per run instead of
+    #: at every `sync()` (a child stream is synced once per parent record).
+    schema_once_per_run: bool = False
+    schema_written: bool = False
+
+    @override
+    def _write_schema_message(self) -> None:
+        # Why: the SDK writes a stream's SCHEMA at the start of every
+        # `sync()`, and a child stream is synced once per parent record: the
+        # files stream would repeat its SCHEMA before every record's files
+        # (100,000 records, 100,000 identical SCHEMA lines). No public hook
+        # decides when a SCHEMA is written.
+        if self.schema_once_per_run and self.schema_written:
+            return
+        self.schema_written = True
+        super()._write_schema_message()
 
     @override
     def _generate_record_messages(

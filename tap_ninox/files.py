@@ -77,6 +77,8 @@ class FilesStream(NinoxStream):
     # One state for the stream, not one partition per record (the SDK's
     # default for child streams would grow the state with the table).
     state_partitioning_keys: list[str] = []
+    # One SCHEMA per run, not one before every parent record's files.
+    schema_once_per_run = True
     primary_keys = [DATABASE_ID, TABLE_ID, RECORD_ID, "name"]
     schema = {
         "type": "object",

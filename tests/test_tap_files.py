@@ -94,6 +94,8 @@ def test_backup_of_the_crm_with_attachments_equals_the_emulators_bytes(emulator,
     assert emulator.request_count(method="GET", path_regex=FILE_GETS) == len(rows)
     # One state for the stream, not one partition per record.
     assert "partitions" not in out.state["bookmarks"].get("files", {})
+    # One SCHEMA for the stream, not one before every record's files.
+    assert [m["stream"] for m in out.messages if m["type"] == "SCHEMA"].count("files") == 1
 
 
 def test_a_second_run_downloads_nothing_and_a_changed_file_only(emulator, tmp_path):
@@ -302,6 +304,8 @@ def test_several_databases_have_one_files_stream_each(emulator, tmp_path):
     listed = emulator.request_count(method="GET", path_regex=r"/files$")
     emitted = sum(len(v) for n, v in out.records.items() if not n.endswith("__files"))
     assert listed == emitted  # each record listed once, by its own database's stream
+    schemas = [m["stream"] for m in out.messages if m["type"] == "SCHEMA"]
+    assert sorted(s for s in schemas if s.endswith("__files")) == sorted(files_streams)
 
 
 def test_download_files_needs_include_files(emulator, tmp_path):
