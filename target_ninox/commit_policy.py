@@ -32,6 +32,13 @@ The algorithm (docs/design.md, "Commit and state"):
    STATE and gives the exit code: 0 for a clean end, 1 for a failure,
    128 + signal number for a signal (143 SIGTERM, 130 SIGINT).
 
+7. A batch's write runs on a worker thread while the next batch is read
+   (target_ninox/write_queue.py). From the moment it is sent until it is
+   settled its records are a pending entry of their own (`batch_sent`), so
+   they hold back later STATEs like any pending record. The policy settles
+   the write in flight before it reads a STATE, commits other batches,
+   emits a STATE or ends the run; a write that failed is reported there.
+
 Every STATE emitted carries a rerun marker (target_ninox/rerun_guard.py):
 with it, a rerun from that STATE does not create unkeyed records twice
 that the stopped run had already created.
@@ -106,6 +113,15 @@ class RunEnd:
     error: BaseException | None = None
 
 
+class _Flight:
+    """The key of a batch's records while their write is in flight (rule 7)."""
+
+    __slots__ = ("batch",)
+
+    def __init__(self, batch: Any) -> None:
+        self.batch = batch
+
+
 class CommitPolicy:
     """Holds STATE messages until their records are committed; ends every run."""
 
@@ -117,14 +133,18 @@ class CommitPolicy:
         finish: Callable[[], None] | None = None,
         batch_size: int = 100,
         guard: RerunGuard | None = None,
+        settle: Callable[[], None] | None = None,
     ) -> None:
         """`commit_one(batch)`/`commit_all()` send pending batches to Ninox.
 
         `finish()` runs once after a clean end, everything committed
         (`load_method: overwrite` deletes there). `guard` stamps every
         STATE emitted with its rerun marker (target_ninox/rerun_guard.py).
+        `settle()` waits for the write in flight and reports it through
+        `batch_committed`/`batch_failed` (rule 7; raises its error).
         """
         self._guard = guard
+        self._settle = settle or _nothing
         self._commit_one = commit_one
         self._commit_all = commit_all
         self._finish = finish
@@ -170,6 +190,7 @@ class CommitPolicy:
 
     def state_read(self, line: int, value: dict[str, Any]) -> None:
         """Hold a STATE; commit idle and held batches; emit what is honest now."""
+        self._settle()
         previous = self._last_state_line
         if self._guard is not None:
             self._guard.state_read(value)
@@ -179,17 +200,34 @@ class CommitPolicy:
             due = [
                 b
                 for b, p in self._pending.values()
-                if p.last_line < previous
-                or self._held_for_state(p)
-                or clock() - p.since >= MAX_WAIT_SECONDS
+                if not isinstance(b, _Flight)
+                and (
+                    p.last_line < previous
+                    or self._held_for_state(p)
+                    or clock() - p.since >= MAX_WAIT_SECONDS
+                )
             ]
             # Batches that need others' records in Ninox (attachments) go last.
             due.sort(key=lambda b: bool(getattr(b, "commits_last", False)))
             for batch in due:
                 self._commit_one(batch)
+            # Rule 5: the STATE comes out as soon as these are in, not later.
+            self._settle()
         self._emit_honest()
 
     # --------------------------------------------------------------- commits
+
+    def batch_sent(self, batch: Any) -> _Flight:
+        """`batch`'s pending records are being written (rule 7); returns their key.
+
+        The key goes to `batch_committed` or `batch_failed` when the write
+        is settled; records `batch` takes from now on are pending apart.
+        """
+        flight = _Flight(batch)
+        entry = self._pending.pop(id(batch), None)
+        if entry is not None:
+            self._pending[id(flight)] = (flight, entry[1])
+        return flight
 
     def batch_committed(self, batch: Any, *, still_pending: Sequence[int] = ()) -> None:
         """Every pending record of `batch` is in Ninox, but those of `still_pending`.
@@ -218,9 +256,11 @@ class CommitPolicy:
         first (attachments need their record). Creates waiting for their
         STATE (rule 5) stay: they have no record id anything could point to.
         """
+        self._settle()
         for other, pending in list(self._pending.values()):
-            if other is not batch and not pending.once_only:
+            if other is not batch and not pending.once_only and not isinstance(other, _Flight):
                 self._commit_one(other)
+        self._settle()
 
     def batch_failed(self, batch: Any) -> None:
         """A batch could not be committed: its records block every later STATE."""
@@ -262,6 +302,12 @@ class CommitPolicy:
     def end_run(self, failure: BaseException | None) -> RunEnd:
         """Commit what may be committed, emit its STATE, give the exit code."""
         self._busy = True  # a signal now only asks to stop; the end is under way
+        try:
+            self._settle()
+        except Exception as exc:
+            # The write in flight failed before whatever ended the run: had
+            # it not been in the background, the run would have ended there.
+            failure = exc
         if isinstance(failure, WriteError):
             self.write_failed = True
         if not self.write_failed:
@@ -270,6 +316,7 @@ class CommitPolicy:
                     self._commit_before_last_state()
                 else:
                     self._commit_all()
+                self._settle()
                 if failure is None and self._finish is not None:
                     self._finish()
             except Exception as exc:  # reported as the run's error
@@ -296,7 +343,8 @@ class CommitPolicy:
         for batch, pending in list(self._pending.values()):
             if pending.once_only and pending.last_line > self._last_state_line:
                 continue
-            self._commit_one(batch)
+            if not isinstance(batch, _Flight):
+                self._commit_one(batch)
 
     # --------------------------------------------------------------- signals
 
@@ -355,6 +403,10 @@ class _Uninterrupted:
         policy._busy = False
         if exc_type is None and policy.stop_signal:
             raise Interrupted(policy.stop_signal)
+
+
+def _nothing() -> None:
+    """`settle` when no write runs in the background."""
 
 
 def write_state_line(value: dict[str, Any]) -> None:

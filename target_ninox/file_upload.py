@@ -152,6 +152,8 @@ class FileUploadSink(BatchSink):
 
     def _run(self, rows: list[dict[str, Any]], *, final: bool) -> None:
         """Upload `rows`; tell the commit policy what is done and what is carried."""
+        # The client is free once no table write is in flight (write_queue.py).
+        self._target.writes.settle()
         try:
             if rows:
                 self._upload(rows, final=final)

@@ -4,13 +4,15 @@ Per record (`process_record`, while reading): validate against the SCHEMA,
 convert every value to its Ninox form and choose the write mode, so that a
 bad record fails on its own input line, before anything after it is sent.
 Per batch (`process_batch`): hand the converted records to the table's
-`TableWriter`, which sends one POST (and the deletions).
+`TableWriter`, which sends one POST (and the deletions), on the write
+queue's worker while the next batch is read (target_ninox/write_queue.py).
 """
 
 from __future__ import annotations
 
 import typing as t
 from collections.abc import Sequence
+from functools import partial
 from typing import Any
 
 from singer_sdk.sinks.core import BaseJSONSchemaValidator
@@ -303,9 +305,27 @@ class NinoxSink(CompatBatchSink):
 
     @override
     def process_batch(self, context: dict[str, Any]) -> None:
-        """Write the batch and tell the commit policy; failures leave as `WriteError`."""
-        policy = self._target.commit_policy
+        """Send the batch to the write queue; the next batch is read meanwhile.
+
+        The write runs on the queue's worker (target_ninox/write_queue.py);
+        the commit policy learns its end when it is settled, on this thread.
+        """
+        target = self._target
+        target.writes.settle()  # a failed write before this one ends the run here
         records = context.get("records") or []
+        context["records"] = []
+        flight = target.commit_policy.batch_sent(self)
+
+        def done(error: BaseException | None) -> None:
+            if error is not None:
+                target.commit_policy.batch_failed(flight)
+                raise error
+            target.commit_policy.batch_committed(flight)
+
+        target.writes.submit(partial(self.write_batch, records), done)
+
+    def write_batch(self, records: Sequence[PendingRecord]) -> None:
+        """Write converted records (on the write queue's worker); failures are `WriteError`."""
         try:
             # A batch held for a STATE can hold several batches' worth.
             size = self.max_size
@@ -317,20 +337,15 @@ class NinoxSink(CompatBatchSink):
                     self.mapping.key_properties,
                 )
         except WriteError:
-            policy.batch_failed(self)
             raise
         except NinoxError as exc:
-            policy.batch_failed(self)
             raise WriteError(
                 f"stream {self.stream_name!r}: writing to {describe_table(self.table)} "
                 f"failed: {exc}. Earlier batches are in Ninox and their STATE emitted; "
                 "rerun from that STATE."
             ) from exc
         except Exception as exc:
-            policy.batch_failed(self)
             raise WriteError(
                 f"stream {self.stream_name!r}: writing to {describe_table(self.table)} "
                 f"failed: {type(exc).__name__}: {exc}"
             ) from exc
-        context["records"] = []
-        policy.batch_committed(self)

@@ -33,6 +33,7 @@ from target_ninox.mapping import StreamMapping, describe_table
 from target_ninox.reader import NinoxMessageReader
 from target_ninox.rerun_guard import RerunGuard
 from target_ninox.sinks import NinoxSink
+from target_ninox.write_queue import WriteQueue
 from target_ninox.writer import TableWriter, WriteStats
 
 #: Record ids per DELETE when `overwrite` clears what a run did not write.
@@ -137,6 +138,8 @@ class TargetNinox(CompatTarget):
         # One client for the whole run: Ninox wants one call at a time, so
         # sinks drain one after the other too.
         self.max_parallelism = 1
+        #: One batch write in flight while the next batch is read.
+        self.writes = WriteQueue()
         dry_run = bool(self.config.get("dry_run"))
         #: Keeps unkeyed creates exact across reruns (none in a dry run: no STATE).
         self.rerun_guard = None if dry_run else RerunGuard(self._database_sequence)
@@ -149,6 +152,7 @@ class TargetNinox(CompatTarget):
             finish=self.overwrite_tables,
             batch_size=int(self.config.get("batch_size_rows") or 100),
             guard=self.rerun_guard,
+            settle=self.writes.settle,
         )
         if self.rerun_guard is not None:
             self.rerun_guard.before_first_create = self.commit_policy.emit_start
@@ -291,9 +295,14 @@ class TargetNinox(CompatTarget):
 
     @override
     def process_endofpipe(self) -> None:
-        """Commit the last batches; a signal meanwhile stops after them."""
+        """Commit the last batches; a signal meanwhile stops after them.
+
+        Their writes are settled here, so the input is fully handled when
+        `listen()` returns (the SDK's test runner calls only that).
+        """
         with self.commit_policy.uninterrupted():
             super().process_endofpipe()
+            self.writes.settle()
 
     def run(self, file_input: Any = None) -> RunEnd:
         """Read the whole input; however it ends, the commit policy ends the run."""
@@ -303,7 +312,10 @@ class TargetNinox(CompatTarget):
                 self.listen(file_input)
             except Exception as exc:
                 failure = exc
-            end = self.commit_policy.end_run(failure)
+            try:
+                end = self.commit_policy.end_run(failure)
+            finally:
+                self.writes.close()
         self.log_summary()
         return end
 

@@ -180,8 +180,14 @@ def run_target(
     config: dict[str, Any],
     messages: Iterable[dict[str, Any] | str],
     emulator: Any = None,
+    *,
+    feed: Callable[[list[str]], Iterable[str]] | None = None,
 ) -> TargetRun:
-    """Run the target in-process the way its command does (exit code included)."""
+    """Run the target in-process the way its command does (exit code included).
+
+    `feed(lines)` gives the input lines one at a time as the target reads
+    them (to act between two lines); by default they come from a file.
+    """
     posts: list[int] = []
     original = commit_policy.write_state_line
 
@@ -192,6 +198,7 @@ def run_target(
 
     out = io.StringIO()
     code = 0
+    text = singer_text(messages)
     commit_policy.write_state_line = spy
     backoff = NinoxClient.backoff_base
     NinoxClient.backoff_base = 0.01  # keep retries fast in tests
@@ -199,7 +206,9 @@ def run_target(
         with contextlib.redirect_stdout(out):
             TargetNinox.invoke(
                 config=_ConfigInput(config=dict(config)),
-                file_input=io.StringIO(singer_text(messages)),
+                file_input=io.StringIO(text)
+                if feed is None
+                else feed(text.splitlines(keepends=True)),
             )
     except SystemExit as exc:
         code = int(exc.code or 0)
