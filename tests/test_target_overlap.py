@@ -133,8 +133,8 @@ def test_a_write_that_fails_in_flight_ends_the_run_with_its_own_error(emulator, 
     # target has read a bad line after it: the write's failure is the run's.
     emulator.faults.add("status", status=400, method="POST", after=1)
     held = HeldPost(emulator, nth=2)
-    messages = [schema("people", PEOPLE), *people(1, 100), state({"n": 100}), *people(101, 200)]
-    messages += ["this is not JSON"]
+    messages: list[dict[str, Any] | str] = [schema("people", PEOPLE), *people(1, 100)]
+    messages += [state({"n": 100}), *people(101, 200), "this is not JSON"]
     with caplog.at_level(logging.ERROR):
         run = run_target(
             target_config(emulator, batch_size_rows=100),
