@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import html
 import logging
-import os
 import random
 import re
 import socket
@@ -34,6 +33,7 @@ import msgspec
 import requests
 from urllib3.exceptions import ConnectTimeoutError, NameResolutionError, NewConnectionError
 
+from ninox_core import transport
 from ninox_core.deadline import DeadlineAdapter, Watchdog
 from ninox_core.errors import (
     NinoxAPIError,
@@ -113,7 +113,7 @@ class NinoxClient:
             self.backoff_base = backoff_base
         # Reentrant: a streamed download holds it across its tries (ninox_core.files).
         self._lock = threading.RLock()
-        self._session = _session_for(self.base_url)
+        self._session = transport.new_session(self.base_url)
         adapter = DeadlineAdapter()
         self._session.mount("http://", adapter)
         self._session.mount("https://", adapter)
@@ -221,7 +221,8 @@ class NinoxClient:
                         Watchdog(self.timeout) as watchdog,
                     ):
                         try:
-                            response = self._session.request(
+                            response = transport.send(
+                                self._session,
                                 method,
                                 url,
                                 params=params,
@@ -693,24 +694,6 @@ class NinoxClient:
 
 
 # ---------------------------------------------------------------- helpers
-
-
-def _session_for(base_url: str) -> requests.Session:
-    """A session with the environment's proxy and CA settings resolved once.
-
-    With `trust_env` on, `requests` re-reads the proxy variables (and
-    NO_PROXY) from the environment on every request: a visible share of a
-    target's CPU when it posts small batches. They are read here, once, for
-    the one host this client talks to; HTTP(S)_PROXY, ALL_PROXY, NO_PROXY
-    and REQUESTS_CA_BUNDLE/CURL_CA_BUNDLE set at start still apply.
-    """
-    session = requests.Session()
-    session.trust_env = False
-    session.proxies.update(requests.utils.get_environ_proxies(base_url))
-    bundle = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE")
-    if bundle:
-        session.verify = bundle
-    return session
 
 
 class _Saved(msgspec.Struct):

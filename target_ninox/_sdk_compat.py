@@ -57,15 +57,23 @@ class CompatTarget(Target):
         stream_name = message_dict.get("stream")
         if not isinstance(stream_name, str) or "record" not in message_dict:
             return None  # the SDK's path reports what is missing
+        cached = self.fast_streams.get(stream_name)
+        if (
+            cached is not None
+            # Why `_sinks_active`: `get_sink` would cost two calls per record.
+            and self._sinks_active.get(stream_name) is cached[1]
+            and self.mapper.stream_maps.get(stream_name) is cached[0]
+        ):
+            return cached[1] if cached[2] else None  # type: ignore[return-value]
         maps = self.mapper.stream_maps.get(stream_name)
         if maps is None or not self.sink_exists(stream_name):
             return None
         sink = self.get_sink(stream_name)
-        cached = self.fast_streams.get(stream_name)
-        if cached is None or cached[0] is not maps or cached[1] is not sink:
-            cached = (maps, sink, self.fast_path_allowed(stream_name, maps, sink))
-            self.fast_streams[stream_name] = cached
-        return sink if cached[2] and isinstance(sink, CompatBatchSink) else None
+        allowed = isinstance(sink, CompatBatchSink) and self.fast_path_allowed(
+            stream_name, maps, sink
+        )
+        self.fast_streams[stream_name] = (maps, sink, allowed)
+        return sink if allowed and isinstance(sink, CompatBatchSink) else None
 
     def fast_path_allowed(self, stream_name: str, maps: Any, sink: Any) -> bool:
         """True when the SDK's per-record path would only forward to the sink."""

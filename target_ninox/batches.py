@@ -91,6 +91,15 @@ def merge_fields(item: Planned, fields: dict[str, Any]) -> None:
             target[field_id] = value
 
 
+def count_writes(stats: WriteStats, items: Sequence[Planned]) -> None:
+    """Count applied elements as created, updated or upserted."""
+    kinds = [item.counts_as for item in items]
+    created, updated = kinds.count("create"), kinds.count("update")
+    stats.created += created
+    stats.updated += updated
+    stats.upserted += len(kinds) - created - updated
+
+
 def count_write(stats: WriteStats, kind: str) -> None:
     """Count one applied element as created, updated or upserted."""
     if kind == "create":

@@ -48,7 +48,7 @@ back) writes every create, as before.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -141,6 +141,10 @@ class RerunGuard:
     def created(self, table_id: str, line: int, record_id: int) -> None:
         """An unkeyed create of input line `line` is record `record_id`."""
         self._table(table_id).created.append((line, record_id))
+
+    def created_many(self, table_id: str, creates: Sequence[tuple[int, int]]) -> None:
+        """Unkeyed creates of one answer: (input line, record id) each."""
+        self._table(table_id).created.extend(creates)
 
     def _table(self, table_id: str) -> _Table:
         return self._tables.setdefault(table_id, _Table())

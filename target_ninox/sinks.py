@@ -110,6 +110,8 @@ class NinoxSink(CompatBatchSink):
         self.stats: WriteStats = target.stream_stats(stream_name, table)
         target.report_mapping(self.mapping)
         self._warned_hold = False
+        # Read once: `max_size` is a chain of SDK properties, asked per record.
+        self._full_at = self.max_size
 
     @property
     def table(self) -> NinoxTable:
@@ -207,7 +209,7 @@ class NinoxSink(CompatBatchSink):
         Creates that must not be written twice wait for a STATE
         (target_ninox/commit_policy.py, rule 5), up to `HOLD_BATCHES` batches.
         """
-        if not super().is_full:
+        if self.current_size < self._full_at:
             return False
         if not self._target.commit_policy.waits_for_state(self):
             return True

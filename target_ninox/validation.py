@@ -91,6 +91,10 @@ def _compile(node: Any) -> Check:
         checks.append(lambda v: not isinstance(v, list) or all(item(i) for i in v))
     if len(checks) == 1:
         return checks[0]
+    if len(checks) == 2:
+        # A record's schema: its type, then its properties (once per record).
+        first, second = checks
+        return lambda v: first(v) and second(v)
     return lambda v: all(check(v) for check in checks)
 
 

@@ -60,6 +60,7 @@ from target_ninox.batches import (
     Planned,
     WriteStats,
     count_write,
+    count_writes,
     merge_fields,
     runs,
     set_only,
@@ -267,6 +268,10 @@ class TableWriter(LostAnswerReconciler, RecordDeleter):
 
     def _plan(self, run: Sequence[PendingRecord], stats: WriteStats | None) -> list[Planned]:
         """Turn records into POST elements, merging records with the same key or id."""
+        if all(r.record_id is None and r.key is None for r in run):
+            # Creates only (append-only, unkeyed streams): nothing to merge.
+            keyed = self._keyed
+            return [Planned("create", {"fields": keyed(set_only(r.fields))}, [r]) for r in run]
         planned: list[Planned] = []
         by_id: dict[int, Planned] = {}
         by_key: dict[Key, Planned] = {}
@@ -423,44 +428,67 @@ class TableWriter(LostAnswerReconciler, RecordDeleter):
     def _take_answer(
         self, pending: Sequence[Planned], answer: Sequence[Any], stats: WriteStats
     ) -> None:
-        """Learn new ids (key index) and the highest sequence from a POST's answer."""
+        """Learn new ids (key index) and the highest sequence from a POST's answer.
+
+        Once per batch of every record: the rerun guard and the counters are
+        told per answer, not per record (target CPU, docs/design.md).
+        """
         top = self.known_sq or 0
+        answer_top: int | None = None
         every_sequence = True
         created: list[int] = []
+        unkeyed: list[tuple[int, int]] = []
+        written = self.written_ids
+        index = self.index
         for item in pending:
             if item.kind != "create":
-                self.written_ids.add(int(self._target_id(item) or 0))
+                written.add(int(self._target_id(item) or 0))
         for item, record in zip(pending, answer, strict=False):
             if not isinstance(record, dict):
                 every_sequence = False
                 continue
-            if record.get("id") is not None:
-                self.written_ids.add(int(record["id"]))
+            record_id = record.get("id")
+            if record_id is not None:
+                written.add(int(record_id))
             sequence = record.get("sequence")
             if isinstance(sequence, int):
-                top = max(top, sequence)
+                if answer_top is None or sequence > answer_top:
+                    answer_top = sequence
             else:
                 every_sequence = False
-            if self.guard is not None:
-                self.guard.saw_sequence(sequence)
             if item.kind == "create":
-                record_id = record.get("id", record.get("_id"))
+                if record_id is None:
+                    record_id = record.get("_id")
                 if record_id is not None:
                     created.append(int(record_id))
-                    if item.key is not None and self.index is not None:
-                        self.index.set(item.key, int(record_id))
-                    elif item.key is None and self.guard is not None:
-                        self.guard.created(self.table.id, item.sources[0].line, int(record_id))
-        if self.guard is not None and not every_sequence:
-            self.guard.wrote_unsequenced()
-        for item in pending:
-            count_write(stats, item.counts_as)
+                    if item.key is not None:
+                        if index is not None:
+                            index.set(item.key, int(record_id))
+                    else:
+                        unkeyed.append((item.sources[0].line, int(record_id)))
+        self._tell_guard(answer_top, unkeyed, every_sequence=every_sequence)
+        count_writes(stats, pending)
+        if answer_top is not None:
+            top = max(top, answer_top)
         if self.known_sq is not None and top > self.known_sq and every_sequence:
             # Everything this run wrote is now at or below known_sq.
             self.known_sq = top
             self._recent_created.clear()
         else:
             self._recent_created.update(created)
+
+    def _tell_guard(
+        self, top: int | None, unkeyed: list[tuple[int, int]], *, every_sequence: bool
+    ) -> None:
+        """What the rerun guard learns from one answer (target_ninox/rerun_guard.py)."""
+        guard = self.guard
+        if guard is None:
+            return
+        guard.saw_sequence(top)
+        if unkeyed:
+            guard.created_many(self.table.id, unkeyed)
+        if not every_sequence:
+            guard.wrote_unsequenced()
 
     # ----------------------------------------------------------- errors
 

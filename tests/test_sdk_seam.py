@@ -134,6 +134,8 @@ def test_private_methods_called_still_exist(
     [
         # CompatStream._generate_record_messages: the ACTIVATE_VERSION version.
         ("tap-ninox", Stream, "_stream_version"),
+        # CompatTarget.fast_record_sink: the active sink of a stream.
+        ("target-ninox", Target, "_sinks_active"),
     ],
 )
 def test_private_attributes_read_are_still_set(connector: str, cls: type, attribute: str) -> None:

@@ -1,0 +1,111 @@
+"""The `requests` session under `NinoxClient.send`, and its short path.
+
+A `requests.Session.request` call merges settings, parses and requotes the
+URL, runs cookie and redirect machinery and response hooks: about half the
+client's CPU per call, and on a target's POST chain as much time as the
+server's answer (docs/design.md, "Performance"). The Ninox API needs none
+of it for a request with a prepared JSON body (or none) and no query: the
+URL is already quoted (`client.segment`), the key travels in a header, no
+cookie is sent. Such a request is prepared here directly and handed to the
+session's adapter; the answer is read the same way. Everything else (query
+parameters, uploads, streamed downloads, cookies a server set, non-ASCII
+URLs) and every redirect answer takes the session's full path, so nothing
+changes for what the short path does not cover.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import requests
+from requests.cookies import extract_cookies_to_jar
+from requests.structures import CaseInsensitiveDict
+
+#: requests' own cookie extraction (untyped there; typed here for mypy).
+_extract_cookies: Callable[[Any, Any, Any], None] = extract_cookies_to_jar
+
+
+def new_session(base_url: str) -> requests.Session:
+    """A session with the environment's proxy and CA settings resolved once.
+
+    With `trust_env` on, `requests` re-reads the proxy variables (and
+    NO_PROXY) from the environment on every request: a visible share of a
+    target's CPU when it posts small batches. They are read here, once, for
+    the one host this client talks to; HTTP(S)_PROXY, ALL_PROXY, NO_PROXY
+    and REQUESTS_CA_BUNDLE/CURL_CA_BUNDLE set at start still apply.
+    """
+    session = requests.Session()
+    session.trust_env = False
+    session.proxies.update(requests.utils.get_environ_proxies(base_url))
+    bundle = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE")
+    if bundle:
+        session.verify = bundle
+    return session
+
+
+def send(
+    session: requests.Session,
+    method: str,
+    url: str,
+    *,
+    params: Mapping[str, Any] | None,
+    data: Any,
+    headers: Mapping[str, str] | None,
+    files: Mapping[str, Any] | None,
+    stream: bool,
+    timeout: tuple[float, float],
+) -> requests.Response:
+    """Send one request through `session`; the answer's body is read unless `stream`."""
+    if params or files or stream or session.cookies or not url.isascii():
+        short = False
+    else:
+        short = data is None or isinstance(data, bytes)
+    if not short:
+        return session.request(
+            method,
+            url,
+            params=params,
+            data=data,
+            headers=headers,
+            files=files,
+            stream=stream,
+            timeout=timeout,
+        )
+    prepared = requests.PreparedRequest()
+    prepared.method = method
+    prepared.url = url
+    merged: CaseInsensitiveDict[str] = CaseInsensitiveDict()
+    for name, value in session.headers.items():
+        merged[name] = value if isinstance(value, str) else value.decode("latin-1")
+    if headers:
+        merged.update(headers)
+    if data is not None:
+        merged["Content-Length"] = str(len(data))
+    elif method not in ("GET", "HEAD"):
+        merged["Content-Length"] = "0"
+    prepared.headers = merged
+    prepared.body = data
+    prepared.hooks = {"response": []}
+    adapter = session.get_adapter(url)
+    response = adapter.send(
+        prepared,
+        stream=False,
+        timeout=timeout,
+        verify=True if session.verify is None else session.verify,
+        cert=session.cert,
+        proxies=session.proxies,
+    )
+    if response.is_redirect:
+        # A redirect applied nothing: the session's own path sends the
+        # request again and follows it, exactly as without the short path.
+        response.close()
+        return session.request(
+            method, url, data=data, headers=headers, stream=stream, timeout=timeout
+        )
+    if "set-cookie" in response.headers:
+        # Kept for the session's path, which later requests then take.
+        _extract_cookies(session.cookies, prepared, response.raw)
+    _ = response.content  # read the whole answer now, within the caller's deadline
+    return response
