@@ -1,6 +1,6 @@
 """Unkeyed creates stay exact when a killed run is rerun from its last STATE.
 
-docs/design.md, "Reruns of unkeyed creates". Records without `_id` or
+docs/design.md, "Commit and state" (the rerun marker). Records without `_id` or
 upsert key are created by every write; a run killed after Ninox committed
 some of them, but before the STATE covering them came out, would create
 them again when the pipeline reruns from the last STATE it emitted. The

@@ -6,6 +6,7 @@ one byte at a time) and records the requests it saw.
 
 from __future__ import annotations
 
+import contextlib
 import socket
 import threading
 from collections.abc import Iterator
@@ -97,3 +98,61 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
+
+
+@contextmanager
+def scripted_server(answers: list[bytes]) -> Iterator[tuple[str, list[bytes]]]:
+    """Answer the n-th request with `answers[n]` (the last one from then on).
+
+    Yields the base URL (`.../v1`) and the list of requests seen so far,
+    each as its raw bytes (head and body).
+    """
+    listener = socket.create_server(("127.0.0.1", 0))
+    listener.settimeout(0.2)
+    stop = threading.Event()
+    seen: list[bytes] = []
+    lock = threading.Lock()
+
+    def handle(conn: socket.socket) -> None:
+        with conn:
+            conn.settimeout(5)
+            request = b""
+            while b"\r\n\r\n" not in request:
+                chunk = conn.recv(65536)
+                if not chunk:
+                    return
+                request += chunk
+            head = request.split(b"\r\n\r\n", 1)[0].decode("latin-1").lower()
+            length = 0
+            for line in head.split("\r\n"):
+                if line.startswith("content-length:"):
+                    length = int(line.split(":", 1)[1])
+            while len(request) - len(head) - 4 < length:
+                chunk = conn.recv(65536)
+                if not chunk:
+                    break
+                request += chunk
+            with lock:
+                seen.append(request)
+                answer = answers[min(len(seen), len(answers)) - 1]
+            with contextlib.suppress(OSError):
+                conn.sendall(answer)
+
+    def serve() -> None:
+        while not stop.is_set():
+            try:
+                conn, _ = listener.accept()
+            except TimeoutError:
+                continue
+            except OSError:
+                return
+            threading.Thread(target=handle, args=(conn,), daemon=True).start()
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{listener.getsockname()[1]}/v1", seen
+    finally:
+        stop.set()
+        thread.join(2)
+        listener.close()

@@ -8,8 +8,10 @@ import threading
 from collections.abc import Iterator
 
 import pytest
+import requests
 
 from ninox_core.client import NinoxClient
+from tests.local_server import http_answer, scripted_server
 from tests.tap_support import CRM_DB, DEMO_TEAM, TEST_KEY
 
 
@@ -105,3 +107,64 @@ def test_change_feed_without_updates_keeps_seq_and_removes(emulator):
         assert full["updates"]
         assert lean == {"seq": full["seq"], "removes": full["removes"]}
         assert lean["removes"] == [f"{table}{ids[1]}"]
+
+
+# ------------------------------------------------- the short path (transport.py)
+
+
+def test_a_post_with_a_body_skips_the_sessions_request_machinery(emulator, monkeypatch):
+    def refuse(*args: object, **kwargs: object) -> None:
+        raise AssertionError("requests.Session.request was used for a plain JSON POST")
+
+    rows = [{"fields": {"First name": "Short"}}]
+    with NinoxClient(TEST_KEY, emulator.base_url) as client:
+        monkeypatch.setattr(requests.Session, "request", refuse)
+        saved = client.save_records(DEMO_TEAM, CRM_DB, "A", rows, full_answer=False)
+        again = client.get_record(DEMO_TEAM, CRM_DB, "A", saved[0]["id"])
+    assert again["fields"]["First name"] == "Short"
+    posts = [e for e in emulator.log.snapshot() if e.method == "POST"]
+    assert len(posts) == 1
+
+
+def test_queries_and_uploads_still_take_the_sessions_path(emulator, monkeypatch):
+    used: list[str] = []
+    original = requests.Session.request
+
+    def spy(self: requests.Session, method: str, url: str, **kwargs: object) -> object:
+        used.append(f"{method} {url.rsplit('/', 1)[-1]}")
+        return original(self, method, url, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(requests.Session, "request", spy)
+    with NinoxClient(TEST_KEY, emulator.base_url) as client:
+        pages = list(client.iter_record_pages(DEMO_TEAM, CRM_DB, "A", page_size=5))
+    assert pages
+    assert used and all(u.startswith("GET records") for u in used)
+
+
+def test_a_redirect_answer_is_followed_as_requests_follows_it():
+    moved = (
+        b"HTTP/1.1 307 Temporary Redirect\r\nLocation: /v1/elsewhere/records\r\n"
+        b"Content-Length: 0\r\nConnection: close\r\n\r\n"
+    )
+    done = http_answer(200, '[{"id": 7, "sequence": 3}]')
+    with scripted_server([moved, moved, done]) as (base, seen):
+        with NinoxClient(TEST_KEY, base, max_retries=0) as client:
+            saved = client.save_records("t", "d", "T", [{"_id": 7, "_upsert": True}])
+    assert saved == [{"id": 7, "sequence": 3}]
+    lines = [request.split(b"\r\n", 1)[0] for request in seen]
+    assert lines[-1] == b"POST /v1/elsewhere/records HTTP/1.1"
+    # A 307 keeps the method and the body.
+    assert all(request.endswith(b'[{"_id":7,"_upsert":true}]') for request in seen)
+
+
+def test_a_cookie_a_server_sets_is_sent_back():
+    first = (
+        b"HTTP/1.1 200 OK\r\nSet-Cookie: lb=node-2; Path=/\r\nContent-Type: application/json"
+        b"\r\nContent-Length: 2\r\nConnection: close\r\n\r\n[]"
+    )
+    with scripted_server([first, http_answer(200, "[]")]) as (base, seen):
+        with NinoxClient(TEST_KEY, base, max_retries=0) as client:
+            client.delete_records("t", "d", "T", [1])
+            client.delete_records("t", "d", "T", [2])
+    assert b"lb=node-2" not in seen[0]
+    assert b"Cookie: lb=node-2" in seen[1]
