@@ -48,6 +48,7 @@ back) writes every create, as before.
 from __future__ import annotations
 
 import logging
+from array import array
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -60,13 +61,46 @@ logger = logging.getLogger(__name__)
 MARKER_KEY = "_target_ninox"
 
 
+class _Creates:
+    """(input line, record id) of unkeyed creates, 16 bytes each.
+
+    A load of creates with one STATE at its end keeps every create here
+    until that STATE: as tuples in a list they cost about 100 bytes each.
+    """
+
+    __slots__ = ("_ids", "_lines")
+
+    def __init__(self) -> None:
+        self._lines = array("q")
+        self._ids = array("q")
+
+    def __bool__(self) -> bool:
+        return bool(self._ids)
+
+    def extend(self, creates: Sequence[tuple[int, int]]) -> None:
+        """Add (input line, record id) pairs."""
+        for line, record_id in creates:
+            self._lines.append(line)
+            self._ids.append(record_id)
+
+    def after(self, line: int) -> list[int]:
+        """The ids of the creates read after input line `line`."""
+        return [rid for at, rid in zip(self._lines, self._ids, strict=True) if at > line]
+
+    def keep_after(self, line: int) -> None:
+        """Forget the creates read at or before input line `line` (a STATE covers them)."""
+        kept = [(at, rid) for at, rid in zip(self._lines, self._ids, strict=True) if at > line]
+        self._lines = array("q", (at for at, _ in kept))
+        self._ids = array("q", (rid for _, rid in kept))
+
+
 @dataclass
 class _Table:
     """What this run knows of one table's unkeyed creates."""
 
     #: (input line, record id) of unkeyed creates in Ninox, not yet covered
     #: by an emitted STATE.
-    created: list[tuple[int, int]] = field(default_factory=list)
+    created: _Creates = field(default_factory=_Creates)
     #: Records a killed run may have created for this run's input; None
     #: until read (only when the incoming marker asks for it).
     candidates: list[dict[str, Any]] | None = None
@@ -140,7 +174,7 @@ class RerunGuard:
 
     def created(self, table_id: str, line: int, record_id: int) -> None:
         """An unkeyed create of input line `line` is record `record_id`."""
-        self._table(table_id).created.append((line, record_id))
+        self._table(table_id).created.extend([(line, record_id)])
 
     def created_many(self, table_id: str, creates: Sequence[tuple[int, int]]) -> None:
         """Unkeyed creates of one answer: (input line, record id) each."""
@@ -208,7 +242,7 @@ class RerunGuard:
             if line == 0:
                 return {}  # the input had no STATE: nothing to list against
             for table_id, table in self._tables.items():
-                ids = [rid for at, rid in table.created if at > line]
+                ids = table.created.after(line)
                 if ids:
                     tables[table_id] = {"ids": ids}
             return {"tables": tables} if tables else {}
@@ -222,8 +256,8 @@ class RerunGuard:
         if isinstance(old_tables, dict):
             tables.update(old_tables)
         for table_id, table in self._tables.items():
-            table.created = [(at, rid) for at, rid in table.created if at > line]
-            ids = [rid for _, rid in table.created]
+            table.created.keep_after(line)
+            ids = table.created.after(line)
             if table.candidates:
                 ids += [int(r["id"]) for r in table.candidates if int(r["id"]) not in table.claimed]
             if table.candidates is not None or table.created or table_id in tables:

@@ -202,6 +202,7 @@ class TargetNinox(CompatTarget):
                 key_fields,
                 dry_run=bool(self.config.get("dry_run")),
                 guard=self.rerun_guard,
+                remember_written=self.load_method == "overwrite",
             )
             self._writers[cache_key] = writer
         return writer

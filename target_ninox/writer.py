@@ -98,11 +98,13 @@ class TableWriter(LostAnswerReconciler, RecordDeleter):
         *,
         dry_run: bool = False,
         guard: RerunGuard | None = None,
+        remember_written: bool = True,
     ) -> None:
         """Nothing is read until the first batch needs it.
 
         `guard` learns the unkeyed creates and sequences, and gives the
         records a stopped run may have created (target_ninox/rerun_guard.py).
+        `remember_written`: keep the ids written, for `load_method: overwrite`.
         """
         self.client = client
         self.guard = guard
@@ -119,8 +121,9 @@ class TableWriter(LostAnswerReconciler, RecordDeleter):
         self._recent_created: set[int] = set()
         self._dry_ids = 0
         self.posts = 0
-        #: Ids of the records this run wrote (for `load_method: overwrite`).
-        self.written_ids: set[int] = set()
+        #: Ids of the records this run wrote (for `load_method: overwrite`;
+        #: not kept otherwise: a set of a million ids costs 30-60 MB).
+        self.written_ids: set[int] = set() if remember_written else _Forgotten()
         # `{"fields": ...}` keys are resolved by name, else id (docs/api.md §6),
         # so a field whose id is another field's name is sent by its name.
         self._post_key = {
@@ -515,6 +518,13 @@ class TableWriter(LostAnswerReconciler, RecordDeleter):
                 f"{head}: Ninox refused {who}: {exc.server_message}. Fix that record. {tail}"
             )
         return WriteError(f"{head} ({span(pending)}): {exc}. {tail}")
+
+
+class _Forgotten(set[int]):
+    """`TableWriter.written_ids` when nothing needs them: adding keeps nothing."""
+
+    def add(self, element: int) -> None:
+        """Forget `element` at once."""
 
 
 #: A 400 answer that refuses a request for its size (servers word it variously).
