@@ -26,6 +26,9 @@ from target_ninox.errors import InputError, InvalidLineError, show_value
 
 logger = logging.getLogger(__name__)
 
+#: `NinoxMessageReader.every_lines` runs after this many lines.
+EVERY_LINES = 50
+
 _STREAM = re.compile(rb'"stream"\s*:\s*"((?:[^"\\]|\\.){1,200})"')
 
 
@@ -39,6 +42,9 @@ class NinoxMessageReader(MsgSpecReader):
         self.line_number = 0
         #: Set by the target: where STATE messages go.
         self.policy: CommitPolicy | None = None
+        #: Set by the target: run every `EVERY_LINES` lines (the write
+        #: queue lets its worker run, target_ninox/write_queue.py).
+        self.every_lines: Callable[[], None] | None = None
 
     @override
     def deserialize_json(self, line: str) -> dict[str, t.Any]:
@@ -78,8 +84,11 @@ class NinoxMessageReader(MsgSpecReader):
         counts: Counter[str] = Counter()
         source = file_input or self.default_input
         policy = self.policy
+        every_lines = self.every_lines
         for number, raw in enumerate(_lines(source), 1):
             self.line_number = number
+            if every_lines is not None and not number % EVERY_LINES:
+                every_lines()
             guard = policy.uninterrupted() if policy is not None else contextlib.nullcontext()
             try:
                 with guard:

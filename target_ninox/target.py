@@ -162,6 +162,7 @@ class TargetNinox(CompatTarget):
         reader = self.message_reader
         if isinstance(reader, NinoxMessageReader):
             reader.policy = self.commit_policy
+            reader.every_lines = self.writes.let_worker_run
 
     # ------------------------------------------------------------ Ninox
 
