@@ -213,7 +213,7 @@ class NinoxSink(CompatBatchSink):
             return False
         if not self._target.commit_policy.waits_for_state(self):
             return True
-        if self.current_size < self.max_size * HOLD_BATCHES:
+        if self.current_size < self._full_at * HOLD_BATCHES:
             return False
         if not self._warned_hold:
             self._warned_hold = True

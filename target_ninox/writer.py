@@ -272,9 +272,21 @@ class TableWriter(LostAnswerReconciler, RecordDeleter):
     def _plan(self, run: Sequence[PendingRecord], stats: WriteStats | None) -> list[Planned]:
         """Turn records into POST elements, merging records with the same key or id."""
         if all(r.record_id is None and r.key is None for r in run):
-            # Creates only (append-only, unkeyed streams): nothing to merge.
+            # Creates only (append-only, unkeyed streams): nothing is merged,
+            # so an element may hold the record's own fields when none is null.
             keyed = self._keyed
-            return [Planned("create", {"fields": keyed(set_only(r.fields))}, [r]) for r in run]
+            return [
+                Planned(
+                    "create",
+                    {
+                        "fields": keyed(
+                            r.fields if None not in r.fields.values() else set_only(r.fields)
+                        )
+                    },
+                    [r],
+                )
+                for r in run
+            ]
         planned: list[Planned] = []
         by_id: dict[int, Planned] = {}
         by_key: dict[Key, Planned] = {}
