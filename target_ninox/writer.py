@@ -42,7 +42,7 @@ from __future__ import annotations
 import logging
 import re
 import time
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from ninox_core.client import NinoxClient
@@ -448,7 +448,11 @@ class TableWriter(LostAnswerReconciler, RecordDeleter):
         Once per batch of every record: the rerun guard and the counters are
         told per answer, not per record (target CPU, docs/design.md).
         """
-        top = self.known_sq or 0
+        if all(p.kind == "create" and p.key is None for p in pending) and all(
+            type(r) is dict for r in answer
+        ):
+            self._take_creates_answer(pending, answer, stats)
+            return
         answer_top: int | None = None
         every_sequence = True
         created: list[int] = []
@@ -483,6 +487,13 @@ class TableWriter(LostAnswerReconciler, RecordDeleter):
                         unkeyed.append((item.sources[0].line, int(record_id)))
         self._tell_guard(answer_top, unkeyed, every_sequence=every_sequence)
         count_writes(stats, pending)
+        self._advance_known_sq(answer_top, created, every_sequence=every_sequence)
+
+    def _advance_known_sq(
+        self, answer_top: int | None, created: list[int], *, every_sequence: bool
+    ) -> None:
+        """Move `known_sq` to the answer's top sequence when it tells every one."""
+        top = self.known_sq or 0
         if answer_top is not None:
             top = max(top, answer_top)
         if self.known_sq is not None and top > self.known_sq and every_sequence:
@@ -491,6 +502,27 @@ class TableWriter(LostAnswerReconciler, RecordDeleter):
             self._recent_created.clear()
         else:
             self._recent_created.update(created)
+
+    def _take_creates_answer(
+        self, pending: Sequence[Planned], answer: Sequence[dict[str, Any]], stats: WriteStats
+    ) -> None:
+        """`_take_answer` for a batch of unkeyed creates (the common load), in bulk."""
+        answered = answer[: len(pending)]
+        sequences = [r.get("sequence") for r in answered]
+        numbers = [s for s in sequences if isinstance(s, int)]
+        every_sequence = len(numbers) == len(sequences)
+        answer_top = max(numbers) if numbers else None
+        ids = [r.get("id") if r.get("id") is not None else r.get("_id") for r in answered]
+        created = [int(i) for i in ids if i is not None]
+        self.written_ids.update(created)
+        unkeyed = [
+            (item.sources[0].line, int(i))
+            for item, i in zip(pending, ids, strict=False)
+            if i is not None
+        ]
+        self._tell_guard(answer_top, unkeyed, every_sequence=every_sequence)
+        count_writes(stats, pending)
+        self._advance_known_sq(answer_top, created, every_sequence=every_sequence)
 
     def _tell_guard(
         self, top: int | None, unkeyed: list[tuple[int, int]], *, every_sequence: bool
@@ -537,6 +569,9 @@ class _Forgotten(set[int]):
 
     def add(self, element: int) -> None:
         """Forget `element` at once."""
+
+    def update(self, *others: Iterable[int]) -> None:
+        """Forget `others` at once."""
 
 
 #: A 400 answer that refuses a request for its size (servers word it variously).

@@ -5,6 +5,10 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+import pytest
+
+from target_ninox import target as target_module
+from target_ninox.writer import TableWriter
 from tests.target_support import (
     DEMO_TEAM,
     PEOPLE,
@@ -93,3 +97,24 @@ def test_overwrite_dry_run_reports_how_many_and_deletes_nothing(emulator, caplog
     assert run.exit_code == 0
     assert len(rows(emulator, PEOPLE)) == 5
     assert any("would delete 3 records of table 'People'" in r.getMessage() for r in caplog.records)
+
+
+@pytest.mark.parametrize(("load_method", "kept"), [("append-only", 0), ("overwrite", 250)])
+def test_only_overwrite_keeps_the_ids_written(emulator, monkeypatch, load_method, kept):
+    # A set of every id written costs tens of MB on a large load; only
+    # `overwrite` needs it (target_ninox/writer.py, `remember_written`).
+    make_database(emulator)
+    writers: list[TableWriter] = []
+
+    class Recorded(TableWriter):
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            super().__init__(*args, **kwargs)
+            writers.append(self)
+
+    monkeypatch.setattr(target_module, "TableWriter", Recorded)
+    messages = [schema("people", PEOPLE_PROPS)]
+    messages += [record("people", {"Email": f"p{i}@x", "Name": "p"}) for i in range(250)]
+    run = run_target(target_config(emulator, load_method=load_method), messages, emulator)
+    assert run.exit_code == 0
+    assert len(rows(emulator, PEOPLE)) == 250
+    assert [len(w.written_ids) for w in writers] == [kept]
