@@ -58,10 +58,11 @@ def send(
     timeout: tuple[float, float],
 ) -> requests.Response:
     """Send one request through `session`; the answer's body is read unless `stream`."""
-    if params or files or stream or session.cookies or not url.isascii():
-        short = False
-    else:
-        short = data is None or isinstance(data, bytes)
+    short = (
+        not (params or files or stream or session.cookies)
+        and url.isascii()
+        and (data is None or isinstance(data, bytes))
+    )
     if not short:
         return session.request(
             method,

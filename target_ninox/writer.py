@@ -448,11 +448,6 @@ class TableWriter(LostAnswerReconciler, RecordDeleter):
         Once per batch of every record: the rerun guard and the counters are
         told per answer, not per record (target CPU, docs/design.md).
         """
-        if all(p.kind == "create" and p.key is None for p in pending) and all(
-            type(r) is dict for r in answer
-        ):
-            self._take_creates_answer(pending, answer, stats)
-            return
         answer_top: int | None = None
         every_sequence = True
         created: list[int] = []
@@ -502,27 +497,6 @@ class TableWriter(LostAnswerReconciler, RecordDeleter):
             self._recent_created.clear()
         else:
             self._recent_created.update(created)
-
-    def _take_creates_answer(
-        self, pending: Sequence[Planned], answer: Sequence[dict[str, Any]], stats: WriteStats
-    ) -> None:
-        """`_take_answer` for a batch of unkeyed creates (the common load), in bulk."""
-        answered = answer[: len(pending)]
-        sequences = [r.get("sequence") for r in answered]
-        numbers = [s for s in sequences if isinstance(s, int)]
-        every_sequence = len(numbers) == len(sequences)
-        answer_top = max(numbers) if numbers else None
-        ids = [r.get("id") if r.get("id") is not None else r.get("_id") for r in answered]
-        created = [int(i) for i in ids if i is not None]
-        self.written_ids.update(created)
-        unkeyed = [
-            (item.sources[0].line, int(i))
-            for item, i in zip(pending, ids, strict=False)
-            if i is not None
-        ]
-        self._tell_guard(answer_top, unkeyed, every_sequence=every_sequence)
-        count_writes(stats, pending)
-        self._advance_known_sq(answer_top, created, every_sequence=every_sequence)
 
     def _tell_guard(
         self, top: int | None, unkeyed: list[tuple[int, int]], *, every_sequence: bool

@@ -9,7 +9,7 @@ from __future__ import annotations
 import contextlib
 import socket
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 
@@ -37,11 +37,8 @@ def canned_server(
     answer `status` with a JSON body echoing the request's headers (as some
     proxies and servers do), the Authorization header included.
     """
-    listener = socket.create_server(("127.0.0.1", 0))
-    listener.settimeout(0.2)
-    stop = threading.Event()
 
-    def handle(conn: socket.socket) -> None:
+    def handle(conn: socket.socket, stop: threading.Event) -> None:
         with conn:
             conn.settimeout(5)
             request = b""
@@ -73,6 +70,20 @@ def canned_server(
             except OSError:
                 return
 
+    with _serving(handle) as base_url:
+        yield base_url
+
+
+@contextmanager
+def _serving(handle: Callable[[socket.socket, threading.Event], None]) -> Iterator[str]:
+    """Accept connections on 127.0.0.1, each handled by `handle(conn, stop)` in a thread.
+
+    Yields the base URL (`.../v1`); `stop` is set when the block ends.
+    """
+    listener = socket.create_server(("127.0.0.1", 0))
+    listener.settimeout(0.2)
+    stop = threading.Event()
+
     def serve() -> None:
         while not stop.is_set():
             try:
@@ -81,7 +92,7 @@ def canned_server(
                 continue
             except OSError:
                 return
-            threading.Thread(target=handle, args=(conn,), daemon=True).start()
+            threading.Thread(target=handle, args=(conn, stop), daemon=True).start()
 
     thread = threading.Thread(target=serve, daemon=True)
     thread.start()
@@ -107,13 +118,10 @@ def scripted_server(answers: list[bytes]) -> Iterator[tuple[str, list[bytes]]]:
     Yields the base URL (`.../v1`) and the list of requests seen so far,
     each as its raw bytes (head and body).
     """
-    listener = socket.create_server(("127.0.0.1", 0))
-    listener.settimeout(0.2)
-    stop = threading.Event()
     seen: list[bytes] = []
     lock = threading.Lock()
 
-    def handle(conn: socket.socket) -> None:
+    def handle(conn: socket.socket, stop: threading.Event) -> None:
         with conn:
             conn.settimeout(5)
             request = b""
@@ -138,21 +146,5 @@ def scripted_server(answers: list[bytes]) -> Iterator[tuple[str, list[bytes]]]:
             with contextlib.suppress(OSError):
                 conn.sendall(answer)
 
-    def serve() -> None:
-        while not stop.is_set():
-            try:
-                conn, _ = listener.accept()
-            except TimeoutError:
-                continue
-            except OSError:
-                return
-            threading.Thread(target=handle, args=(conn,), daemon=True).start()
-
-    thread = threading.Thread(target=serve, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{listener.getsockname()[1]}/v1", seen
-    finally:
-        stop.set()
-        thread.join(2)
-        listener.close()
+    with _serving(handle) as base_url:
+        yield base_url, seen
