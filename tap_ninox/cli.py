@@ -26,11 +26,10 @@ from typing_extensions import override
 from ninox_core.cli_input import (
     CliInputError,
     ConfigInput,
-    check_settings,
+    check_plugin_settings,
     config_or_exit,
     read_json_file,
     read_state_file,
-    settings_schema,
 )
 from ninox_core.errors import NinoxError
 from ninox_core.termination import Interrupted, TerminationGuard
@@ -86,7 +85,7 @@ class NinoxTapCommand(CompatTap):
         """Sync; a failure the user can fix ends with one line and exit code 1."""
         with _one_line_errors(cls.logger):
             if not kwargs.get("about"):
-                check_settings(settings_schema(cls), kwargs.get("config"))
+                check_plugin_settings(cls, kwargs.get("config"))
             super().invoke(*args, **kwargs)
 
     @classmethod
@@ -95,7 +94,7 @@ class NinoxTapCommand(CompatTap):
         """Discover; a failure the user can fix ends with one line and exit code 1."""
         with _one_line_errors(cls.logger):
             if value:
-                check_settings(settings_schema(cls), ctx.params.get("config"))
+                check_plugin_settings(cls, ctx.params.get("config"))
             super().cb_discover(ctx, param, value)
 
     @classmethod
@@ -108,7 +107,7 @@ class NinoxTapCommand(CompatTap):
             return
         config = ctx.params.get("config") or ConfigInput()
         with _one_line_errors(cls.logger):
-            check_settings(settings_schema(cls), config)
+            check_plugin_settings(cls, config)
             tap = cls(config=config.config, validate_config=True)
             tap.connection_test()
         ctx.exit()

@@ -15,7 +15,7 @@ from singer_sdk.sinks import Sink
 from typing_extensions import override
 
 from ninox_core import __version__
-from ninox_core.cli_input import ConfigInput, check_settings, config_or_exit, settings_schema
+from ninox_core.cli_input import ConfigInput, check_plugin_settings, config_or_exit
 from ninox_core.client import NinoxClient
 from ninox_core.errors import NinoxError, NinoxNotFoundError
 from ninox_core.schema import NinoxField, NinoxTable
@@ -418,7 +418,7 @@ class TargetNinox(CompatTarget):
         config = config or SDKConfigInput()
         target: TargetNinox | None = None
         try:
-            check_settings(settings_schema(cls), config)
+            check_plugin_settings(cls, config)
             target = cls(
                 config=config.config,
                 validate_config=True,
