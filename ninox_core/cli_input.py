@@ -305,6 +305,10 @@ def read_state_file(path: str) -> dict[str, Any]:
         )
     if data == {}:
         return data
+    if isinstance(data.get("singer_state"), dict) and "bookmarks" not in data:
+        # Meltano's state backend stores a state as {"singer_state": {...}}.
+        logger.info('state file %r is a Meltano state: its "singer_state" is used', path)
+        data = dict(data["singer_state"])
     bookmarks = data.get("bookmarks")
     if not isinstance(bookmarks, dict):
         raise CliInputError(
