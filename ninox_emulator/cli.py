@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import errno
 import signal
 import sys
 import threading
@@ -64,7 +65,11 @@ def main(argv: list[str] | None = None) -> None:
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
-    emulator.start()
+    try:
+        emulator.start()
+    except OSError as exc:
+        print(f"ninox-emulator: {cannot_listen(args.host, args.port, exc)}", file=sys.stderr)
+        sys.exit(1)
     team = next(iter(emulator.store.teams), None) or LAYOUT[0][0] + " (not loaded)"
     playing = f", variants {', '.join(sorted(variants))}" if variants else ""
     print(
@@ -77,6 +82,20 @@ def main(argv: list[str] | None = None) -> None:
     finally:
         emulator.stop()  # saves --data
         print("ninox-emulator stopped", file=sys.stderr, flush=True)
+
+
+def cannot_listen(host: str, port: int, exc: OSError) -> str:
+    """The one line of a server that cannot listen: what is wrong and what to do."""
+    if exc.errno == errno.EADDRINUSE:
+        return (
+            f"port {port} on {host} is already in use (another ninox-emulator still "
+            "running?); stop that program, or choose another port with --port N "
+            "(--port 0 takes a free one)"
+        )
+    return (
+        f"cannot listen on {host} port {port}: {exc.strerror or exc}; check --host and "
+        "--port (a port below 1024 needs root; --port 0 takes a free one)"
+    )
 
 
 if __name__ == "__main__":

@@ -11,6 +11,7 @@ import contextlib
 import io
 import json
 import logging
+import os
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -197,6 +198,23 @@ class _DropStreamFailureLines(logging.Filter):
         return not str(record.msg).startswith("An unhandled error occurred while syncing")
 
 
+def _not_a_closed_pipe(record: logging.LogRecord) -> bool:
+    """Drops the SDK's "An unhandled error occurred" line when the output pipe closed.
+
+    The stream did nothing wrong: `_one_line_errors` says what happened. The
+    SDK logs that line inside its `except` block, so the error is at hand.
+    """
+    return not (
+        str(record.msg).startswith("An unhandled error occurred while syncing")
+        and isinstance(sys.exc_info()[1], BrokenPipeError)
+    )
+
+
+def quiet_closed_pipe(logger: logging.Logger) -> None:
+    """Install `_not_a_closed_pipe` on a stream's logger (once)."""
+    logger.addFilter(_not_a_closed_pipe)
+
+
 @contextmanager
 def _one_line_errors(logger: logging.Logger) -> Iterator[None]:
     """Turn a user error into one ERROR line and exit code 1; a signal into 143/130.
@@ -211,6 +229,16 @@ def _one_line_errors(logger: logging.Logger) -> Iterator[None]:
     except NinoxError as exc:
         logger.debug("tap-ninox failed:", exc_info=True)
         logger.error("tap-ninox failed: %s", exc)
+        sys.exit(1)
+    except BrokenPipeError:
+        # The reader of stdout stopped (a target that failed, `| head`):
+        # nothing more can be written, and Python's flush at exit would
+        # fail again with a traceback, so stdout goes to /dev/null.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        logger.error(
+            "tap-ninox stopped: the program reading its output (the target, or `| head`) "
+            "closed the pipe; see that program's messages for why"
+        )
         sys.exit(1)
     except Interrupted as stop:
         GUARD.stopping()

@@ -18,7 +18,7 @@ from ninox_core.settings import client_from_config, connection_properties
 from tap_ninox.catalog import CatalogStream
 from tap_ninox.catalog import annotate as annotate_catalog
 from tap_ninox.catalog import read_input as read_catalog_ids
-from tap_ninox.cli import BufferedMsgSpecWriter, NinoxTapCommand
+from tap_ninox.cli import BufferedMsgSpecWriter, NinoxTapCommand, quiet_closed_pipe
 from tap_ninox.files import (
     FILES_SETTINGS,
     FILES_STREAM,
@@ -108,7 +108,11 @@ class TapNinox(NinoxTapCommand):
         the state as given (the SDK adds a bookmark entry per stream later).
         """
         if (state or {}).get("bookmarks"):
-            selected = [stream for stream in self.streams.values() if stream.selected]
+            selected = [
+                stream
+                for stream in self.streams.values()
+                if stream.selected or stream.has_selected_descendents
+            ]
             check_input_state(
                 state,
                 [stream.name for stream in selected if stream.replication_key],
@@ -289,6 +293,8 @@ class TapNinox(NinoxTapCommand):
         """Streams by name; each table stream syncs its own database's `files` child."""
         streams = super().streams
         link_files_streams(streams.values())
+        for stream in streams.values():
+            quiet_closed_pipe(stream.logger)
         return streams
 
     # ----------------------------------------------------------- selection
