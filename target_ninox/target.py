@@ -228,14 +228,17 @@ class TargetNinox(CompatTarget):
             else "creates records (upserts by _id where records carry one)"
         )
         self.logger.info(
-            "Stream '%s' → %s: %d properties written; %s.",
+            "Stream '%s' → %s: %d properties %s; %s.",
             mapping.stream_name,
             describe_table(mapping.table),
             len(mapping.writers),
+            "would be written (dry run)" if self.config.get("dry_run") else "written",
             how,
         )
         if mapping.computed:
-            self.logger.warning(
+            # INFO: expected on every Ninox → Ninox copy (the tap emits
+            # formula values), and Ninox computes them again anyway.
+            self.logger.info(
                 "Stream '%s': %s of %s %s computed by Ninox (rev/formula) and not written.",
                 mapping.stream_name,
                 ", ".join(repr(p) for p in mapping.computed),
