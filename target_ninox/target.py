@@ -18,6 +18,7 @@ from ninox_core import __version__
 from ninox_core.cli_input import ConfigInput, check_plugin_settings, config_or_exit
 from ninox_core.client import NinoxClient
 from ninox_core.errors import NinoxError, NinoxNotFoundError
+from ninox_core.progress import ProgressClock
 from ninox_core.schema import NinoxField, NinoxTable
 from ninox_core.settings import client_from_config, connection_properties
 from target_ninox._sdk_compat import CompatTarget, SDKConfigInput
@@ -160,9 +161,34 @@ class TargetNinox(CompatTarget):
         self._stats: dict[str, tuple[NinoxTable, WriteStats]] = {}
         self._reported: set[str] = set()
         reader = self.message_reader
+        #: When the next "written so far" line is due.
+        self.progress = ProgressClock()
         if isinstance(reader, NinoxMessageReader):
             reader.policy = self.commit_policy
-            reader.every_lines = self.writes.let_worker_run
+            reader.every_lines = self.every_lines
+
+    def every_lines(self) -> None:
+        """Run every few input lines: let the write in flight go on; say how far we are."""
+        self.writes.let_worker_run()
+        if self.progress.due():
+            self.log_progress()
+
+    def log_progress(self) -> None:
+        """One line: records written (or, in a dry run, to be written) so far per stream.
+
+        The tap says how far it read every `PROGRESS_EVERY` seconds; this is
+        the target's side of the pipe (docs/design.md, "Errors and logs").
+        """
+        counts = [
+            f"{name} {stats.created + stats.updated + stats.upserted + stats.deleted}"
+            for name, (_, stats) in self._stats.items()
+        ]
+        self.logger.info(
+            "%s so far: %s (%.1f s)",
+            "Records that would be written" if self.config.get("dry_run") else "Records written",
+            ", ".join(counts) or "none yet",
+            self.progress.elapsed,
+        )
 
     # ------------------------------------------------------------ Ninox
 
