@@ -236,7 +236,7 @@ def _one_line_errors(logger: logging.Logger) -> Iterator[None]:
         # fail again with a traceback, so stdout goes to /dev/null.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         logger.error(
-            "tap-ninox stopped: the program reading its output (the target, or `| head`) "
+            "tap-ninox stopped: the program reading its output (the target, or head) "
             "closed the pipe; see that program's messages for why"
         )
         sys.exit(1)
