@@ -122,11 +122,13 @@ def _warn_unknown_env(schema: Mapping[str, Any], prefix: str, environ: Mapping[s
     """One warning per `<PREFIX>NAME` variable that names no setting.
 
     Only warned, never fatal: the environment is shared with other programs.
-    `<PREFIX>_NAME` (Meltano's plugin extras) is not a setting and is left alone.
+    `<PREFIX>_NAME` (Meltano's plugin extras) and `<PREFIX>LOGLEVEL` (the
+    SDK's log level) are not settings and are left alone.
     """
     known = {prefix + key.upper().replace("-", "_"): key for key in schema.get("properties") or {}}
+    others = (prefix + "_", prefix + "LOGLEVEL")
     for name in sorted(environ):
-        if not name.startswith(prefix) or name in known or name.startswith(prefix + "_"):
+        if not name.startswith(prefix) or name in known or name.startswith(others):
             continue
         near = closest_setting(name[len(prefix) :], list(known.values()))
         hint = f"; did you mean {prefix}{near.upper()}?" if near else ""

@@ -87,8 +87,12 @@ def test_the_sdk_settings_are_accepted_without_a_word(emulator, tmp_path):
 def test_an_env_var_that_names_no_setting_is_warned_with_the_name_meant(emulator):
     env = env_from(tap_config(emulator), "TAP_NINOX_")
     env["TAP_NINOX_PAGE_SISE"] = "10"
+    env["TAP_NINOX_LOGLEVEL"] = "INFO"  # the SDK's, not a setting: no warning
     result = run("tap", "--config", "ENV", "--discover", env=env)
     assert result.returncode == 0, result.stderr[-2000:]
+    assert [line for line in result.stderr.splitlines() if "WARNING" in line] == [
+        line for line in result.stderr.splitlines() if "TAP_NINOX_PAGE_SISE" in line
+    ]
     warned = [line for line in result.stderr.splitlines() if "TAP_NINOX_PAGE_SISE" in line]
     assert len(warned) == 1 and "WARNING" in warned[0], result.stderr[-2000:]
     assert "did you mean TAP_NINOX_PAGE_SIZE?" in warned[0]
