@@ -52,16 +52,26 @@ def main(argv: list[str] | None = None) -> None:
         print(f"ninox-emulator: error: {exc}", file=sys.stderr)
         sys.exit(2)
 
-    emulator = NinoxEmulator(
-        api_key=args.api_key,
-        demo=args.demo,
-        data_file=args.data,
-        host=args.host,
-        port=args.port,
-        max_page_size=args.max_page_size,
-        strict_refs=not args.lenient_refs,
-        variants=variants,
-    )
+    try:
+        emulator = NinoxEmulator(
+            api_key=args.api_key,
+            demo=args.demo,
+            data_file=args.data,
+            host=args.host,
+            port=args.port,
+            max_page_size=args.max_page_size,
+            strict_refs=not args.lenient_refs,
+            variants=variants,
+        )
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        if not args.data:
+            raise  # not the user's file: a bug, with its traceback
+        print(
+            f"ninox-emulator: --data file {args.data!r} is not a snapshot the emulator "
+            f"saved ({type(exc).__name__}: {exc}); give another file name to start afresh",
+            file=sys.stderr,
+        )
+        sys.exit(1)
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())

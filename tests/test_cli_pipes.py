@@ -68,3 +68,19 @@ def test_the_emulator_on_a_taken_port_says_which_and_what_to_do(emulator):
         "ninox-emulator still running?); stop that program, or choose another port with "
         "--port N (--port 0 takes a free one)"
     ]
+
+
+def test_the_emulator_with_a_data_file_that_is_no_snapshot_says_so(tmp_path):
+    data = tmp_path / "data.json"
+    data.write_text("not json")
+    done = subprocess.run(
+        [sys.executable, "-m", "ninox_emulator.cli", "--port", "0", "--data", str(data)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 1
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1, done.stderr
+    assert lines[0].startswith(f"ninox-emulator: --data file '{data}' is not a snapshot")
