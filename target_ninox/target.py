@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import sys
 import typing as t
 from functools import cached_property
@@ -163,6 +164,7 @@ class TargetNinox(CompatTarget):
         reader = self.message_reader
         #: When the next "written so far" line is due.
         self.progress = ProgressClock()
+        self.logger.addFilter(_drain_line_at_debug)
         if isinstance(reader, NinoxMessageReader):
             reader.policy = self.commit_policy
             reader.every_lines = self.every_lines
@@ -466,6 +468,17 @@ class TargetNinox(CompatTarget):
             cls.logger.error("%s", describe_failure(end.error, target))
         if end.exit_code:
             sys.exit(end.exit_code)
+
+
+def _drain_line_at_debug(record: logging.LogRecord) -> bool:
+    """The SDK's "Target sink for '…' is full. … Draining..." only at DEBUG.
+
+    It comes once per batch (10,000 lines for a million records) and hides
+    what matters; the progress line says how far the run is instead.
+    """
+    if str(record.msg).startswith("Target sink for") and record.levelno == logging.INFO:
+        return logging.getLogger(record.name).isEnabledFor(logging.DEBUG)
+    return True
 
 
 def _no_state(value: dict[str, Any]) -> None:

@@ -68,3 +68,13 @@ def test_the_tap_says_how_many_records_it_read_so_far(emulator, caplog, every_ch
         f"contact: {min(10 * page, total)} records in {page} pages so far"
         for page in range(1, pages + 1)
     ]
+
+
+def test_the_sdks_line_per_batch_is_left_to_debug(emulator, caplog, every_check):
+    make_database(emulator)
+    with caplog.at_level(logging.INFO):
+        run = run_target(target_config(emulator, batch_size_rows=100), people(300))
+    assert run.exit_code == 0
+    messages = [r.getMessage() for r in caplog.records]
+    assert not [m for m in messages if "is full" in m]
+    assert [m for m in messages if m.startswith("Records written so far")]
