@@ -1,8 +1,9 @@
 """Make a few changes in the demo's local Ninox, through its Ninox API.
 
 Used by ``bash demo/run.sh --incremental``: renames the job title of contacts
-1 and 2 and deletes contact 3, so that the incremental run has exactly three
-changes to load (two updates, one deletion).
+1 and 2 and deletes the first contact after them that still exists (3, then 4
+on the next run...), so that the incremental run has exactly three changes to
+load (two updates, one deletion).
 
     python demo/change.py http://127.0.0.1:PORT/v1
 """
@@ -28,7 +29,7 @@ def call(method: str, url: str, body: object = None) -> object:
 
 
 def main(base_url: str) -> None:
-    """Update contacts 1 and 2, delete contact 3, and say so."""
+    """Update contacts 1 and 2, delete one more contact, and say which."""
     db_url = f"{base_url}/teams/{TEAM}/databases/{DATABASE}"
     tables = call("GET", f"{db_url}/tables")
     assert isinstance(tables, list)
@@ -42,8 +43,16 @@ def main(base_url: str) -> None:
             {"id": 2, "fields": {"Job title": "Head of Incremental Loads"}},
         ],
     )
-    call("DELETE", f"{records}/3")
-    print("Changed in the local Ninox: contacts 1 and 2 updated, contact 3 deleted.")
+    # The first contact after 1 and 2 that still exists: each run deletes one
+    # record that is there (deleting an id twice deletes nothing).
+    listed = call("GET", f"{records}?perPage=1000")
+    assert isinstance(listed, list)
+    gone = min((int(r["id"]) for r in listed if int(r["id"]) > 2), default=None)
+    if gone is None:
+        print("Changed in the local Ninox: contacts 1 and 2 updated; no contact left to delete.")
+        return
+    call("DELETE", f"{records}/{gone}")
+    print(f"Changed in the local Ninox: contacts 1 and 2 updated, contact {gone} deleted.")
 
 
 if __name__ == "__main__":

@@ -92,6 +92,7 @@ def config_input(paths: Iterable[str], schema: Mapping[str, Any], env_prefix: st
         values, sources = env_config(schema, env_prefix, os.environ)
         result.config.update(values)
         result.sources.update(sources)
+        _warn_unknown_env(schema, env_prefix, os.environ)
         if sources:
             # The SDK then says "Skipping parse of env var settings": they
             # were parsed here, per the settings schema.
@@ -115,6 +116,23 @@ def env_config(
             values[key] = _parse_env_value(name, environ[name], prop)
             sources[key] = f"environment variable {name}"
     return values, sources
+
+
+def _warn_unknown_env(schema: Mapping[str, Any], prefix: str, environ: Mapping[str, str]) -> None:
+    """One warning per `<PREFIX>NAME` variable that names no setting.
+
+    Only warned, never fatal: the environment is shared with other programs.
+    `<PREFIX>_NAME` (Meltano's plugin extras) and `<PREFIX>LOGLEVEL` (the
+    SDK's log level) are not settings and are left alone.
+    """
+    known = {prefix + key.upper().replace("-", "_"): key for key in schema.get("properties") or {}}
+    others = (prefix + "_", prefix + "LOGLEVEL")
+    for name in sorted(environ):
+        if not name.startswith(prefix) or name in known or name.startswith(others):
+            continue
+        near = closest_setting(name[len(prefix) :], list(known.values()))
+        hint = f"; did you mean {prefix}{near.upper()}?" if near else ""
+        logger.warning("environment variable %s names no setting and is ignored%s", name, hint)
 
 
 def _types(prop: Mapping[str, Any]) -> list[str]:
@@ -163,12 +181,37 @@ def _parse_env_value(name: str, raw: str, prop: Mapping[str, Any]) -> Any:
     return raw
 
 
-def check_settings(schema: Mapping[str, Any], config: ConfigInput | Any) -> None:
-    """Validate the merged settings; every problem is named in one line."""
+def check_settings(
+    schema: Mapping[str, Any],
+    config: ConfigInput | Any,
+    name: str = "this connector",
+    log: logging.Logger | None = None,
+) -> None:
+    """Validate the merged settings; every problem is named in one line.
+
+    A key that is not a setting is a problem when it is within two edits of
+    one (`databse_ids`: a typo that would otherwise read every database);
+    any other unknown key is one warning (docs/design.md, "Errors and logs").
+    """
     settings = getattr(config, "config", None) or {}
     sources: dict[str, str] = getattr(config, "sources", {})
-    checker = validators.validator_for(schema)(copy.deepcopy(dict(schema)))
+    known = list(schema.get("properties") or {})
     problems = []
+    for key in settings:
+        if key in known:
+            continue
+        where = sources.get(key, "the settings")
+        near = closest_setting(key, known)
+        if near is not None:
+            problems.append(f"{key} in {where} is not a setting of {name}; did you mean `{near}`?")
+        else:
+            (log or logger).warning(
+                "%s in %s is not a setting of %s and is ignored (see --about for every setting)",
+                key,
+                where,
+                name,
+            )
+    checker = validators.validator_for(schema)(copy.deepcopy(dict(schema)))
     for error in sorted(checker.iter_errors(settings), key=lambda e: [str(p) for p in e.path]):
         key = str(error.path[0]) if error.path else None
         if key is None:
@@ -185,6 +228,50 @@ def check_settings(schema: Mapping[str, Any], config: ConfigInput | Any) -> None
         raise CliInputError(
             "invalid settings: " + "; ".join(problems) + " (see --about for every setting)"
         )
+
+
+def check_plugin_settings(plugin: Any, config: ConfigInput | Any) -> None:
+    """`check_settings` against a connector class's full settings (SDK ones included)."""
+    check_settings(settings_schema(plugin), config, plugin.name, plugin.logger)
+
+
+#: A key this close to a setting (in edits) is taken for a typo of it.
+TYPO_EDITS = 2
+
+
+def closest_setting(key: str, known: Iterable[str]) -> str | None:
+    """The setting `key` is a typo of (at most `TYPO_EDITS` edits away), if any.
+
+    Case and `-` for `_` are ignored; a swap of two neighbouring letters is
+    one edit.
+    """
+    folded = key.lower().replace("-", "_")
+    best: tuple[int, str] | None = None
+    for name in known:
+        distance = edit_distance(folded, name.lower())
+        if distance <= TYPO_EDITS and (best is None or distance < best[0]):
+            best = (distance, name)
+    return best[1] if best else None
+
+
+def edit_distance(a: str, b: str) -> int:
+    """Insertions, deletions, substitutions and neighbour swaps from `a` to `b`."""
+    if abs(len(a) - len(b)) > TYPO_EDITS:
+        return TYPO_EDITS + 1
+    previous2: list[int] = []
+    previous = list(range(len(b) + 1))
+    for i, char_a in enumerate(a, 1):
+        current = [i] + [0] * len(b)
+        for j, char_b in enumerate(b, 1):
+            current[j] = min(
+                previous[j] + 1,
+                current[j - 1] + 1,
+                previous[j - 1] + (char_a != char_b),
+            )
+            if i > 1 and j > 1 and char_a == b[j - 2] and a[i - 2] == char_b:
+                current[j] = min(current[j], previous2[j - 2] + 1)
+        previous2, previous = previous, current
+    return previous[-1]
 
 
 def _what_is_wrong(error: Any) -> str:
@@ -220,6 +307,10 @@ def read_state_file(path: str) -> dict[str, Any]:
         )
     if data == {}:
         return data
+    if isinstance(data.get("singer_state"), dict) and "bookmarks" not in data:
+        # Meltano's state backend stores a state as {"singer_state": {...}}.
+        logger.info('state file %r is a Meltano state: its "singer_state" is used', path)
+        data = dict(data["singer_state"])
     bookmarks = data.get("bookmarks")
     if not isinstance(bookmarks, dict):
         raise CliInputError(
@@ -241,11 +332,18 @@ def config_or_exit(plugin: Any, paths: Iterable[str]) -> ConfigInput:
     It logs one ERROR line and exits 1 (the CLI has nothing to clean up yet).
     """
     prefix = plugin.name.upper().replace("-", "_") + "_"
+    # The SDK's "Skipping parse of env var settings..." on every run reads as
+    # if the environment were ignored: it is parsed here instead.
+    plugin.logger.addFilter(_drop_sdk_env_line)
     try:
         return config_input(paths, settings_schema(plugin), prefix)
     except CliInputError as exc:
         plugin.logger.error("%s failed: %s", plugin.name, exc)
         raise SystemExit(1) from None
+
+
+def _drop_sdk_env_line(record: logging.LogRecord) -> bool:
+    return record.msg != "Skipping parse of env var settings..."
 
 
 def settings_schema(plugin: Any) -> dict[str, Any]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import errno
 import signal
 import sys
 import threading
@@ -51,20 +52,34 @@ def main(argv: list[str] | None = None) -> None:
         print(f"ninox-emulator: error: {exc}", file=sys.stderr)
         sys.exit(2)
 
-    emulator = NinoxEmulator(
-        api_key=args.api_key,
-        demo=args.demo,
-        data_file=args.data,
-        host=args.host,
-        port=args.port,
-        max_page_size=args.max_page_size,
-        strict_refs=not args.lenient_refs,
-        variants=variants,
-    )
+    try:
+        emulator = NinoxEmulator(
+            api_key=args.api_key,
+            demo=args.demo,
+            data_file=args.data,
+            host=args.host,
+            port=args.port,
+            max_page_size=args.max_page_size,
+            strict_refs=not args.lenient_refs,
+            variants=variants,
+        )
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        if not args.data:
+            raise  # not the user's file: a bug, with its traceback
+        print(
+            f"ninox-emulator: --data file {args.data!r} is not a snapshot the emulator "
+            f"saved ({type(exc).__name__}: {exc}); give another file name to start afresh",
+            file=sys.stderr,
+        )
+        sys.exit(1)
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
-    emulator.start()
+    try:
+        emulator.start()
+    except OSError as exc:
+        print(f"ninox-emulator: {cannot_listen(args.host, args.port, exc)}", file=sys.stderr)
+        sys.exit(1)
     team = next(iter(emulator.store.teams), None) or LAYOUT[0][0] + " (not loaded)"
     playing = f", variants {', '.join(sorted(variants))}" if variants else ""
     print(
@@ -77,6 +92,20 @@ def main(argv: list[str] | None = None) -> None:
     finally:
         emulator.stop()  # saves --data
         print("ninox-emulator stopped", file=sys.stderr, flush=True)
+
+
+def cannot_listen(host: str, port: int, exc: OSError) -> str:
+    """The one line of a server that cannot listen: what is wrong and what to do."""
+    if exc.errno == errno.EADDRINUSE:
+        return (
+            f"port {port} on {host} is already in use (another ninox-emulator still "
+            "running?); stop that program, or choose another port with --port N "
+            "(--port 0 takes a free one)"
+        )
+    return (
+        f"cannot listen on {host} port {port}: {exc.strerror or exc}; check --host and "
+        "--port (a port below 1024 needs root; --port 0 takes a free one)"
+    )
 
 
 if __name__ == "__main__":

@@ -11,6 +11,7 @@ import contextlib
 import io
 import json
 import logging
+import os
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -26,11 +27,10 @@ from typing_extensions import override
 from ninox_core.cli_input import (
     CliInputError,
     ConfigInput,
-    check_settings,
+    check_plugin_settings,
     config_or_exit,
     read_json_file,
     read_state_file,
-    settings_schema,
 )
 from ninox_core.errors import NinoxError
 from ninox_core.termination import Interrupted, TerminationGuard
@@ -86,7 +86,7 @@ class NinoxTapCommand(CompatTap):
         """Sync; a failure the user can fix ends with one line and exit code 1."""
         with _one_line_errors(cls.logger):
             if not kwargs.get("about"):
-                check_settings(settings_schema(cls), kwargs.get("config"))
+                check_plugin_settings(cls, kwargs.get("config"))
             super().invoke(*args, **kwargs)
 
     @classmethod
@@ -95,7 +95,7 @@ class NinoxTapCommand(CompatTap):
         """Discover; a failure the user can fix ends with one line and exit code 1."""
         with _one_line_errors(cls.logger):
             if value:
-                check_settings(settings_schema(cls), ctx.params.get("config"))
+                check_plugin_settings(cls, ctx.params.get("config"))
             super().cb_discover(ctx, param, value)
 
     @classmethod
@@ -108,7 +108,7 @@ class NinoxTapCommand(CompatTap):
             return
         config = ctx.params.get("config") or ConfigInput()
         with _one_line_errors(cls.logger):
-            check_settings(settings_schema(cls), config)
+            check_plugin_settings(cls, config)
             tap = cls(config=config.config, validate_config=True)
             tap.connection_test()
         ctx.exit()
@@ -198,6 +198,23 @@ class _DropStreamFailureLines(logging.Filter):
         return not str(record.msg).startswith("An unhandled error occurred while syncing")
 
 
+def _not_a_closed_pipe(record: logging.LogRecord) -> bool:
+    """Drops the SDK's "An unhandled error occurred" line when the output pipe closed.
+
+    The stream did nothing wrong: `_one_line_errors` says what happened. The
+    SDK logs that line inside its `except` block, so the error is at hand.
+    """
+    return not (
+        str(record.msg).startswith("An unhandled error occurred while syncing")
+        and isinstance(sys.exc_info()[1], BrokenPipeError)
+    )
+
+
+def quiet_closed_pipe(logger: logging.Logger) -> None:
+    """Install `_not_a_closed_pipe` on a stream's logger (once)."""
+    logger.addFilter(_not_a_closed_pipe)
+
+
 @contextmanager
 def _one_line_errors(logger: logging.Logger) -> Iterator[None]:
     """Turn a user error into one ERROR line and exit code 1; a signal into 143/130.
@@ -212,6 +229,16 @@ def _one_line_errors(logger: logging.Logger) -> Iterator[None]:
     except NinoxError as exc:
         logger.debug("tap-ninox failed:", exc_info=True)
         logger.error("tap-ninox failed: %s", exc)
+        sys.exit(1)
+    except BrokenPipeError:
+        # The reader of stdout stopped (a target that failed, `| head`):
+        # nothing more can be written, and Python's flush at exit would
+        # fail again with a traceback, so stdout goes to /dev/null.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        logger.error(
+            "tap-ninox stopped: the program reading its output (the target, or head) "
+            "closed the pipe; see that program's messages for why"
+        )
         sys.exit(1)
     except Interrupted as stop:
         GUARD.stopping()

@@ -10,27 +10,43 @@ so a newcomer needs no curl (see docs/api.md for the endpoints it reads).
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
-from pathlib import Path
 from typing import Any
 
 from ninox_core import __version__
+from ninox_core.cli_input import CliInputError, closest_setting, read_json_file
 from ninox_core.errors import NinoxError
 from ninox_core.settings import client_from_config
 
+#: The settings this tool reads (other keys of a tap or target config are
+#: left alone: the connectors check them when they run).
+READS = ("api_key", "base_url", "request_timeout", "max_retries", "user_agent")
+
 
 def read_config(path: str | None) -> dict[str, Any]:
-    """The config file's settings, or the TAP_NINOX_* environment without one."""
-    if path:
-        with Path(path).open(encoding="utf-8") as f:
-            config: dict[str, Any] = json.load(f)
-        return config
-    return {
-        "api_key": os.environ.get("TAP_NINOX_API_KEY", ""),
-        "base_url": os.environ.get("TAP_NINOX_BASE_URL"),
-    }
+    """The config file's settings, or the TAP_NINOX_* environment without one.
+
+    A key within two edits of a setting the tool reads (`base_ulr`) is an
+    error: it would otherwise ask the wrong server or send no key.
+    """
+    if not path:
+        return {
+            "api_key": os.environ.get("TAP_NINOX_API_KEY", ""),
+            "base_url": os.environ.get("TAP_NINOX_BASE_URL"),
+        }
+    config = read_json_file(path, "config", "a JSON object of settings")
+    if not isinstance(config, dict):
+        raise CliInputError(
+            f"config file {path!r} holds JSON {type(config).__name__}, not an object of settings"
+        )
+    for key in config:
+        near = None if key in READS else closest_setting(key, READS)
+        if near is not None:
+            raise CliInputError(
+                f"{key} in config file {path!r} is not a setting; did you mean `{near}`?"
+            )
+    return config
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -40,8 +56,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         config = read_config(args.config)
-    except (OSError, ValueError) as exc:
-        print(f"Cannot read config file {args.config}: {exc}", file=sys.stderr)
+    except CliInputError as exc:
+        print(f"tap-ninox ids: {exc}", file=sys.stderr)
         return 1
     if not config.get("api_key"):
         print("No API key: put api_key in --config FILE or set TAP_NINOX_API_KEY.", file=sys.stderr)
@@ -58,8 +74,15 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"  database_id {db['id']}  {db.get('name', '')}")
                 for table in client.list_tables(team["id"], db["id"]):
                     print(f"    table {table.id}  {table.name}")
+        sys.stdout.flush()
     except NinoxError as exc:
         print(f"tap-ninox ids: {exc}", file=sys.stderr)
+        return 1
+    except BrokenPipeError:
+        # The reader stopped (`| head`): it has what it wanted, as with any
+        # Unix tool. Python's flush at exit would fail again: point stdout
+        # at /dev/null first.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 1
     finally:
         client.close()

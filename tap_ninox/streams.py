@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import time
 from collections.abc import Iterable
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
@@ -14,6 +13,7 @@ from typing_extensions import override
 from ninox_core.client import NinoxClient
 from ninox_core.datetimes import epoch_ms_to_singer
 from ninox_core.errors import NinoxError, NinoxNotFoundError
+from ninox_core.progress import ProgressClock
 from ninox_core.schema import NinoxTable
 from tap_ninox._sdk_compat import CompatStream
 from tap_ninox.cli import write_lines
@@ -41,8 +41,6 @@ _PER_ID_CHECKS = 50
 #: full read takes the fewest calls; a server capping lower is still read to
 #: its empty last page.
 DEFAULT_PAGE_SIZE = 1000
-#: Log progress at INFO at most this often (seconds) while a table is read.
-_PROGRESS_EVERY = 10.0
 
 
 class NinoxStream(CompatStream):
@@ -147,7 +145,7 @@ class TableStream(FilesParent, NinoxStream):
         )
         emitted_now: set[int] = set()
         page_size = int(self.config.get("page_size", DEFAULT_PAGE_SIZE))
-        started = last_log = time.monotonic()
+        clock = ProgressClock()
         count = pages = 0
 
         self.logger.info(
@@ -180,14 +178,13 @@ class TableStream(FilesParent, NinoxStream):
                 "sequence_before": sequence_before,
             }
             self.write_state_now()
-            if time.monotonic() - last_log >= _PROGRESS_EVERY:
-                last_log = time.monotonic()
+            if clock.due():
                 self.logger.info(
                     "%s: %d records in %d pages so far (%.1f s)",
                     self.name,
                     count,
                     pages,
-                    last_log - started,
+                    clock.elapsed,
                 )
 
         deleted = 0
@@ -209,7 +206,7 @@ class TableStream(FilesParent, NinoxStream):
             count,
             pages,
             f" and {deleted} deletions" if deleted else "",
-            time.monotonic() - started,
+            clock.elapsed,
             sequence_before,
         )
         self._finish(context, sequence_before)

@@ -18,7 +18,7 @@ from ninox_core.settings import client_from_config, connection_properties
 from tap_ninox.catalog import CatalogStream
 from tap_ninox.catalog import annotate as annotate_catalog
 from tap_ninox.catalog import read_input as read_catalog_ids
-from tap_ninox.cli import BufferedMsgSpecWriter, NinoxTapCommand
+from tap_ninox.cli import BufferedMsgSpecWriter, NinoxTapCommand, quiet_closed_pipe
 from tap_ninox.files import (
     FILES_SETTINGS,
     FILES_STREAM,
@@ -27,6 +27,7 @@ from tap_ninox.files import (
     link_files_streams,
 )
 from tap_ninox.records import META_SCHEMA
+from tap_ninox.state_check import check_input_state
 from tap_ninox.streams import DEFAULT_PAGE_SIZE, TableStream
 
 
@@ -97,6 +98,28 @@ class TapNinox(NinoxTapCommand):
         """Keep the Ninox ids of the input catalog (the SDK's model drops them)."""
         self.catalog_streams = read_catalog_ids(catalog)
         super().__init__(catalog=catalog, **kwargs)
+
+    @override
+    def load_state(self, state: dict[str, Any]) -> None:
+        """Load `state` once it is known to be this run's (`state_check.py`).
+
+        The SDK calls this at the end of its constructor, with the catalog
+        read: the check runs before `sync_all` writes anything. It reads
+        the state as given (the SDK adds a bookmark entry per stream later).
+        """
+        if (state or {}).get("bookmarks"):
+            selected = [
+                stream
+                for stream in self.streams.values()
+                if stream.selected or stream.has_selected_descendents
+            ]
+            check_input_state(
+                state,
+                [stream.name for stream in selected if stream.replication_key],
+                [stream.name for stream in selected],
+                self.logger,
+            )
+        super().load_state(state)
 
     @cached_property
     def client(self) -> NinoxClient:
@@ -270,6 +293,8 @@ class TapNinox(NinoxTapCommand):
         """Streams by name; each table stream syncs its own database's `files` child."""
         streams = super().streams
         link_files_streams(streams.values())
+        for stream in streams.values():
+            quiet_closed_pipe(stream.logger)
         return streams
 
     # ----------------------------------------------------------- selection

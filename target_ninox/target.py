@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import sys
 import typing as t
 from functools import cached_property
@@ -15,9 +16,10 @@ from singer_sdk.sinks import Sink
 from typing_extensions import override
 
 from ninox_core import __version__
-from ninox_core.cli_input import ConfigInput, check_settings, config_or_exit, settings_schema
+from ninox_core.cli_input import ConfigInput, check_plugin_settings, config_or_exit
 from ninox_core.client import NinoxClient
 from ninox_core.errors import NinoxError, NinoxNotFoundError
+from ninox_core.progress import ProgressClock
 from ninox_core.schema import NinoxField, NinoxTable
 from ninox_core.settings import client_from_config, connection_properties
 from target_ninox._sdk_compat import CompatTarget, SDKConfigInput
@@ -160,9 +162,35 @@ class TargetNinox(CompatTarget):
         self._stats: dict[str, tuple[NinoxTable, WriteStats]] = {}
         self._reported: set[str] = set()
         reader = self.message_reader
+        #: When the next "written so far" line is due.
+        self.progress = ProgressClock()
+        self.logger.addFilter(_drain_line_at_debug)
         if isinstance(reader, NinoxMessageReader):
             reader.policy = self.commit_policy
-            reader.every_lines = self.writes.let_worker_run
+            reader.every_lines = self.every_lines
+
+    def every_lines(self) -> None:
+        """Run every few input lines: let the write in flight go on; say how far we are."""
+        self.writes.let_worker_run()
+        if self.progress.due():
+            self.log_progress()
+
+    def log_progress(self) -> None:
+        """One line: records written (or, in a dry run, to be written) so far per stream.
+
+        The tap says how far it read every `PROGRESS_EVERY` seconds; this is
+        the target's side of the pipe (docs/design.md, "Errors and logs").
+        """
+        counts = [
+            f"{name} {stats.created + stats.updated + stats.upserted + stats.deleted}"
+            for name, (_, stats) in self._stats.items()
+        ]
+        self.logger.info(
+            "%s so far: %s (%.1f s)",
+            "Records that would be written" if self.config.get("dry_run") else "Records written",
+            ", ".join(counts) or "none yet",
+            self.progress.elapsed,
+        )
 
     # ------------------------------------------------------------ Ninox
 
@@ -228,14 +256,17 @@ class TargetNinox(CompatTarget):
             else "creates records (upserts by _id where records carry one)"
         )
         self.logger.info(
-            "Stream '%s' → %s: %d properties written; %s.",
+            "Stream '%s' → %s: %d properties %s; %s.",
             mapping.stream_name,
             describe_table(mapping.table),
             len(mapping.writers),
+            "would be written (dry run)" if self.config.get("dry_run") else "written",
             how,
         )
         if mapping.computed:
-            self.logger.warning(
+            # INFO: expected on every Ninox → Ninox copy (the tap emits
+            # formula values), and Ninox computes them again anyway.
+            self.logger.info(
                 "Stream '%s': %s of %s %s computed by Ninox (rev/formula) and not written.",
                 mapping.stream_name,
                 ", ".join(repr(p) for p in mapping.computed),
@@ -418,7 +449,7 @@ class TargetNinox(CompatTarget):
         config = config or SDKConfigInput()
         target: TargetNinox | None = None
         try:
-            check_settings(settings_schema(cls), config)
+            check_plugin_settings(cls, config)
             target = cls(
                 config=config.config,
                 validate_config=True,
@@ -437,6 +468,17 @@ class TargetNinox(CompatTarget):
             cls.logger.error("%s", describe_failure(end.error, target))
         if end.exit_code:
             sys.exit(end.exit_code)
+
+
+def _drain_line_at_debug(record: logging.LogRecord) -> bool:
+    """The SDK's "Target sink for '…' is full. … Draining..." only at DEBUG.
+
+    It comes once per batch (10,000 lines for a million records) and hides
+    what matters; the progress line says how far the run is instead.
+    """
+    if str(record.msg).startswith("Target sink for") and record.levelno == logging.INFO:
+        return logging.getLogger(record.name).isEnabledFor(logging.DEBUG)
+    return True
 
 
 def _no_state(value: dict[str, Any]) -> None:
