@@ -30,7 +30,7 @@ from target_ninox.errors import (
     WriteError,
     show_value,
 )
-from target_ninox.key_index import KeyIndex
+from target_ninox.key_index import KeyIndex, is_empty_key_value
 from target_ninox.mapping import (
     DELETED_COLUMN,
     ID_COLUMN,
@@ -186,7 +186,7 @@ class NinoxSink(CompatBatchSink):
                 return
             key, key_values = (None, None)
             if record_id is None and mapping.key_properties:
-                key, key_values = self._key(record, self._convert(record, line), line, True)
+                key, key_values = self._key(record, self._convert(record, line), line, False)
             pending = PendingRecord(line, {}, record_id, key, key_values, deleted=True)
         else:
             fields = self._convert(record, line)
@@ -258,20 +258,29 @@ class NinoxSink(CompatBatchSink):
     def _key(
         self, record: dict[str, Any], fields: dict[str, Any], line: int, optional: bool
     ) -> tuple[Any, Any]:
-        """The record's upsert key: (index key, input values), or (None, None)."""
+        """The record's upsert key: (index key, input values), or (None, None).
+
+        An empty key value (null, `""`, only spaces) is no key: Ninox leaves
+        empty fields out, so it would match every record whose key field is
+        empty (SPEC "Trust no answer"). A record identified by `_id`
+        (`optional`) does without; any other is refused.
+        """
         props = self.mapping.key_properties
         values = [fields.get(self.mapping.writers[p].field.id) for p in props]
-        if any(v is None for v in values):
+        empty = [p for p, v in zip(props, values, strict=True) if is_empty_key_value(v)]
+        if empty:
             if optional:
                 return None, None
-            empty = [p for p, v in zip(props, values, strict=True) if v is None]
+            shown = record.get(empty[0])
             raise InputError(
-                f"the record's upsert key {', '.join(map(repr, empty))} is missing or null "
-                f"(the key is {list(props)}, from {self.mapping.key_source}); a keyed "
-                "record needs every key value",
+                f"the record's upsert key {', '.join(map(repr, empty))} is "
+                f"{'missing or null' if shown is None else f'empty ({show_value(shown)})'} "
+                f"(the key is {list(props)}, from {self.mapping.key_source}); an empty key "
+                "matches no record, so give every keyed record a key value",
                 stream=self.stream_name,
                 line=line or None,
                 field=empty[0],
+                value=shown,
             )
         return KeyIndex.key_of(values), tuple(record.get(p) for p in props)
 
