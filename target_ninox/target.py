@@ -22,7 +22,13 @@ from ninox_core.schema import NinoxField, NinoxTable
 from ninox_core.settings import client_from_config, connection_properties
 from target_ninox._sdk_compat import CompatTarget, SDKConfigInput
 from target_ninox.commit_policy import CommitPolicy, RunEnd
-from target_ninox.errors import InputError, RecordBeforeSchemaError, TargetNinoxError
+from target_ninox.errors import (
+    InputError,
+    InvalidLineError,
+    RecordBeforeSchemaError,
+    TargetNinoxError,
+    UnsupportedMessageError,
+)
 from target_ninox.file_upload import (
     UPLOAD_FILES_SETTING,
     FileUploadSink,
@@ -294,6 +300,49 @@ class TargetNinox(CompatTarget):
             "a RECORD came before the stream's SCHEMA message (a tap must send the SCHEMA first)",
             stream=stream_name,
         )
+
+    @override
+    def activate_version_message(self, message: dict[str, Any]) -> None:
+        """ACTIVATE_VERSION: ignored with one warning per stream, as SDK targets do.
+
+        target-ninox keeps no table versions, so it deletes nothing for an
+        older version (docs/design.md, "Singer messages"); before its
+        stream's SCHEMA the message is bad input, like a RECORD.
+        """
+        self._check_message(message, "ACTIVATE_VERSION", {"stream", "version"})
+        stream_name = message["stream"]
+        if not isinstance(stream_name, str) or stream_name not in self.mapper.stream_maps:
+            raise UnsupportedMessageError(
+                "an ACTIVATE_VERSION message came before the stream's SCHEMA message (a tap "
+                "must send the SCHEMA first)",
+                stream=str(stream_name),
+            )
+        if self.first_report(f"ACTIVATE_VERSION {stream_name}"):
+            self.logger.warning(
+                "Stream '%s': ACTIVATE_VERSION messages are ignored: target-ninox keeps no "
+                "table versions and deletes no records of older ones (load_method "
+                "overwrite deletes what a run did not write).",
+                stream_name,
+            )
+
+    @override
+    def batch_message(self, message: dict[str, Any]) -> None:
+        """BATCH: refused with one line; target-ninox reads RECORD messages only.
+
+        Like the SDK's SQL targets (target-postgres), it does not declare the
+        `batch` capability (docs/design.md, "Singer messages").
+        """
+        self._check_message(message, "BATCH", {"stream"})
+        raise UnsupportedMessageError(
+            "target-ninox does not accept BATCH messages (records in batch files); turn "
+            "off batch_config in the tap's settings so that it sends RECORD messages",
+            stream=str(message["stream"]),
+        )
+
+    def _check_message(self, message: dict[str, Any], kind: str, requires: set[str]) -> None:
+        missing = sorted(requires - set(message))
+        if missing:
+            raise InvalidLineError(f"the {kind} message has no {', '.join(missing)}")
 
     @override
     def process_endofpipe(self) -> None:
