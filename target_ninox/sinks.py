@@ -10,15 +10,18 @@ queue's worker while the next batch is read (target_ninox/write_queue.py).
 
 from __future__ import annotations
 
+import time
 import typing as t
 from collections.abc import Sequence
 from functools import partial
 from typing import Any
 
+from singer_sdk import metrics
 from singer_sdk.sinks.core import BaseJSONSchemaValidator
 from typing_extensions import override
 
 from ninox_core.errors import NinoxError, ValueConversionError
+from ninox_core.failures import mark_where
 from ninox_core.schema import NinoxTable
 from target_ninox._sdk_compat import CompatBatchSink
 from target_ninox.commit_policy import HOLD_BATCHES
@@ -63,6 +66,31 @@ class _Validator(BaseJSONSchemaValidator):
         error = self.records.first_error(record)
         if error is not None:
             raise RecordSchemaError(error.message, record)
+
+
+class SettledBatchTimer(metrics.Timer):
+    """`batch_processing_time`, told once a batch's write has settled.
+
+    The SDK times `process_batch`, which here only hands the write to the
+    write queue's worker (target_ninox/write_queue.py), and its timer keeps
+    the first status it logged for every later batch: a write that failed
+    would read "succeeded". This timer logs nothing around `process_batch`;
+    `settled` logs the batch's time and real status.
+    """
+
+    @override
+    def __enter__(self) -> SettledBatchTimer:
+        return self
+
+    @override
+    def __exit__(self, *exc_info: object) -> None:
+        """Nothing: the write has not settled yet (`settled` tells it)."""
+
+    def settled(self, started: float, error: BaseException | None) -> None:
+        """Log the time from `started` to now and whether the write succeeded."""
+        status = metrics.Status.FAILED if error is not None else metrics.Status.SUCCEEDED
+        tags = {**self.tags, metrics.Tag.STATUS: status}
+        metrics.log(self.logger, metrics.Point("timer", self.metric, time.time() - started, tags))
 
 
 class NinoxSink(CompatBatchSink):
@@ -119,6 +147,13 @@ class NinoxSink(CompatBatchSink):
         return self.mapping.table
 
     # ------------------------------------------------------------ SDK hooks
+
+    @override
+    def get_batch_processing_timer(self) -> metrics.Timer:
+        """A timer told when the write settles, with its real outcome."""
+        return SettledBatchTimer(
+            metrics.Metric.BATCH_PROCESSING_TIME, tags={metrics.Tag.STREAM: self.stream_name}
+        )
 
     @override
     def get_validator(self) -> BaseJSONSchemaValidator | None:
@@ -326,8 +361,12 @@ class NinoxSink(CompatBatchSink):
         records = context.get("records") or []
         context["records"] = []
         flight = target.commit_policy.batch_sent(self)
+        started = time.time()
 
         def done(error: BaseException | None) -> None:
+            timer = self.batch_processing_timer
+            if isinstance(timer, SettledBatchTimer):
+                timer.settled(started, error)
             if error is not None:
                 target.commit_policy.batch_failed(flight)
                 raise error
@@ -356,7 +395,6 @@ class NinoxSink(CompatBatchSink):
                 "rerun from that STATE."
             ) from exc
         except Exception as exc:
-            raise WriteError(
-                f"stream {self.stream_name!r}: writing to {describe_table(self.table)} "
-                f"failed: {type(exc).__name__}: {exc}"
-            ) from exc
+            # Not a user error: a bug of ours, reported as one (ninox_core/failures.py).
+            mark_where(exc, f"stream {self.stream_name!r}, writing to {describe_table(self.table)}")
+            raise

@@ -18,6 +18,7 @@ from ninox_core import __version__
 from ninox_core.cli_input import ConfigInput, check_settings, config_or_exit, settings_schema
 from ninox_core.client import NinoxClient
 from ninox_core.errors import NinoxError, NinoxNotFoundError
+from ninox_core.failures import one_line, report_failure
 from ninox_core.schema import NinoxField, NinoxTable
 from ninox_core.settings import client_from_config, connection_properties
 from target_ninox._sdk_compat import CompatTarget, SDKConfigInput
@@ -482,8 +483,14 @@ class TargetNinox(CompatTarget):
             if target is not None and "client" in target.__dict__:
                 target.client.close()
         if end.error is not None:
-            cls.logger.debug("The run failed:", exc_info=end.error)
-            cls.logger.error("%s", describe_failure(end.error, target))
+            report_failure(
+                cls.logger,
+                end.error,
+                "target-ninox",
+                describe_failure(end.error, target),
+                user_errors=(TargetNinoxError,),
+                prefix=_input_line(target),
+            )
         if end.exit_code:
             sys.exit(end.exit_code)
 
@@ -493,18 +500,22 @@ def _no_state(value: dict[str, Any]) -> None:
 
 
 def describe_failure(exc: BaseException, target: TargetNinox | None = None) -> str:
-    """The one line a failed run ends with."""
+    """The one line a run failed by a user error ends with (bugs: ninox_core/failures.py)."""
     if isinstance(exc, (TargetNinoxError, NinoxError)):
         text = str(exc)
     else:
         detail = getattr(exc, "message", None) or str(exc) or type(exc).__name__
         text = f"{type(exc).__name__}: {detail}"
-        reader = target.message_reader if target is not None else None
-        line = getattr(reader, "line_number", 0)
-        if line and not isinstance(exc, InputError):
-            text = f"input line {line}: {text}"
-    first, *rest = text.strip().splitlines() or [""]
-    return first + (" …" if rest else "")
+        if not isinstance(exc, InputError):
+            text = _input_line(target) + text
+    return one_line(text)
+
+
+def _input_line(target: TargetNinox | None) -> str:
+    """`input line N: ` for the line being read when the run failed, else ``."""
+    reader = target.message_reader if target is not None else None
+    line = getattr(reader, "line_number", 0)
+    return f"input line {line}: " if line else ""
 
 
 if __name__ == "__main__":
