@@ -14,7 +14,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from decimal import Decimal
 from typing import Any
 
-from ninox_core.client import NinoxClient
+from ninox_core.client import PAGE_SIZE, NinoxClient
 from ninox_core.schema import NinoxField, NinoxTable
 from target_ninox.answers import FieldIds
 
@@ -22,8 +22,8 @@ logger = logging.getLogger(__name__)
 
 Key = tuple[Any, ...]
 
-#: Records per page of the index read (the emulator's and a sane server cap).
-INDEX_PAGE_SIZE = 1000
+#: Records per page of the index read and every other read of the target.
+INDEX_PAGE_SIZE = PAGE_SIZE
 
 
 def normalize(value: Any) -> Any:
