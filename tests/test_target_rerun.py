@@ -213,7 +213,7 @@ def test_candidate_matching_by_lookup_gives_what_a_scan_in_order_gives():
     # (`LostAnswerReconciler._first_match`), found by lookup.
     rng = random.Random(16)
     fields = ["A", "B", "C"]
-    candidates = [
+    candidates: list[dict[str, Any]] = [
         {"id": i, "fields": {f: rng.choice([None, "x", "y", 1, 1.0]) for f in fields}}
         for i in range(1, 400)
     ]
@@ -251,7 +251,7 @@ def test_a_rerun_goes_through_the_candidates_a_bounded_number_of_times(emulator,
     assert len(rows(emulator, PEOPLE)) == 1500
     steps = 0
 
-    class Counted(list):  # type: ignore[type-arg]
+    class Counted(list[Any]):
         def __iter__(self) -> Any:
             nonlocal steps
             for item in super().__iter__():
