@@ -71,6 +71,22 @@ BAD_MESSAGES: dict[str, tuple[dict[str, Any], list[str]]] = {
     "record_without_record": ({"type": "RECORD", "stream": "people"}, ["record"]),
     "record_without_stream": ({"type": "RECORD", "record": {}}, ["stream"]),
     "state_without_value": ({"type": "STATE"}, ["value"]),
+    "schema_not_an_object": (
+        {"type": "SCHEMA", "stream": "other", "schema": "abc"},
+        ["stream 'other'", "schema must be a JSON object", "'abc'"],
+    ),
+    "schema_stream_not_a_string": (
+        {"type": "SCHEMA", "stream": 5, "schema": {"properties": {}}},
+        ["stream must be a string"],
+    ),
+    "key_properties_not_a_list": (
+        {**PEOPLE_SCHEMA, "key_properties": "Email"},
+        ["stream 'people'", "key_properties", "'Email'"],
+    ),
+    "record_stream_not_a_string": (
+        {"type": "RECORD", "stream": ["people"], "record": {}},
+        ["stream must be a string"],
+    ),
 }
 
 
