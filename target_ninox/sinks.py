@@ -16,6 +16,7 @@ from collections.abc import Sequence
 from functools import partial
 from typing import Any
 
+from jsonschema.exceptions import SchemaError
 from singer_sdk import metrics
 from singer_sdk.sinks.core import BaseJSONSchemaValidator
 from typing_extensions import override
@@ -159,7 +160,13 @@ class NinoxSink(CompatBatchSink):
     def get_validator(self) -> BaseJSONSchemaValidator | None:
         """A compiled validator (jsonschema only for what it cannot decide)."""
         if self.validate_schema:
-            self.record_validator = _Validator(self.schema)
+            try:
+                self.record_validator = _Validator(self.schema)
+            except SchemaError as exc:
+                raise InputError(
+                    f"the SCHEMA message's schema is not a valid JSON schema: {exc.message}",
+                    stream=self.stream_name,
+                ) from None
             return self.record_validator
         return None
 

@@ -83,6 +83,10 @@ BAD_MESSAGES: dict[str, tuple[dict[str, Any], list[str]]] = {
         {**PEOPLE_SCHEMA, "key_properties": "Email"},
         ["stream 'people'", "key_properties", "'Email'"],
     ),
+    "schema_not_a_json_schema": (
+        {**PEOPLE_SCHEMA, "schema": {"properties": {"Email": {"type": "strin"}}}},
+        ["stream 'people'", "not a valid JSON schema", "'strin'"],
+    ),
     "record_stream_not_a_string": (
         {"type": "RECORD", "stream": ["people"], "record": {}},
         ["stream must be a string"],
