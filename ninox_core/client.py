@@ -50,6 +50,8 @@ from ninox_core.schema import NinoxTable
 DEFAULT_BASE_URL = "https://api.ninox.com/v1"
 DEFAULT_TIMEOUT = 300.0
 DEFAULT_MAX_RETRIES = 8
+#: Records per page of every read, tap and target (docs/decisions/0015-page-size-default.md).
+PAGE_SIZE = 1000
 #: Scans of a table read by page number before deletions during them fail the read.
 _MAX_SCANS = 5
 #: Longest wait between two tries, whatever `Retry-After` asks for.
@@ -453,7 +455,7 @@ class NinoxClient:
         *,
         since_id: int = 0,
         since_sq: int | None = None,
-        page_size: int = 500,
+        page_size: int = PAGE_SIZE,
         choice_style: str = "names",
         style: str = "names",
     ) -> Iterator[list[dict[str, Any]]]:

@@ -20,7 +20,11 @@ from typing import Any
 
 import click
 from singer_sdk.contrib.msgspec import MsgSpecWriter
-from singer_sdk.exceptions import AbortedSyncFailedException, AbortedSyncPausedException
+from singer_sdk.exceptions import (
+    AbortedSyncFailedException,
+    AbortedSyncPausedException,
+    ConfigValidationError,
+)
 from singer_sdk.singerlib import Message, RecordMessage, StateMessage
 from typing_extensions import override
 
@@ -33,6 +37,7 @@ from ninox_core.cli_input import (
     read_state_file,
 )
 from ninox_core.errors import NinoxError
+from ninox_core.failures import mark_where, one_line, report_failure
 from ninox_core.termination import Interrupted, TerminationGuard
 from tap_ninox._sdk_compat import CompatTap
 
@@ -217,18 +222,27 @@ def quiet_closed_pipe(logger: logging.Logger) -> None:
 
 @contextmanager
 def _one_line_errors(logger: logging.Logger) -> Iterator[None]:
-    """Turn a user error into one ERROR line and exit code 1; a signal into 143/130.
+    """Turn a failure into one ERROR line and exit code 1; a signal into 143/130.
 
-    The message already says what failed, where and what to do; the
-    traceback is only logged at DEBUG. Other exceptions are bugs and keep
-    their traceback. On SIGTERM/SIGINT the last STATE is written again (it
-    covers only messages already written) before exiting 128 + signal.
+    The policy of both connectors (ninox_core/failures.py): a user error's
+    message already says what failed, where and what to do; any other
+    exception is a bug of tap-ninox and says so. The traceback is logged at
+    DEBUG only, and the SDK's own "An unhandled error occurred while syncing"
+    line is folded into that one line (it names the stream). On
+    SIGTERM/SIGINT the last STATE is written again (it covers only messages
+    already written) before exiting 128 + signal.
     """
+    streams = _StreamFailureLines()
+    handlers = list(logging.getLogger().handlers)
+    for handler in handlers:
+        handler.addFilter(streams)
     try:
         yield
+    except (click.exceptions.ClickException, click.exceptions.Exit, ConfigValidationError):
+        raise  # the SDK's command reports these itself
     except NinoxError as exc:
         logger.debug("tap-ninox failed:", exc_info=True)
-        logger.error("tap-ninox failed: %s", exc)
+        logger.error("tap-ninox failed: %s", one_line(str(exc)))
         sys.exit(1)
     except BrokenPipeError:
         # The reader of stdout stopped (a target that failed, `| head`):
@@ -255,3 +269,31 @@ def _one_line_errors(logger: logging.Logger) -> Iterator[None]:
             stop.exit_code,
         )
         sys.exit(stop.exit_code)
+    except Exception as exc:
+        if streams.stream is not None:
+            mark_where(exc, f"while syncing stream {streams.stream!r}")
+        report_failure(logger, exc, "tap-ninox", str(exc))
+        sys.exit(1)
+    finally:
+        for handler in handlers:
+            handler.removeFilter(streams)
+
+
+class _StreamFailureLines(logging.Filter):
+    """Drops the SDK's "An unhandled error occurred while syncing" line, keeping its stream.
+
+    The run's one ERROR line says what failed and names that stream.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        #: The stream the SDK said failed (None: none did).
+        self.stream: str | None = None
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        """Keep every other record."""
+        if str(record.msg).startswith("An unhandled error occurred while syncing"):
+            if record.args and isinstance(record.args, tuple):
+                self.stream = str(record.args[0])
+            return False
+        return True

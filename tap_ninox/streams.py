@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 from singer_sdk.helpers.conform import TypeConformanceLevel
 from typing_extensions import override
 
-from ninox_core.client import NinoxClient
+from ninox_core.client import PAGE_SIZE, NinoxClient
 from ninox_core.datetimes import epoch_ms_to_singer
 from ninox_core.errors import NinoxError, NinoxNotFoundError
 from ninox_core.progress import ProgressClock
@@ -40,7 +40,7 @@ _PER_ID_CHECKS = 50
 #: Records asked for per page: the most Ninox answers (docs/api.md), so a
 #: full read takes the fewest calls; a server capping lower is still read to
 #: its empty last page.
-DEFAULT_PAGE_SIZE = 1000
+DEFAULT_PAGE_SIZE = PAGE_SIZE
 
 
 class NinoxStream(CompatStream):

@@ -116,6 +116,19 @@ class CompatTarget(Target):
             self.record_before_schema(stream_name)
 
     @override
+    def _process_activate_version_message(self, message_dict: dict[str, Any]) -> None:
+        # Why: the SDK's version fails with a KeyError for a stream without
+        # a SCHEMA and warns twice per message; no public hook sees it.
+        self.activate_version_message(message_dict)
+
+    @override
+    def _process_batch_message(self, message_dict: dict[str, Any]) -> None:
+        # Why: the SDK hands the batch files' raw records to `process_batch`,
+        # past validation, conversion and the commit policy; no public hook
+        # sees a BATCH message before that.
+        self.batch_message(message_dict)
+
+    @override
     def _handle_termination(self, signum: int, frame: Any) -> None:
         # Why: the SDK's signal handler drains the sinks and exits 0, so an
         # orchestrator would record an interrupted run as a success. During
@@ -128,6 +141,14 @@ class CompatTarget(Target):
 
     def record_before_schema(self, stream_name: str) -> NoReturn:
         """A RECORD came before its stream's SCHEMA: raise the error to report."""
+        raise NotImplementedError
+
+    def activate_version_message(self, message: dict[str, Any]) -> None:
+        """Handle an ACTIVATE_VERSION message."""
+        raise NotImplementedError
+
+    def batch_message(self, message: dict[str, Any]) -> None:
+        """Handle a BATCH message."""
         raise NotImplementedError
 
 

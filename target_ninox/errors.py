@@ -68,6 +68,10 @@ class InvalidLineError(InputError, InvalidInputLine):
     """A line that is not JSON or not a Singer message."""
 
 
+class UnsupportedMessageError(InputError):
+    """A Singer message the target does not take (BATCH), or one before its SCHEMA."""
+
+
 class RecordBeforeSchemaError(InputError, RecordsWithoutSchemaException):
     """A RECORD for a stream that had no SCHEMA yet."""
 

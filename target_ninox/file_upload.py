@@ -35,6 +35,7 @@ from singer_sdk.sinks import BatchSink
 from typing_extensions import override
 
 from ninox_core.errors import NinoxError, NinoxNotFoundError
+from ninox_core.failures import mark_where
 from ninox_core.files import upload_file
 from target_ninox.errors import MappingError, WriteError
 
@@ -160,6 +161,10 @@ class FileUploadSink(BatchSink):
         except Exception as exc:
             self._policy.batch_failed(self)
             if isinstance(exc, WriteError):
+                raise
+            if not isinstance(exc, (NinoxError, OSError)):
+                # A bug of ours, reported as one (ninox_core/failures.py).
+                mark_where(exc, f"stream {self.stream_name!r}, uploading files")
                 raise
             raise WriteError(
                 f"stream {self.stream_name!r}: uploading files failed: {type(exc).__name__}: {exc}"

@@ -14,7 +14,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from decimal import Decimal
 from typing import Any
 
-from ninox_core.client import NinoxClient
+from ninox_core.client import PAGE_SIZE, NinoxClient
 from ninox_core.schema import NinoxField, NinoxTable
 from target_ninox.answers import FieldIds
 
@@ -22,8 +22,8 @@ logger = logging.getLogger(__name__)
 
 Key = tuple[Any, ...]
 
-#: Records per page of the index read (the emulator's and a sane server cap).
-INDEX_PAGE_SIZE = 1000
+#: Records per page of the index read and every other read of the target.
+INDEX_PAGE_SIZE = PAGE_SIZE
 
 
 def normalize(value: Any) -> Any:
@@ -46,6 +46,20 @@ def normalize(value: Any) -> Any:
     if isinstance(value, Mapping):
         return tuple(sorted((str(k), normalize(v)) for k, v in value.items()))
     return str(value)
+
+
+def is_empty_key_value(value: Any) -> bool:
+    """True for a key value that is no key: null, `""` or only spaces.
+
+    Ninox leaves empty fields out of its answers, so such a value would
+    match every record whose key field is empty (SPEC "Trust no answer").
+    """
+    return value is None or (isinstance(value, str) and not value.strip())
+
+
+def is_empty_key(key: Key) -> bool:
+    """True when any part of a key is empty (`is_empty_key_value`): it matches nothing."""
+    return any(is_empty_key_value(v) for v in key)
 
 
 def key_hash(encoded: bytes) -> int:
@@ -113,7 +127,9 @@ class KeyIndex:
     # ---------------------------------------------------------------- reads
 
     def get(self, key: Key) -> int | None:
-        """The id of the record with this key, or None."""
+        """The id of the record with this key, or None (always for an empty key)."""
+        if is_empty_key(key):
+            return None
         encoded = encode_key(key)
         found = self._added.get(encoded)
         if found is not None:
@@ -166,6 +182,8 @@ class KeyIndex:
             record_id = int(record["id"])
             self.max_sequence = max(self.max_sequence, int(record.get("sequence") or 0))
             key = self.key_of_record(record)
+            if is_empty_key(key):
+                continue  # matches nothing (`is_empty_key_value`)
             holder = self.get(key)
             if holder is not None and holder != record_id and holder < record_id:
                 continue
@@ -183,7 +201,10 @@ class KeyIndex:
             pages += 1
             for record in page:
                 self.max_sequence = max(self.max_sequence, int(record.get("sequence") or 0))
-                encoded = encode_key(self.key_of_record(record))
+                key = self.key_of_record(record)
+                if is_empty_key(key):
+                    continue  # never a match: not indexed (`is_empty_key_value`)
+                encoded = encode_key(key)
                 hashes.append(key_hash(encoded))
                 ids.append(int(record["id"]))
                 blob += encoded

@@ -118,6 +118,8 @@ class NinoxMessageReader(MsgSpecReader):
             self.assert_line_requires(message, {"value"})
             self.policy.state_read(self.line_number, message["value"])
         elif (callback := callbacks.get(kind)) is not None:
+            if kind != "RECORD" or type(message.get("stream")) is not str:
+                check_shape(kind, message)
             callback(message)
         else:
             raise InvalidLineError(f"unknown Singer message type {show_value(kind)}")
@@ -138,6 +140,50 @@ class NinoxMessageReader(MsgSpecReader):
                 stream=stream,
                 line=self.line_number,
             ) from None
+
+
+#: Per message type: the keys it must have and the JSON type of each (the
+#: SDK would fail on a wrong one with an AttributeError or a TypeError).
+_SHAPES: dict[str, dict[str, tuple[type, str]]] = {
+    "SCHEMA": {"stream": (str, "a string"), "schema": (dict, "a JSON object")},
+    "RECORD": {"stream": (str, "a string"), "record": (dict, "a JSON object")},
+    "ACTIVATE_VERSION": {"stream": (str, "a string"), "version": (object, "")},
+    "BATCH": {"stream": (str, "a string")},
+}
+
+
+def check_shape(kind: str, message: dict[str, t.Any]) -> None:
+    """A Singer message has the keys its type needs, each of the right JSON type.
+
+    Raises `InvalidLineError` naming the key (the caller adds the line).
+    """
+    shape = _SHAPES.get(kind)
+    if shape is None:
+        return
+    stream = message.get("stream")
+    named = stream if isinstance(stream, str) else None
+    missing = sorted(key for key in shape if key not in message)
+    if missing:
+        raise InvalidLineError(f"the {kind} message has no {', '.join(missing)}", stream=named)
+    for key, (wanted, described) in shape.items():
+        if not isinstance(message[key], wanted):
+            raise InvalidLineError(
+                f"the {kind} message's {key} must be {described}, not {show_value(message[key])}",
+                stream=named,
+            )
+    key_properties = message.get("key_properties")
+    if (
+        kind == "SCHEMA"
+        and key_properties is not None
+        and not (
+            isinstance(key_properties, list) and all(isinstance(p, str) for p in key_properties)
+        )
+    ):
+        raise InvalidLineError(
+            "the SCHEMA message's key_properties must be a list of property names, not "
+            f"{show_value(key_properties)}",
+            stream=named,
+        )
 
 
 def _lines(source: t.IO[str]) -> Iterable[str | bytes]:

@@ -10,15 +10,19 @@ queue's worker while the next batch is read (target_ninox/write_queue.py).
 
 from __future__ import annotations
 
+import time
 import typing as t
 from collections.abc import Sequence
 from functools import partial
 from typing import Any
 
+from jsonschema.exceptions import SchemaError
+from singer_sdk import metrics
 from singer_sdk.sinks.core import BaseJSONSchemaValidator
 from typing_extensions import override
 
 from ninox_core.errors import NinoxError, ValueConversionError
+from ninox_core.failures import mark_where
 from ninox_core.schema import NinoxTable
 from target_ninox._sdk_compat import CompatBatchSink
 from target_ninox.commit_policy import HOLD_BATCHES
@@ -30,7 +34,7 @@ from target_ninox.errors import (
     WriteError,
     show_value,
 )
-from target_ninox.key_index import KeyIndex
+from target_ninox.key_index import KeyIndex, is_empty_key_value
 from target_ninox.mapping import (
     DELETED_COLUMN,
     ID_COLUMN,
@@ -63,6 +67,31 @@ class _Validator(BaseJSONSchemaValidator):
         error = self.records.first_error(record)
         if error is not None:
             raise RecordSchemaError(error.message, record)
+
+
+class SettledBatchTimer(metrics.Timer):
+    """`batch_processing_time`, told once a batch's write has settled.
+
+    The SDK times `process_batch`, which here only hands the write to the
+    write queue's worker (target_ninox/write_queue.py), and its timer keeps
+    the first status it logged for every later batch: a write that failed
+    would read "succeeded". This timer logs nothing around `process_batch`;
+    `settled` logs the batch's time and real status.
+    """
+
+    @override
+    def __enter__(self) -> SettledBatchTimer:
+        return self
+
+    @override
+    def __exit__(self, *exc_info: object) -> None:
+        """Nothing: the write has not settled yet (`settled` tells it)."""
+
+    def settled(self, started: float, error: BaseException | None) -> None:
+        """Log the time from `started` to now and whether the write succeeded."""
+        status = metrics.Status.FAILED if error is not None else metrics.Status.SUCCEEDED
+        tags = {**self.tags, metrics.Tag.STATUS: status}
+        metrics.log(self.logger, metrics.Point("timer", self.metric, time.time() - started, tags))
 
 
 class NinoxSink(CompatBatchSink):
@@ -121,10 +150,23 @@ class NinoxSink(CompatBatchSink):
     # ------------------------------------------------------------ SDK hooks
 
     @override
+    def get_batch_processing_timer(self) -> metrics.Timer:
+        """A timer told when the write settles, with its real outcome."""
+        return SettledBatchTimer(
+            metrics.Metric.BATCH_PROCESSING_TIME, tags={metrics.Tag.STREAM: self.stream_name}
+        )
+
+    @override
     def get_validator(self) -> BaseJSONSchemaValidator | None:
         """A compiled validator (jsonschema only for what it cannot decide)."""
         if self.validate_schema:
-            self.record_validator = _Validator(self.schema)
+            try:
+                self.record_validator = _Validator(self.schema)
+            except SchemaError as exc:
+                raise InputError(
+                    f"the SCHEMA message's schema is not a valid JSON schema: {exc.message}",
+                    stream=self.stream_name,
+                ) from None
             return self.record_validator
         return None
 
@@ -186,7 +228,7 @@ class NinoxSink(CompatBatchSink):
                 return
             key, key_values = (None, None)
             if record_id is None and mapping.key_properties:
-                key, key_values = self._key(record, self._convert(record, line), line, True)
+                key, key_values = self._key(record, self._convert(record, line), line, False)
             pending = PendingRecord(line, {}, record_id, key, key_values, deleted=True)
         else:
             fields = self._convert(record, line)
@@ -258,20 +300,29 @@ class NinoxSink(CompatBatchSink):
     def _key(
         self, record: dict[str, Any], fields: dict[str, Any], line: int, optional: bool
     ) -> tuple[Any, Any]:
-        """The record's upsert key: (index key, input values), or (None, None)."""
+        """The record's upsert key: (index key, input values), or (None, None).
+
+        An empty key value (null, `""`, only spaces) is no key: Ninox leaves
+        empty fields out, so it would match every record whose key field is
+        empty (SPEC "Trust no answer"). A record identified by `_id`
+        (`optional`) does without; any other is refused.
+        """
         props = self.mapping.key_properties
         values = [fields.get(self.mapping.writers[p].field.id) for p in props]
-        if any(v is None for v in values):
+        empty = [p for p, v in zip(props, values, strict=True) if is_empty_key_value(v)]
+        if empty:
             if optional:
                 return None, None
-            empty = [p for p, v in zip(props, values, strict=True) if v is None]
+            shown = record.get(empty[0])
             raise InputError(
-                f"the record's upsert key {', '.join(map(repr, empty))} is missing or null "
-                f"(the key is {list(props)}, from {self.mapping.key_source}); a keyed "
-                "record needs every key value",
+                f"the record's upsert key {', '.join(map(repr, empty))} is "
+                f"{'missing or null' if shown is None else f'empty ({show_value(shown)})'} "
+                f"(the key is {list(props)}, from {self.mapping.key_source}); an empty key "
+                "matches no record, so give every keyed record a key value",
                 stream=self.stream_name,
                 line=line or None,
                 field=empty[0],
+                value=shown,
             )
         return KeyIndex.key_of(values), tuple(record.get(p) for p in props)
 
@@ -317,8 +368,12 @@ class NinoxSink(CompatBatchSink):
         records = context.get("records") or []
         context["records"] = []
         flight = target.commit_policy.batch_sent(self)
+        started = time.time()
 
         def done(error: BaseException | None) -> None:
+            timer = self.batch_processing_timer
+            if isinstance(timer, SettledBatchTimer):
+                timer.settled(started, error)
             if error is not None:
                 target.commit_policy.batch_failed(flight)
                 raise error
@@ -347,7 +402,6 @@ class NinoxSink(CompatBatchSink):
                 "rerun from that STATE."
             ) from exc
         except Exception as exc:
-            raise WriteError(
-                f"stream {self.stream_name!r}: writing to {describe_table(self.table)} "
-                f"failed: {type(exc).__name__}: {exc}"
-            ) from exc
+            # Not a user error: a bug of ours, reported as one (ninox_core/failures.py).
+            mark_where(exc, f"stream {self.stream_name!r}, writing to {describe_table(self.table)}")
+            raise

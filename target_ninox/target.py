@@ -19,12 +19,19 @@ from ninox_core import __version__
 from ninox_core.cli_input import ConfigInput, check_plugin_settings, config_or_exit
 from ninox_core.client import NinoxClient
 from ninox_core.errors import NinoxError, NinoxNotFoundError
+from ninox_core.failures import one_line, report_failure
 from ninox_core.progress import ProgressClock
 from ninox_core.schema import NinoxField, NinoxTable
 from ninox_core.settings import client_from_config, connection_properties
 from target_ninox._sdk_compat import CompatTarget, SDKConfigInput
 from target_ninox.commit_policy import CommitPolicy, RunEnd
-from target_ninox.errors import InputError, RecordBeforeSchemaError, TargetNinoxError
+from target_ninox.errors import (
+    InputError,
+    InvalidLineError,
+    RecordBeforeSchemaError,
+    TargetNinoxError,
+    UnsupportedMessageError,
+)
 from target_ninox.file_upload import (
     UPLOAD_FILES_SETTING,
     FileUploadSink,
@@ -327,6 +334,49 @@ class TargetNinox(CompatTarget):
         )
 
     @override
+    def activate_version_message(self, message: dict[str, Any]) -> None:
+        """ACTIVATE_VERSION: ignored with one warning per stream, as SDK targets do.
+
+        target-ninox keeps no table versions, so it deletes nothing for an
+        older version (docs/design.md, "Singer messages"); before its
+        stream's SCHEMA the message is bad input, like a RECORD.
+        """
+        self._check_message(message, "ACTIVATE_VERSION", {"stream", "version"})
+        stream_name = message["stream"]
+        if not isinstance(stream_name, str) or stream_name not in self.mapper.stream_maps:
+            raise UnsupportedMessageError(
+                "an ACTIVATE_VERSION message came before the stream's SCHEMA message (a tap "
+                "must send the SCHEMA first)",
+                stream=str(stream_name),
+            )
+        if self.first_report(f"ACTIVATE_VERSION {stream_name}"):
+            self.logger.warning(
+                "Stream '%s': ACTIVATE_VERSION messages are ignored: target-ninox keeps no "
+                "table versions and deletes no records of older ones (load_method "
+                "overwrite deletes what a run did not write).",
+                stream_name,
+            )
+
+    @override
+    def batch_message(self, message: dict[str, Any]) -> None:
+        """BATCH: refused with one line; target-ninox reads RECORD messages only.
+
+        Like the SDK's SQL targets (target-postgres), it does not declare the
+        `batch` capability (docs/design.md, "Singer messages").
+        """
+        self._check_message(message, "BATCH", {"stream"})
+        raise UnsupportedMessageError(
+            "target-ninox does not accept BATCH messages (records in batch files); turn "
+            "off batch_config in the tap's settings so that it sends RECORD messages",
+            stream=str(message["stream"]),
+        )
+
+    def _check_message(self, message: dict[str, Any], kind: str, requires: set[str]) -> None:
+        missing = sorted(requires - set(message))
+        if missing:
+            raise InvalidLineError(f"the {kind} message has no {', '.join(missing)}")
+
+    @override
     def process_endofpipe(self) -> None:
         """Commit the last batches; a signal meanwhile stops after them.
 
@@ -464,8 +514,14 @@ class TargetNinox(CompatTarget):
             if target is not None and "client" in target.__dict__:
                 target.client.close()
         if end.error is not None:
-            cls.logger.debug("The run failed:", exc_info=end.error)
-            cls.logger.error("%s", describe_failure(end.error, target))
+            report_failure(
+                cls.logger,
+                end.error,
+                "target-ninox",
+                describe_failure(end.error, target),
+                user_errors=(TargetNinoxError,),
+                prefix=_input_line(target),
+            )
         if end.exit_code:
             sys.exit(end.exit_code)
 
@@ -486,18 +542,22 @@ def _no_state(value: dict[str, Any]) -> None:
 
 
 def describe_failure(exc: BaseException, target: TargetNinox | None = None) -> str:
-    """The one line a failed run ends with."""
+    """The one line a run failed by a user error ends with (bugs: ninox_core/failures.py)."""
     if isinstance(exc, (TargetNinoxError, NinoxError)):
         text = str(exc)
     else:
         detail = getattr(exc, "message", None) or str(exc) or type(exc).__name__
         text = f"{type(exc).__name__}: {detail}"
-        reader = target.message_reader if target is not None else None
-        line = getattr(reader, "line_number", 0)
-        if line and not isinstance(exc, InputError):
-            text = f"input line {line}: {text}"
-    first, *rest = text.strip().splitlines() or [""]
-    return first + (" …" if rest else "")
+        if not isinstance(exc, InputError):
+            text = _input_line(target) + text
+    return one_line(text)
+
+
+def _input_line(target: TargetNinox | None) -> str:
+    """`input line N: ` for the line being read when the run failed, else ``."""
+    reader = target.message_reader if target is not None else None
+    line = getattr(reader, "line_number", 0)
+    return f"input line {line}: " if line else ""
 
 
 if __name__ == "__main__":

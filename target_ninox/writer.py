@@ -237,9 +237,11 @@ class TableWriter(LostAnswerReconciler, RecordDeleter):
         if len(claimed) >= len(candidates):
             return run
         found: set[int] = set()
+        # By lookup, not `_first_match`'s scan: a rerun matches thousands.
+        matcher = guard.matcher(self.table.id, self._field_ids, normalize)
         for record in unkeyed:
             wanted = {fid: normalize(v) for fid, v in set_only(record.fields).items()}
-            match = self._first_match(wanted, candidates, claimed)
+            match = matcher.take(wanted, claimed, self._recent_created)
             if match is None:
                 continue
             claimed.add(match)

@@ -355,3 +355,24 @@ def test_a_files_stream_named_in_table_mapping_is_written_to_that_table(emulator
     run = run_target(target_config(emulator, table_mapping={"crm__files": "People"}), messages)
     assert run.exit_code == 0
     assert sorted(r["Email"] for r in rows(emulator, PEOPLE).values()) == ["a@x", "b@x"]
+
+
+def test_a_bug_while_uploading_is_reported_as_one_not_as_a_failed_upload(
+    emulator, tmp_path, caplog, monkeypatch
+):
+    # docs/design.md, "Errors and logs": a defect of ours is no WriteError.
+    from target_ninox.file_upload import FileUploadSink
+
+    prepare(emulator)
+    messages = source_messages(emulator, tmp_path)
+
+    def planted(self: Any, rows: Any, *, final: bool) -> None:
+        raise RuntimeError("planted bug")
+
+    monkeypatch.setattr(FileUploadSink, "_upload", planted)
+    with caplog.at_level(logging.INFO):
+        run = run_target(copy_config(emulator), messages)
+    assert run.exit_code == 1
+    (error,) = [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR]
+    assert "internal error" in error and "planted bug" in error
+    assert "uploading files" in error and "'files'" in error

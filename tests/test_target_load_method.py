@@ -118,3 +118,23 @@ def test_only_overwrite_keeps_the_ids_written(emulator, monkeypatch, load_method
     assert run.exit_code == 0
     assert len(rows(emulator, PEOPLE)) == 250
     assert [len(w.written_ids) for w in writers] == [kept]
+
+
+def test_overwrite_reads_the_table_1000_records_a_page(emulator):
+    # docs/decisions/0015-page-size-default.md: 1000 per page, the most Ninox answers.
+    make_database(emulator)
+    emulator.store.save_records(
+        DEMO_TEAM, TEST_DB, PEOPLE, [{"fields": {"Name": f"old{i}"}} for i in range(2500)]
+    )
+    emulator.clear_log()
+    config = target_config(emulator, load_method="overwrite")
+    run = run_target(config, [schema("people", PROPS), record("people", {"Name": "new"})])
+    assert run.exit_code == 0
+    reads = [
+        r
+        for r in emulator.requests
+        if r.method == "GET" and r.path.endswith("/records") and "sinceSq" not in r.query
+    ]
+    assert {r.query.get("perPage") for r in reads} == {"1000"}
+    assert len(reads) == 4  # ⌈2501 / 1000⌉ pages and the empty one that ends the read
+    assert _names(emulator) == {2501: "new"}
