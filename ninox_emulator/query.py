@@ -180,7 +180,9 @@ def read_page(
     skip = page * per_page
     records = table.records
 
-    if not (filters or order or desc or new or updated):
+    by_sequence = "pages_by_sequence" in variants
+    desc = desc or "pages_reversed" in variants
+    if not (filters or order or desc or new or updated or by_sequence):
         if since_sq is None:
             start = bisect.bisect_right(table.ids, since_id) + skip
             ids = table.ids[start : start + per_page]
@@ -209,6 +211,8 @@ def read_page(
         chosen.sort(key=lambda r: r.seq, reverse=True)
     elif new:
         chosen.sort(key=lambda r: (r.created_at is not None, r.created_at or 0, r.id), reverse=True)
+    elif by_sequence:
+        chosen.sort(key=lambda r: r.seq)
     elif desc:
         chosen.reverse()
     return [
