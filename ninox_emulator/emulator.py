@@ -63,10 +63,10 @@ BROKEN_GZIP = b"\x1f\x8b\x08\x00\x00\x00\x00\x00\x00\x03not gzip at all"
 
 
 def json_bytes(data: Any) -> bytes:
-    """`data` as compact UTF-8 JSON.
+    r"""`data` as compact UTF-8 JSON.
 
     Text Python holds but UTF-8 cannot (a lone surrogate, stored from a
-    request's `"\\ud83d"` escape) goes out escaped: such an answer is all
+    request's `"\ud83d"` escape) goes out escaped: such an answer is all
     ASCII, as valid JSON as any, instead of a 500.
     """
     text = json.dumps(data, ensure_ascii=False, separators=(",", ":"))
@@ -76,9 +76,28 @@ def json_bytes(data: Any) -> bytes:
         return json.dumps(data, separators=(",", ":")).encode("ascii")
 
 
-def _own_location(path: str, query: dict[str, str]) -> str:
-    """The request's own `/v1` path and query (a `redirect` fault's default)."""
-    return "/v1" + path + (f"?{urlencode(query)}" if query else "")
+def _unapplied(
+    fault: Fault, path: str, query: dict[str, str]
+) -> tuple[int, bytes, str, dict[str, str]]:
+    """The answer of a `redirect` fault, or an `empty` one that applies nothing.
+
+    A redirect points by default to the request's own `/v1` path and query.
+    """
+    if fault.kind == "redirect":
+        location = fault.location or "/v1" + path + (f"?{urlencode(query)}" if query else "")
+        return fault.status, b"", JSON_TYPE, {"Location": location}
+    return fault.status, fault.body.encode(), JSON_TYPE, {}
+
+
+def _reshaped(
+    fault: Fault, entry: LoggedRequest, status: int, content_type: str, headers: dict[str, str]
+) -> tuple[int, bytes, str, dict[str, str]]:
+    """The answer of an applied request an `empty` or `broken_gzip` fault replaces."""
+    if fault.kind == "empty":
+        entry.status = fault.status
+        return fault.status, fault.body.encode(), JSON_TYPE, {}
+    entry.status = status
+    return status, BROKEN_GZIP, content_type, {**headers, "Content-Encoding": "gzip"}
 
 
 def _error(message: str) -> bytes:
@@ -366,13 +385,9 @@ class NinoxEmulator:
                 return fail(fault.status, f"injected fault: HTTP {fault.status}", headers)
             if fault.kind == "drop":
                 return None
-            if fault.kind == "redirect":
+            if fault.kind == "redirect" or (fault.kind == "empty" and not fault.apply):
                 entry.status = fault.status
-                location = fault.location or _own_location(path, exchange.query)
-                return fault.status, b"", JSON_TYPE, {"Location": location}
-            if fault.kind == "empty" and not fault.apply:
-                entry.status = fault.status
-                return fault.status, fault.body.encode(), JSON_TYPE, {}
+                return _unapplied(fault, path, exchange.query)
             if fault.kind in ("empty", "broken_gzip"):
                 shaped = fault
                 continue
@@ -407,13 +422,11 @@ class NinoxEmulator:
             return fail(500, f"emulator error: {exc!r}")
         if lost or response.drop:
             return None  # applied, but the client never hears of it
-        if shaped is not None and shaped.kind == "empty":
-            entry.status = shaped.status
-            return shaped.status, shaped.body.encode(), JSON_TYPE, {}
+        if shaped is not None:
+            return _reshaped(
+                shaped, entry, response.status, response.content_type, response.headers
+            )
         entry.status = response.status
-        if shaped is not None:  # broken_gzip: a gzip header, then garbage
-            headers = {**response.headers, "Content-Encoding": "gzip"}
-            return response.status, BROKEN_GZIP, response.content_type, headers
         return response.status, body, response.content_type, response.headers
 
     # -------------------------------------------------------------- control

@@ -63,7 +63,9 @@ class Fault:
         if self.kind == "status" and not 400 <= int(self.status) <= 599:
             raise ValueError(f"a status fault needs an HTTP error status, got {self.status!r}")
         if self.kind == "redirect" and int(self.status) not in (301, 302, 303, 307, 308):
-            raise ValueError(f"a redirect fault needs 301, 302, 303, 307 or 308, got {self.status!r}")
+            raise ValueError(
+                f"a redirect fault needs 301, 302, 303, 307 or 308, got {self.status!r}"
+            )
         if self.kind == "empty" and not 200 <= int(self.status) <= 299:
             raise ValueError(f"an empty fault needs a 2xx status, got {self.status!r}")
         if self.kind == "empty" and self.body not in EMPTY_BODIES:

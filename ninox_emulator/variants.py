@@ -31,7 +31,7 @@ VARIANTS: dict[str, str] = {
     "ignore_since_sq": "sinceSq ignored on record reads (the answer starts from the beginning)",
     "page_cap_100": "perPage capped at 100 whatever was asked",
     "pages_reversed": "record reads in descending id order (the highest ids first)",
-    "pages_by_sequence": "record reads in ascending sequence order instead of id order",
+    "pages_by_sequence": "each page of a plain record read in sequence order, not id order",
     "epoch_dates": "date/datetime/timestamp field values as epoch ms integers in record reads",
     "datetime_ms_z": "datetimes (fields, createdAt, modifiedAt) as 2021-01-23T12:30:00.000Z",
     "no_created_at": "createdAt and modifiedAt missing from records",
