@@ -320,3 +320,62 @@ def test_a_create_answered_with_broken_gzip_is_a_lost_answer(emu):
     run = run_target(target_config(emu, batch_size_rows=4), people(10))
     assert run.exit_code == 0
     assert emails(emu) == sorted(f"p{i}@x" for i in range(1, 11))
+
+
+# ------------------------------------------------------- the emulator's faults
+
+
+def _get(emulator, path: str) -> requests.Response:
+    headers = {"Authorization": f"Bearer {TEST_KEY}", "Accept-Encoding": "identity"}
+    return requests.get(
+        emulator.base_url + path, headers=headers, allow_redirects=False, timeout=10
+    )
+
+
+def test_the_redirect_fault_points_to_the_request_itself_or_to_its_location(emulator):
+    emulator.faults.add("redirect", status=308, times=1)
+    emulator.faults.add("redirect", location="https://elsewhere.example/v1/teams", times=1)
+    first, second = _get(emulator, "/teams?x=1"), _get(emulator, "/teams")
+    assert (first.status_code, first.headers["Location"]) == (308, "/v1/teams?x=1")
+    assert (second.status_code, second.headers["Location"]) == (
+        302,
+        "https://elsewhere.example/v1/teams",
+    )
+    assert _get(emulator, "/teams").status_code == 200
+
+
+def test_the_empty_fault_applies_the_write_unless_told_not_to(emu):
+    url = f"/teams/{DEMO_TEAM}/databases/tgt0test0db/tables/A/records"
+    headers = {"Authorization": f"Bearer {TEST_KEY}"}
+    emu.faults.add("empty", status=204, method="POST", times=1)
+    emu.faults.add("empty", body="{}", apply=False, method="POST", times=1)
+    for email in ("a@x", "b@x"):
+        answer = requests.post(
+            emu.base_url + url, json=[{"fields": {"Email": email}}], headers=headers, timeout=10
+        )
+        assert answer.content in (b"", b"{}")
+    assert emails(emu) == ["a@x"]
+
+
+def test_the_broken_gzip_fault_sends_a_gzip_header_and_no_gzip(emulator):
+    emulator.faults.add("broken_gzip", times=1)
+    headers = {"Authorization": f"Bearer {TEST_KEY}"}
+    with requests.get(
+        emulator.base_url + "/teams", headers=headers, stream=True, timeout=10
+    ) as answer:
+        assert answer.headers["Content-Encoding"] == "gzip"
+        with pytest.raises(requests.exceptions.ContentDecodingError):
+            _ = answer.content
+
+
+@pytest.mark.parametrize(
+    "spec",
+    [
+        {"kind": "redirect", "status": 200},
+        {"kind": "empty", "status": 500},
+        {"kind": "empty", "body": "nothing"},
+    ],
+)
+def test_bad_specs_of_the_new_faults_are_refused(emulator, spec):
+    with pytest.raises(ValueError, match=r"fault needs|fault's body"):
+        emulator.faults.add(**spec)
