@@ -9,6 +9,7 @@ check returned, so nothing downstream ever sees an unchecked answer
 - `records_page`: a JSON list of records, each an object with an integer
   `id`, ids strictly rising (docs/api.md §4);
 - `one_record`: one record object with an integer `id`;
+- `change_feed`: one object;
 - `saved_records(elements)`: a POST's answer accounts for every element
   sent, in order (docs/api.md §6);
 - `deleted`: a DELETE confirmed by a 200 with a JSON object.
@@ -110,6 +111,16 @@ def one_record(answer: Any, status: int) -> dict[str, Any]:
         return answer
     raise Unchecked(
         f"the answer is not a record as Ninox sends it but {describe(answer, status)}",
+        transient=True,
+    )
+
+
+def change_feed(answer: Any, status: int) -> Any:
+    """`GET .../changes`: one object (its `seq` is read where it is needed)."""
+    if isinstance(answer, dict | msgspec.Struct):
+        return answer
+    raise Unchecked(
+        f"the answer is not a change feed (a JSON object) but {describe(answer, status)}",
         transient=True,
     )
 

@@ -740,8 +740,13 @@ class NinoxClient:
         path = f"{_table_path(team_id, database_id, table_id)}/changes"
         params = {"sinceSq": since_sq}
         if updates:
-            return dict(self.request("GET", path, params=params))
-        feed = self.request("GET", path, params=params, answer_type=_Removes)
+            full: dict[str, Any] = self.request(
+                "GET", path, params=params, check=answers.change_feed
+            )
+            return full
+        feed = self.request(
+            "GET", path, params=params, answer_type=_Removes, check=answers.change_feed
+        )
         if isinstance(feed, _Removes):
             out: dict[str, Any] = {}
             if feed.seq is not msgspec.UNSET:

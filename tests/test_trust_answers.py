@@ -379,3 +379,10 @@ def test_the_broken_gzip_fault_sends_a_gzip_header_and_no_gzip(emulator):
 def test_bad_specs_of_the_new_faults_are_refused(emulator, spec):
     with pytest.raises(ValueError, match=r"fault needs|fault's body"):
         emulator.faults.add(**spec)
+
+
+@pytest.mark.parametrize("body", ["", "null", "[]"])
+def test_a_change_feed_that_is_no_object_fails_with_one_line(emulator, body):
+    emulator.faults.add("empty", body=body, method="GET", path=r"/changes$", times=None)
+    with client(emulator) as api, pytest.raises(NinoxError, match="not a change feed"):
+        api.table_changes(DEMO_TEAM, CRM_DB, "D", 0, updates=body != "")
