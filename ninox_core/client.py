@@ -516,7 +516,7 @@ class NinoxClient:
         }
         if since_sq is not None:
             params["sinceSq"] = since_sq
-        report = on_replaced or self._surrogate_warning(path)
+        report = on_replaced
         last_id = since_id
         while True:
             params["sinceId"] = last_id
@@ -543,27 +543,13 @@ class NinoxClient:
                 yield page
 
     def _page(
-        self, path: str, params: dict[str, Any], report: SurrogateReport
+        self, path: str, params: dict[str, Any], report: SurrogateReport | None
     ) -> list[dict[str, Any]]:
         """One checked page of records (`answers.records_page`)."""
         page: list[dict[str, Any]] = self.request(
             "GET", path, params=params, check=answers.records_page, on_replaced=report
         )
         return page
-
-    def _surrogate_warning(self, path: str) -> SurrogateReport:
-        """The default report of a replaced lone surrogate: one warning per value."""
-
-        def report(record_id: Any, field: str | None) -> None:
-            logger.warning(
-                "GET %s: record %s, field %r holds text that is not valid Unicode (a lone "
-                "surrogate); it is replaced by U+FFFD",
-                path,
-                record_id,
-                field,
-            )
-
-        return report
 
     def _changed_only(
         self, path: str, page: list[dict[str, Any]], since_sq: int | None
@@ -595,7 +581,7 @@ class NinoxClient:
         params: dict[str, Any],
         after_id: int,
         since_sq: int | None,
-        report: SurrogateReport,
+        report: SurrogateReport | None,
     ) -> Iterator[list[dict[str, Any]]]:
         """Pages of the records with ids above `after_id`, read by page number.
 
@@ -864,6 +850,7 @@ def _decode_body(
                 response.status_code, response.request.method or "?", _path_of(response), message
             ) from exc
         method, path = response.request.method or "?", _path_of(response)
+        path = path[len(base_url) :] if path.startswith(base_url) else path
         return answers.replace_surrogates(
             value, on_replaced or (lambda rid, field: _warn_surrogate(method, path, rid, field))
         )

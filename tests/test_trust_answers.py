@@ -386,3 +386,13 @@ def test_a_change_feed_that_is_no_object_fails_with_one_line(emulator, body):
     emulator.faults.add("empty", body=body, method="GET", path=r"/changes$", times=None)
     with client(emulator) as api, pytest.raises(NinoxError, match="not a change feed"):
         api.table_changes(DEMO_TEAM, CRM_DB, "D", 0, updates=body != "")
+
+
+def test_a_lone_surrogate_read_by_the_client_alone_is_warned_about_by_ids(emulator, caplog):
+    emulator.store.save_records(DEMO_TEAM, CRM_DB, "D", [{"fields": {"E": "half \ud83d"}}])
+    with client(emulator) as api, caplog.at_level(logging.WARNING):
+        records = [r for page in api.iter_record_pages(DEMO_TEAM, CRM_DB, "D") for r in page]
+    assert records[-1]["fields"]["First name"] == "half \ufffd"
+    [warning] = [r.getMessage() for r in caplog.records if "surrogate" in r.getMessage()]
+    assert warning.startswith(f"GET /teams/{DEMO_TEAM}/databases/{CRM_DB}/tables/D/records:")
+    assert "record 9, field 'First name'" in warning
