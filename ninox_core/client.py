@@ -17,6 +17,7 @@ What it takes care of, so the connectors don't have to:
 from __future__ import annotations
 
 import html
+import json as stdjson
 import logging
 import random
 import re
@@ -27,13 +28,14 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, nullcontext
 from email.utils import parsedate_to_datetime
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, urljoin, urlsplit
 
 import msgspec
 import requests
 from urllib3.exceptions import ConnectTimeoutError, NameResolutionError, NewConnectionError
 
-from ninox_core import transport
+from ninox_core import answers, transport
+from ninox_core.answers import Check, SurrogateReport, Unchecked
 from ninox_core.deadline import DeadlineAdapter, Watchdog
 from ninox_core.errors import (
     NinoxAPIError,
@@ -41,6 +43,7 @@ from ninox_core.errors import (
     NinoxBadRequestError,
     NinoxConnectionError,
     NinoxNotFoundError,
+    NinoxRedirectError,
     NinoxRetryableError,
     NinoxWriteOutcomeUnknown,
 )
@@ -162,6 +165,8 @@ class NinoxClient:
         raw: bool = False,
         files: Mapping[str, Any] | None = None,
         answer_type: Any = None,
+        check: Check | None = None,
+        on_replaced: SurrogateReport | None = None,
     ) -> Any:
         """Send one request (with retries) and return the decoded JSON answer.
 
@@ -170,21 +175,46 @@ class NinoxClient:
         instead of resending. With `raw=True` the body's bytes are returned.
         `answer_type` (a msgspec type) decodes only what it names: the rest of
         the answer is skipped without building Python objects.
+
+        `check` (one of `ninox_core.answers`) turns the decoded answer and
+        its status into the value returned; an empty body reaches it as
+        `answers.EMPTY`. An answer that fails its check is, for a POST, a
+        lost answer (`NinoxWriteOutcomeUnknown`: the caller reconciles);
+        for other requests it is sent again when the failure may be passing
+        (up to `max_retries`), else one error line. `on_replaced(record,
+        field)` hears of each lone surrogate replaced in the answer.
         """
         body = _encode_json(json) if json is not None else None
         headers = {"Content-Type": "application/json"} if body is not None else None
-        response = self.send(
-            method,
-            path,
-            params=params,
-            data=body,
-            headers=headers,
-            files=files,
-            idempotent=idempotent,
-        )
-        if raw:
-            return response.content
-        return _decode_body(response, self.base_url, answer_type)
+        tries = 0
+        while True:
+            tries += 1
+            response = self.send(
+                method,
+                path,
+                params=params,
+                data=body,
+                headers=headers,
+                files=files,
+                idempotent=idempotent,
+            )
+            if raw:
+                return response.content
+            if check is None:
+                return _decode_body(response, self.base_url, answer_type, on_replaced)
+            status = response.status_code
+            try:
+                answer = _decode_body(
+                    response, self.base_url, answer_type, on_replaced, checked=True
+                )
+                return check(answer, status)
+            except Unchecked as problem:
+                if method == "POST" or not idempotent:
+                    raise NinoxWriteOutcomeUnknown(method, path, problem.message) from None
+                if not problem.transient or tries > self.max_retries:
+                    gave_up = f" (gave up after {tries} tries)" if tries > 1 else ""
+                    raise NinoxAPIError(status, method, path, problem.message + gave_up) from None
+                self._wait(tries, None, method, path, problem.message)
 
     def send(
         self,
@@ -282,8 +312,11 @@ class NinoxClient:
                 if logger.isEnabledFor(logging.DEBUG):
                     elapsed_ms = (time.monotonic() - started) * 1000
                     logger.debug("%s %s -> %s in %.0f ms", method, path, status, elapsed_ms)
-                if status < 400:
+                if status < 300:
                     return response
+                if status < 400:
+                    response.close()
+                    raise _redirect_error(response, method, path, url)
                 # Error bodies are small: read them whole, even when streaming.
                 message = _error_message(response)
                 response.close()
@@ -458,6 +491,7 @@ class NinoxClient:
         page_size: int = PAGE_SIZE,
         choice_style: str = "names",
         style: str = "names",
+        on_replaced: SurrogateReport | None = None,
     ) -> Iterator[list[dict[str, Any]]]:
         """Yield pages of records in ascending id order, keyset-paged.
 
@@ -470,6 +504,11 @@ class NinoxClient:
         `sinceId` is read by page number instead (`_pages_by_number`); one
         that ignores `sinceSq` has its answers filtered by `sequence` here.
         Each is warned about once per table.
+
+        Every page is checked (`answers.records_page`): an empty body,
+        `null` or an object is never the end of the table, and a page whose
+        ids do not rise fails the read. `on_replaced(record id, field id)`
+        hears of each lone surrogate replaced (by default: one warning).
         """
         path = f"{_table_path(team_id, database_id, table_id)}/records"
         params: dict[str, Any] = {
@@ -479,10 +518,11 @@ class NinoxClient:
         }
         if since_sq is not None:
             params["sinceSq"] = since_sq
+        report = on_replaced
         last_id = since_id
         while True:
             params["sinceId"] = last_id
-            page = _as_list(self.request("GET", path, params=params))
+            page = self._page(path, params, report)
             if not page:
                 return
             if last_id and int(page[0]["id"]) <= last_id:
@@ -495,22 +535,23 @@ class NinoxClient:
                 )
                 del params["sinceId"]
                 yield from self._pages_by_number(
-                    (team_id, database_id, table_id), path, params, last_id, since_sq
+                    (team_id, database_id, table_id), path, params, last_id, since_sq, report
                 )
                 return
-            page_last = int(page[-1]["id"])
-            if page_last <= last_id:
-                raise NinoxAPIError(
-                    200,
-                    "GET",
-                    path,
-                    f"the server answered ids out of order after sinceId={last_id}; "
-                    "keyset paging is not possible on this server",
-                )
-            last_id = page_last
+            # The page's ids rise (checked), and its first is above sinceId.
+            last_id = page[-1]["id"]
             page = self._changed_only(path, page, since_sq)
             if page:
                 yield page
+
+    def _page(
+        self, path: str, params: dict[str, Any], report: SurrogateReport | None
+    ) -> list[dict[str, Any]]:
+        """One checked page of records (`answers.records_page`)."""
+        page: list[dict[str, Any]] = self.request(
+            "GET", path, params=params, check=answers.records_page, on_replaced=report
+        )
+        return page
 
     def _changed_only(
         self, path: str, page: list[dict[str, Any]], since_sq: int | None
@@ -542,6 +583,7 @@ class NinoxClient:
         params: dict[str, Any],
         after_id: int,
         since_sq: int | None,
+        report: SurrogateReport | None,
     ) -> Iterator[list[dict[str, Any]]]:
         """Pages of the records with ids above `after_id`, read by page number.
 
@@ -562,10 +604,10 @@ class NinoxClient:
             number = 0
             while True:
                 params["page"] = number
-                page = _as_list(self.request("GET", path, params=params))
+                page = self._page(path, params, report)
                 if not page:
                     break
-                ids = [int(r["id"]) for r in page]
+                ids = [r["id"] for r in page]
                 if ids == previous:
                     raise NinoxAPIError(
                         200,
@@ -575,8 +617,8 @@ class NinoxClient:
                         f"page {number - 1} and {number}); this table cannot be read in full",
                     )
                 previous = ids
-                fresh = [r for r in page if after_id < int(r["id"]) and int(r["id"]) not in yielded]
-                yielded.update(int(r["id"]) for r in fresh)
+                fresh = [r for r in page if after_id < r["id"] and r["id"] not in yielded]
+                yielded.update(r["id"] for r in fresh)
                 fresh = self._changed_only(path, fresh, since_sq)
                 if fresh:
                     yield fresh
@@ -606,7 +648,8 @@ class NinoxClient:
     ) -> dict[str, Any]:
         """`GET .../records/{id}`: one record (404 → `NinoxNotFoundError`)."""
         path = f"{_table_path(team_id, database_id, table_id)}/records/{segment(record_id)}"
-        return dict(self.request("GET", path))
+        found: dict[str, Any] = self.request("GET", path, check=answers.one_record)
+        return found
 
     def save_records(
         self,
@@ -620,7 +663,10 @@ class NinoxClient:
     ) -> list[dict[str, Any]]:
         """`POST .../records`: create, update and `_upsert` records in one batch.
 
-        Ninox answers with every saved record, values included. With
+        Ninox answers with every saved record, values included; the answer
+        counts only when it accounts for every element, in order
+        (`answers.saved_records`), else the write's outcome is unknown
+        (`NinoxWriteOutcomeUnknown`), as after a lost answer. With
         `full_answer=False` only each record's `id`, `_id` and `sequence`
         are decoded (the values are skipped unparsed): what a loader needs,
         at a fraction of the CPU for wide records.
@@ -635,24 +681,32 @@ class NinoxClient:
         idempotent = all("id" in r or "_id" in r for r in records)
         if resend is not None:
             idempotent = idempotent and resend
+        check = answers.saved_records(records)
         if full_answer:
-            answer = self.request("POST", path, json=list(records), idempotent=idempotent)
-            return _as_list(answer)
-        lean = self.request(
-            "POST", path, json=list(records), idempotent=idempotent, answer_type=_SaveAnswer
+            saved: list[dict[str, Any]] = self.request(
+                "POST", path, json=list(records), idempotent=idempotent, check=check
+            )
+            return saved
+        lean: list[dict[str, Any]] = self.request(
+            "POST",
+            path,
+            json=list(records),
+            idempotent=idempotent,
+            answer_type=_SaveAnswer,
+            check=lambda answer, status: check(_lean_dicts(answer), status),
         )
-        if isinstance(lean, list) and all(isinstance(r, _Saved) for r in lean):
-            return [_saved_dict(r) for r in lean]
-        if isinstance(lean, _Saved):
-            return [_saved_dict(lean)]
-        return _as_list(lean)
+        return lean
 
     def delete_records(
         self, team_id: str, database_id: str, table_id: str, record_ids: Iterable[int]
     ) -> None:
-        """`DELETE .../records` with a list of ids; absent ids are ignored."""
+        """`DELETE .../records` with a list of ids; absent ids are ignored.
+
+        Confirmed only by Ninox's own answer (`answers.deleted`); an
+        unconfirmed deletion is sent again (deleting is idempotent), then fails.
+        """
         path = f"{_table_path(team_id, database_id, table_id)}/records"
-        self.request("DELETE", path, json=[int(i) for i in record_ids])
+        self.request("DELETE", path, json=[int(i) for i in record_ids], check=answers.deleted)
 
     # ----------------------------------------------------------- change feed
 
@@ -674,8 +728,13 @@ class NinoxClient:
         path = f"{_table_path(team_id, database_id, table_id)}/changes"
         params = {"sinceSq": since_sq}
         if updates:
-            return dict(self.request("GET", path, params=params))
-        feed = self.request("GET", path, params=params, answer_type=_Removes)
+            full: dict[str, Any] = self.request(
+                "GET", path, params=params, check=answers.change_feed
+            )
+            return full
+        feed = self.request(
+            "GET", path, params=params, answer_type=_Removes, check=answers.change_feed
+        )
         if isinstance(feed, _Removes):
             out: dict[str, Any] = {}
             if feed.seq is not msgspec.UNSET:
@@ -717,6 +776,15 @@ class _Removes(msgspec.Struct):
 _SaveAnswer = list[_Saved] | _Saved | None
 
 
+def _lean_dicts(answer: Any) -> Any:
+    """A lean POST answer (`_SaveAnswer`) as plain dicts, for its check."""
+    if isinstance(answer, _Saved):
+        return _saved_dict(answer)
+    if isinstance(answer, list):
+        return [_saved_dict(r) if isinstance(r, _Saved) else r for r in answer]
+    return answer
+
+
 def _saved_dict(saved: _Saved) -> dict[str, Any]:
     """The keys of `saved` the server sent, as a plain dict."""
     out: dict[str, Any] = {}
@@ -746,10 +814,22 @@ def _as_list(answer: Any) -> list[dict[str, Any]]:
     return list(answer)
 
 
-def _decode_body(response: requests.Response, base_url: str, answer_type: Any = None) -> Any:
+def _decode_body(
+    response: requests.Response,
+    base_url: str,
+    answer_type: Any = None,
+    on_replaced: SurrogateReport | None = None,
+    *,
+    checked: bool = False,
+) -> Any:
+    """The answer's JSON; an empty body is None (`answers.EMPTY` when `checked`).
+
+    A body that is not JSON raises `NinoxAPIError`, or `Unchecked` (a
+    passing glitch, retried where safe) when `checked`.
+    """
     content = response.content
     if not content.strip():
-        return None
+        return answers.EMPTY if checked else None
     if answer_type is not None:
         try:
             return msgspec.json.decode(content, type=answer_type)
@@ -758,13 +838,78 @@ def _decode_body(response: requests.Response, base_url: str, answer_type: Any = 
     try:
         return _decode_json(content)
     except msgspec.DecodeError as exc:
-        raise NinoxAPIError(
-            response.status_code,
-            response.request.method or "?",
-            _path_of(response),
-            f"the answer is not JSON but {_body_extract(response)}; is base_url "
-            f"{redact_url(base_url)} the root of a Ninox API (ending in /v1)?",
-        ) from exc
+        try:
+            # msgspec refuses lone surrogates ("\ud83d"), which JSON allows.
+            value = stdjson.loads(content.decode("utf-8", "surrogatepass"))
+        except ValueError:
+            message = (
+                f"the answer is not JSON but {_body_extract(response)}; is base_url "
+                f"{redact_url(base_url)} the root of a Ninox API (ending in /v1)?"
+            )
+            if checked:
+                raise Unchecked(message, transient=True) from None
+            raise NinoxAPIError(
+                response.status_code, response.request.method or "?", _path_of(response), message
+            ) from exc
+        method, path = response.request.method or "?", _path_of(response)
+        path = path[len(base_url) :] if path.startswith(base_url) else path
+        return answers.replace_surrogates(
+            value, on_replaced or (lambda rid, field: _warn_surrogate(method, path, rid, field))
+        )
+
+
+def _warn_surrogate(method: str, path: str, record_id: Any, field: str | None) -> None:
+    logger.warning(
+        "%s %s: record %s, field %r holds text that is not valid Unicode (a lone surrogate); "
+        "it is replaced by U+FFFD",
+        method,
+        path,
+        record_id,
+        field,
+    )
+
+
+def _redirect_error(
+    response: requests.Response, method: str, path: str, url: str
+) -> NinoxRedirectError:
+    """One line naming where a redirect points, and the base_url that would fit it.
+
+    No request ever follows a redirect (docs/design.md, "Checked answers"):
+    `requests` would send a redirected POST on as a GET, and the API key
+    along to wherever the redirect points.
+    """
+    status = response.status_code
+    location = response.headers.get("Location")
+    if not location:
+        return NinoxRedirectError(
+            status,
+            method,
+            path,
+            f"the server answered a redirect (HTTP {status}) without saying where to; "
+            "check base_url",
+        )
+    target = urljoin(url, location)
+    parts = urlsplit(target)
+    bare = target.split("?", 1)[0].split("#", 1)[0]
+    own = urlsplit(url).path
+    suggestion = ""
+    if parts.scheme in ("http", "https") and bare.endswith(own) and len(bare) > len(own):
+        base = redact_url(bare[: len(bare) - len(own)] + _base_path(url, path))
+        suggestion = f" (base_url {base})"
+    return NinoxRedirectError(
+        status,
+        method,
+        path,
+        f"the server redirects this request to {_one_line(redact_url(target))}; requests "
+        "are never sent on to another address (a POST would arrive as a GET, and the API "
+        f"key would go along): set base_url to the new address{suggestion}",
+    )
+
+
+def _base_path(url: str, path: str) -> str:
+    """The part of the request URL's path that the base URL holds (`/v1`)."""
+    full = urlsplit(url).path
+    return full[: len(full) - len(path)] if path and full.endswith(path) else full
 
 
 def _error_message(response: requests.Response) -> str:
@@ -839,11 +984,13 @@ def _retry_after(response: requests.Response) -> float | None:
     return max(0.0, when.timestamp() - time.time())
 
 
-#: What `requests` raises when no complete answer arrived.
+#: What `requests` raises when no complete (readable) answer arrived; a
+#: body whose gzip is broken counts as no answer (retried where safe).
 _TRANSPORT_ERRORS = (
     requests.ConnectionError,
     requests.Timeout,
     requests.exceptions.ChunkedEncodingError,
+    requests.exceptions.ContentDecodingError,
 )
 
 
@@ -893,6 +1040,8 @@ def _unreachable(exc: BaseException) -> bool:
 def _describe_transport_error(exc: BaseException) -> str:
     if isinstance(exc, _DeadlinePassed):
         return str(exc)
+    if isinstance(exc, requests.exceptions.ContentDecodingError):
+        return "the answer's body could not be decoded (broken gzip or deflate)"
     causes = list(_causes(exc))
     if any(isinstance(c, (NameResolutionError, socket.gaierror)) for c in causes):
         return "unknown host"

@@ -51,6 +51,10 @@ class NinoxBadRequestError(NinoxAPIError):
     """400: Ninox refused the request's content (names the record and field)."""
 
 
+class NinoxRedirectError(NinoxAPIError):
+    """3xx: the server sends the request elsewhere; it is never followed."""
+
+
 class NinoxRetryableError(NinoxAPIError):
     """429 or 5xx: the server asks to try again later."""
 

@@ -9,8 +9,9 @@ URL is already quoted (`client.segment`), the key travels in a header, no
 cookie is sent. Such a request is prepared here directly and handed to the
 session's adapter; the answer is read the same way. Everything else (query
 parameters, uploads, streamed downloads, cookies a server set, non-ASCII
-URLs) and every redirect answer takes the session's full path, so nothing
-changes for what the short path does not cover.
+URLs) takes the session's full path, so nothing changes for what the
+short path does not cover. Neither path follows a redirect: the client
+turns a 3xx into one error line (docs/design.md, "Checked answers").
 """
 
 from __future__ import annotations
@@ -73,6 +74,7 @@ def send(
             files=files,
             stream=stream,
             timeout=timeout,
+            allow_redirects=False,
         )
     prepared = requests.PreparedRequest()
     prepared.method = method
@@ -98,13 +100,6 @@ def send(
         cert=session.cert,
         proxies=session.proxies,
     )
-    if response.is_redirect:
-        # A redirect applied nothing: the session's own path sends the
-        # request again and follows it, exactly as without the short path.
-        response.close()
-        return session.request(
-            method, url, data=data, headers=headers, stream=stream, timeout=timeout
-        )
     if "set-cookie" in response.headers:
         # Kept for the session's path, which later requests then take.
         _extract_cookies(session.cookies, prepared, response.raw)

@@ -42,9 +42,10 @@ from collections.abc import Callable, Iterable
 from http import HTTPStatus
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
 from ninox_emulator.demo import build_demo
-from ninox_emulator.faults import ConcurrencyGate, Faults, LoggedRequest, RequestLog
+from ninox_emulator.faults import ConcurrencyGate, Fault, Faults, LoggedRequest, RequestLog
 from ninox_emulator.model import ApiError
 from ninox_emulator.routes import Api, Request
 from ninox_emulator.server import Exchange, HTTPServer
@@ -55,6 +56,48 @@ RequestHook = Callable[[LoggedRequest], Any]
 
 
 JSON_TYPE = "application/json; charset=utf-8"
+
+
+#: A body that starts as gzip and is not (fault `broken_gzip`).
+BROKEN_GZIP = b"\x1f\x8b\x08\x00\x00\x00\x00\x00\x00\x03not gzip at all"
+
+
+def json_bytes(data: Any) -> bytes:
+    r"""`data` as compact UTF-8 JSON.
+
+    Text Python holds but UTF-8 cannot (a lone surrogate, stored from a
+    request's `"\ud83d"` escape) goes out escaped: such an answer is all
+    ASCII, as valid JSON as any, instead of a 500.
+    """
+    text = json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+    try:
+        return text.encode("utf-8")
+    except UnicodeEncodeError:
+        return json.dumps(data, separators=(",", ":")).encode("ascii")
+
+
+def _unapplied(
+    fault: Fault, path: str, query: dict[str, str]
+) -> tuple[int, bytes, str, dict[str, str]]:
+    """The answer of a `redirect` fault, or an `empty` one that applies nothing.
+
+    A redirect points by default to the request's own `/v1` path and query.
+    """
+    if fault.kind == "redirect":
+        location = fault.location or "/v1" + path + (f"?{urlencode(query)}" if query else "")
+        return fault.status, b"", JSON_TYPE, {"Location": location}
+    return fault.status, fault.body.encode(), JSON_TYPE, {}
+
+
+def _reshaped(
+    fault: Fault, entry: LoggedRequest, status: int, content_type: str, headers: dict[str, str]
+) -> tuple[int, bytes, str, dict[str, str]]:
+    """The answer of an applied request an `empty` or `broken_gzip` fault replaces."""
+    if fault.kind == "empty":
+        entry.status = fault.status
+        return fault.status, fault.body.encode(), JSON_TYPE, {}
+    entry.status = status
+    return status, BROKEN_GZIP, content_type, {**headers, "Content-Encoding": "gzip"}
 
 
 def _error(message: str) -> bytes:
@@ -204,9 +247,9 @@ class NinoxEmulator:
         target = Path(path) if path is not None else self.data_file
         if target is None:
             raise ValueError("no data file: start with data_file=... (--data) or pass a path")
-        data = json.dumps(self.store.snapshot(), ensure_ascii=False)
+        data = json_bytes(self.store.snapshot())
         tmp = target.with_name(target.name + ".tmp")
-        tmp.write_text(data, encoding="utf-8")
+        tmp.write_bytes(data)
         tmp.replace(target)  # never leave a half-written file behind
         return target
 
@@ -329,6 +372,7 @@ class NinoxEmulator:
             message = f"too many requests in flight (the limit is {self._gate.limit})"
             return fail(429, message, {"Retry-After": "1"})
         lost = False
+        shaped: Fault | None = None  # a fault that replaces the route's answer
         for fault in self.faults.take(exchange.method, path):
             if fault.kind == "latency":
                 time.sleep(fault.seconds)
@@ -341,6 +385,12 @@ class NinoxEmulator:
                 return fail(fault.status, f"injected fault: HTTP {fault.status}", headers)
             if fault.kind == "drop":
                 return None
+            if fault.kind == "redirect" or (fault.kind == "empty" and not fault.apply):
+                entry.status = fault.status
+                return _unapplied(fault, path, exchange.query)
+            if fault.kind in ("empty", "broken_gzip"):
+                shaped = fault
+                continue
             lost = True
         auth = exchange.headers.get("Authorization")
         if auth != f"Bearer {self.api_key}":
@@ -360,10 +410,7 @@ class NinoxEmulator:
         )
         try:
             response = self.api.handle(request)
-            if response.raw is not None:
-                body = response.raw
-            else:
-                body = json.dumps(response.data, ensure_ascii=False, separators=(",", ":")).encode()
+            body = response.raw if response.raw is not None else json_bytes(response.data)
         except ApiError as exc:
             if lost:
                 return None
@@ -375,6 +422,10 @@ class NinoxEmulator:
             return fail(500, f"emulator error: {exc!r}")
         if lost or response.drop:
             return None  # applied, but the client never hears of it
+        if shaped is not None:
+            return _reshaped(
+                shaped, entry, response.status, response.content_type, response.headers
+            )
         entry.status = response.status
         return response.status, body, response.content_type, response.headers
 

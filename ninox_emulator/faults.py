@@ -6,7 +6,16 @@ Fault kinds (`Faults.add`):
 - `drop`: close the connection without any response (nothing is applied);
 - `lost_response`: handle the request (a write is applied), then close the
   connection without a response;
-- `latency`: sleep `seconds` before handling (combines with one other fault).
+- `latency`: sleep `seconds` before handling (combines with one other fault);
+- `redirect`: answer `status` (301, 302, 303, 307 or 308; default 302) with
+  `Location: location` (default: the request's own path and query, so a
+  client that follows it reaches the emulator again, as a GET after a
+  301/302/303 POST); nothing is applied;
+- `empty`: answer `status` (a 2xx; default 200) with `body` (`""`, `"{}"`,
+  `"[]"` or `"null"`) instead of the route's answer; the request is applied
+  unless `apply` is false (a proxy that answers without passing it on);
+- `broken_gzip`: handle the request (a write is applied), then answer with
+  `Content-Encoding: gzip` and a body that is not valid gzip.
 
 Each fault fires `times` times (None = until cleared) on requests matching
 its optional `method` and `path` (a regex searched in the path after `/v1`),
@@ -20,7 +29,11 @@ import threading
 from dataclasses import dataclass, field
 from typing import Any
 
-KINDS = ("status", "drop", "lost_response", "latency")
+KINDS = ("status", "drop", "lost_response", "latency", "redirect", "empty", "broken_gzip")
+#: The status each kind answers when none is given (`status=0`).
+_DEFAULT_STATUS = {"redirect": 302, "empty": 200}
+#: What an `empty` fault may answer as its body.
+EMPTY_BODIES = ("", "{}", "[]", "null")
 
 
 @dataclass
@@ -29,12 +42,15 @@ class Fault:
 
     kind: str
     times: int | None = 1
-    status: int = 503
+    status: int = 0
     retry_after: float | None = None
     seconds: float = 0.0
     method: str | None = None
     path: str | None = None
     after: int = 0
+    location: str | None = None
+    body: str = ""
+    apply: bool = True
     fired: int = 0
     _pattern: re.Pattern[str] | None = field(default=None, repr=False)
 
@@ -42,8 +58,18 @@ class Fault:
         """Check the options; compile the path filter."""
         if self.kind not in KINDS:
             raise ValueError(f"unknown fault kind {self.kind!r}; use one of {', '.join(KINDS)}")
+        if not self.status:
+            self.status = _DEFAULT_STATUS.get(self.kind, 503)
         if self.kind == "status" and not 400 <= int(self.status) <= 599:
             raise ValueError(f"a status fault needs an HTTP error status, got {self.status!r}")
+        if self.kind == "redirect" and int(self.status) not in (301, 302, 303, 307, 308):
+            raise ValueError(
+                f"a redirect fault needs 301, 302, 303, 307 or 308, got {self.status!r}"
+            )
+        if self.kind == "empty" and not 200 <= int(self.status) <= 299:
+            raise ValueError(f"an empty fault needs a 2xx status, got {self.status!r}")
+        if self.kind == "empty" and self.body not in EMPTY_BODIES:
+            raise ValueError(f"an empty fault's body is one of {EMPTY_BODIES!r}, got {self.body!r}")
         if self.times is not None and self.times < 1:
             raise ValueError("times must be at least 1 (or None for every request)")
         self._pattern = re.compile(self.path) if self.path else None
@@ -71,15 +97,21 @@ class Faults:
         self,
         kind: str,
         *,
-        status: int = 503,
+        status: int = 0,
         retry_after: float | None = None,
         times: int | None = 1,
         method: str | None = None,
         path: str | None = None,
         after: int = 0,
         seconds: float = 0.0,
+        location: str | None = None,
+        body: str = "",
+        apply: bool = True,
     ) -> Fault:
-        """Arm a fault (see the module docstring); returns it."""
+        """Arm a fault (see the module docstring); returns it.
+
+        `status=0`: the kind's default (503; 302 for `redirect`, 200 for `empty`).
+        """
         fault = Fault(
             kind=kind,
             times=times,
@@ -89,6 +121,9 @@ class Faults:
             method=method,
             path=path,
             after=after,
+            location=location,
+            body=body,
+            apply=apply,
         )
         with self._lock:
             self._faults.append(fault)

@@ -180,12 +180,15 @@ def read_page(
     skip = page * per_page
     records = table.records
 
+    desc = desc or "pages_reversed" in variants
     if not (filters or order or desc or new or updated):
         if since_sq is None:
             start = bisect.bisect_right(table.ids, since_id) + skip
             ids = table.ids[start : start + per_page]
         else:
             ids = _since_sq_ids(table, since_id, since_sq, skip, per_page)
+        if "pages_by_sequence" in variants:
+            ids = sorted(ids, key=lambda i: records[i].seq)
         return [render(db, table, records[i], by_id, choice_ids, variants) for i in ids]
 
     matcher = _Matcher(db, table, filters) if filters else None

@@ -99,7 +99,11 @@ class Exchange:
 
     def send_json(self, status: int, data: Any, headers: dict[str, str] | None = None) -> None:
         """Send `data` as compact UTF-8 JSON."""
-        body = json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+        text = json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+        try:
+            body = text.encode("utf-8")
+        except UnicodeEncodeError:  # a lone surrogate: escaped, all ASCII
+            body = json.dumps(data, separators=(",", ":")).encode("ascii")
         self.send(status, body, headers=headers)
 
     def drop(self) -> None:

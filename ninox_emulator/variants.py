@@ -7,6 +7,7 @@ connectors survive it. The switches are only *held* here; each behaviour is
 applied at the one place where that answer is shaped:
 
 - record answers, the change feed's raw values, layout fields: `shapes.py`;
+- the order of record reads: `query.py`;
 - query parameters a server ignores or caps, the schema's `seq`, the batch
   POST (partial apply): `routes.py`;
 - writes (missing id creates, layout fields refused): `store.py`;
@@ -29,6 +30,8 @@ VARIANTS: dict[str, str] = {
     "ignore_since_id": "sinceId ignored on record reads (the answer starts from the beginning)",
     "ignore_since_sq": "sinceSq ignored on record reads (the answer starts from the beginning)",
     "page_cap_100": "perPage capped at 100 whatever was asked",
+    "pages_reversed": "record reads in descending id order (the highest ids first)",
+    "pages_by_sequence": "each page of a plain record read in sequence order, not id order",
     "epoch_dates": "date/datetime/timestamp field values as epoch ms integers in record reads",
     "datetime_ms_z": "datetimes (fields, createdAt, modifiedAt) as 2021-01-23T12:30:00.000Z",
     "no_created_at": "createdAt and modifiedAt missing from records",

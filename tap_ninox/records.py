@@ -138,6 +138,28 @@ def record_converter(
     return convert
 
 
+def surrogate_reporter(table: NinoxTable, logger: logging.Logger) -> Callable[[Any, Any], None]:
+    """The warning for a value whose lone surrogate the client replaced (docs/api.md §4).
+
+    One warning per value, naming the table, the record and the field.
+    """
+
+    def report(record_id: Any, key: Any) -> None:
+        field = None
+        if isinstance(key, str):
+            field = table.field_by_id(key) or table.field_by_name(key)
+        logger.warning(
+            "Table %r (%s), record %s, field %r: the server sent text that is not valid "
+            "Unicode (a lone surrogate); it is emitted with U+FFFD in its place",
+            table.name,
+            table.id,
+            record_id,
+            field.name if field is not None else key,
+        )
+
+    return report
+
+
 def deleted_record(
     column_names: Iterable[str], record_id: int, sequence: int, deleted_at: str
 ) -> dict[str, Any]:

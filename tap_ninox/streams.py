@@ -23,6 +23,7 @@ from tap_ninox.records import (
     default_columns,
     deleted_record,
     record_converter,
+    surrogate_reporter,
     table_schema,
 )
 
@@ -163,6 +164,7 @@ class TableStream(FilesParent, NinoxStream):
             page_size=page_size,
             choice_style=choice_style,
             style="ids",
+            on_replaced=surrogate_reporter(self.table, self.logger),
         ):
             pages += 1
             rows = [convert(record) for record in page]

@@ -447,6 +447,9 @@ class TableWriter(LostAnswerReconciler, RecordDeleter):
     ) -> None:
         """Learn new ids (key index) and the highest sequence from a POST's answer.
 
+        `answer` is checked (`ninox_core.answers.saved_records`): one record
+        per element, in order, each with its integer `id` or `_id`; an
+        answer that is not was a lost answer, reconciled before this.
         Once per batch of every record: the rerun guard and the counters are
         told per answer, not per record (target CPU, docs/design.md).
         """
@@ -456,16 +459,11 @@ class TableWriter(LostAnswerReconciler, RecordDeleter):
         unkeyed: list[tuple[int, int]] = []
         written = self.written_ids
         index = self.index
-        for item in pending:
-            if item.kind != "create":
-                written.add(int(self._target_id(item) or 0))
-        for item, record in zip(pending, answer, strict=False):
-            if not isinstance(record, dict):
-                every_sequence = False
-                continue
+        for item, record in zip(pending, answer, strict=True):
             record_id = record.get("id")
-            if record_id is not None:
-                written.add(int(record_id))
+            if record_id is None:
+                record_id = record["_id"]
+            written.add(record_id)
             sequence = record.get("sequence")
             if isinstance(sequence, int):
                 if answer_top is None or sequence > answer_top:
@@ -473,15 +471,12 @@ class TableWriter(LostAnswerReconciler, RecordDeleter):
             else:
                 every_sequence = False
             if item.kind == "create":
-                if record_id is None:
-                    record_id = record.get("_id")
-                if record_id is not None:
-                    created.append(int(record_id))
-                    if item.key is not None:
-                        if index is not None:
-                            index.set(item.key, int(record_id))
-                    else:
-                        unkeyed.append((item.sources[0].line, int(record_id)))
+                created.append(record_id)
+                if item.key is not None:
+                    if index is not None:
+                        index.set(item.key, record_id)
+                else:
+                    unkeyed.append((item.sources[0].line, record_id))
         self._tell_guard(answer_top, unkeyed, every_sequence=every_sequence)
         count_writes(stats, pending)
         self._advance_known_sq(answer_top, created, every_sequence=every_sequence)

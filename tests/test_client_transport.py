@@ -11,6 +11,7 @@ import pytest
 import requests
 
 from ninox_core.client import NinoxClient
+from ninox_core.errors import NinoxRedirectError
 from tests.local_server import http_answer, scripted_server
 from tests.tap_support import CRM_DB, DEMO_TEAM, TEST_KEY
 
@@ -141,28 +142,26 @@ def test_queries_and_uploads_still_take_the_sessions_path(emulator, monkeypatch)
     assert used and all(u.startswith("GET records") for u in used)
 
 
-def test_a_redirect_answer_is_followed_as_requests_follows_it():
+def test_a_redirect_answer_is_never_followed_and_names_the_new_base_url():
     moved = (
-        b"HTTP/1.1 307 Temporary Redirect\r\nLocation: /v1/elsewhere/records\r\n"
-        b"Content-Length: 0\r\nConnection: close\r\n\r\n"
+        b"HTTP/1.1 307 Temporary Redirect\r\nLocation: /api/v1/teams/t/databases/d/tables/T/"
+        b"records\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
     )
-    done = http_answer(200, '[{"id": 7, "sequence": 3}]')
-    with scripted_server([moved, moved, done]) as (base, seen):
-        with NinoxClient(TEST_KEY, base, max_retries=0) as client:
-            saved = client.save_records("t", "d", "T", [{"_id": 7, "_upsert": True}])
-    assert saved == [{"id": 7, "sequence": 3}]
-    lines = [request.split(b"\r\n", 1)[0] for request in seen]
-    assert lines[-1] == b"POST /v1/elsewhere/records HTTP/1.1"
-    # A 307 keeps the method and the body.
-    assert all(request.endswith(b'[{"_id":7,"_upsert":true}]') for request in seen)
+    with scripted_server([moved]) as (base, seen):
+        with NinoxClient(TEST_KEY, base, max_retries=3) as client:
+            with pytest.raises(NinoxRedirectError) as info:
+                client.save_records("t", "d", "T", [{"_id": 7, "_upsert": True}])
+    assert len(seen) == 1  # neither followed nor retried
+    root = base.removesuffix("/v1")
+    assert f"(base_url {root}/api/v1)" in str(info.value)
 
 
 def test_a_cookie_a_server_sets_is_sent_back():
     first = (
         b"HTTP/1.1 200 OK\r\nSet-Cookie: lb=node-2; Path=/\r\nContent-Type: application/json"
-        b"\r\nContent-Length: 2\r\nConnection: close\r\n\r\n[]"
+        b"\r\nContent-Length: 2\r\nConnection: close\r\n\r\n{}"
     )
-    with scripted_server([first, http_answer(200, "[]")]) as (base, seen):
+    with scripted_server([first, http_answer(200, "{}")]) as (base, seen):
         with NinoxClient(TEST_KEY, base, max_retries=0) as client:
             client.delete_records("t", "d", "T", [1])
             client.delete_records("t", "d", "T", [2])
