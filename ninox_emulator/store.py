@@ -545,6 +545,29 @@ class Store:
                         _load_table(db.tables[td["id"]], td)
                     db.rebuild_index()
 
+    def backup_database(self, team_id: str, database_id: str) -> dict[str, Any]:
+        """One database as JSON-ready data, as a Ninox backup holds it (`restore_database`)."""
+        with self.lock:
+            return _db_snapshot(self.database(team_id, database_id))
+
+    def restore_database(self, team_id: str, backup: dict[str, Any]) -> Database:
+        """Replace a database with a `backup_database` copy, as restoring a Ninox backup does.
+
+        Records, files and the sequence go back to the backup's: changes
+        made after it get sequence numbers that were already used once
+        (the case a client's bookmark must survive, docs/api.md §5).
+        """
+        with self.lock:
+            d = backup
+            db = self.create_database(
+                team_id, d["id"], d["name"], d["tables"], settings=d.get("settings")
+            )
+            db.seq, db.version = d.get("seq", 0), d.get("version", 1) + 1
+            for td in d["tables"]:
+                _load_table(db.tables[td["id"]], td)
+            db.rebuild_index()
+            return db
+
     @classmethod
     def from_snapshot(cls, data: dict[str, Any]) -> Store:
         """A new store holding a `snapshot()`."""
