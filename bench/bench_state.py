@@ -42,9 +42,7 @@ def small_tables(emu: NinoxEmulator, tables: int, records: int) -> None:
     emu.reset(demo=False)
     store = emu.store
     store.create_team(TEAM, "Bench")
-    specs = [
-        {"id": table_id(i), "name": f"Table {i}", "fields": FIELDS} for i in range(tables)
-    ]
+    specs = [{"id": table_id(i), "name": f"Table {i}", "fields": FIELDS} for i in range(tables)]
     store.create_database(TEAM, DB, "Bench", specs)
     for spec in specs:
         rows = [{"fields": {"A": f"row {r}", "B": r}} for r in range(records)]
@@ -92,8 +90,10 @@ def main() -> None:
 
     logging.disable(logging.INFO)
     try:
-        print(f"{'tables':>6} {'run':<11} {'STATE lines':>11} {'STATE bytes':>12} "
-              f"{'RECORD bytes':>12} {'all bytes':>11} {'STATE %':>7} {'s':>6}")
+        print(
+            f"{'tables':>6} {'run':<11} {'STATE lines':>11} {'STATE bytes':>12} "
+            f"{'RECORD bytes':>12} {'all bytes':>11} {'STATE %':>7} {'s':>6}"
+        )
         for count in args.tables:
             small_tables(emu, count, args.records)
             state = None

@@ -220,9 +220,7 @@ class TableStream(FilesParent, NinoxStream):
         )
         self._finish(context, sequence_before)
 
-    def _starting_point(
-        self, state: dict[str, Any], bookmark: int | None
-    ) -> tuple[int, int, bool]:
+    def _starting_point(self, state: dict[str, Any], bookmark: int | None) -> tuple[int, int, bool]:
         """The id to read after, the sequence to bookmark at the end, and whether in full.
 
         A fresh read starts at id 0 and takes the database sequence now

@@ -8,9 +8,12 @@ from __future__ import annotations
 
 import logging
 
+import pytest
 import requests
 
-from tests.tap_support import CRM_DB, DEMO_TEAM, run_tap, tap_config
+from ninox_core.errors import NinoxConfigError
+from tap_ninox.catalog import FIELD_TYPE
+from tests.tap_support import CRM_DB, DEMO_TEAM, discover, run_tap, tap_config
 
 TABLE = "D"  # Lead
 STREAM = "lead"
@@ -92,3 +95,67 @@ def test_interrupted_full_read_after_a_restore_resumes_in_full(emulator, api, ca
     assert seen == live_ids(api)
     assert min(r["_id"] for r in resumed.records[STREAM]) > resume["after_id"]
     assert resumed.bookmark(STREAM) == api.read_sequence(DEMO_TEAM, CRM_DB, TABLE)
+
+
+# ------------------------------------------------------------- field type changed
+
+
+def change_type(emulator, table_id: str, field_id: str, new_type: str) -> None:
+    emulator.store.change_field_type(DEMO_TEAM, CRM_DB, table_id, field_id, new_type)
+
+
+def without_field_types(catalog: dict) -> dict:
+    """The same catalog as an older tap-ninox wrote it (no Ninox field types)."""
+    for entry in catalog["streams"]:
+        for item in entry["metadata"]:
+            item["metadata"].pop(FIELD_TYPE, None)
+    return catalog
+
+
+def test_discovered_catalog_carries_each_fields_ninox_type(emulator, api):
+    catalog = discover(tap_config(emulator, tables=["A"]))
+    table = next(t for t in api.list_tables(DEMO_TEAM, CRM_DB) if t.id == "A")
+    meta = {tuple(m["breadcrumb"]): m["metadata"] for m in catalog["streams"][0]["metadata"]}
+    for field in table.fields:
+        assert meta[("properties", field.name)][FIELD_TYPE] == field.type
+    assert FIELD_TYPE not in meta[("properties", "_id")]
+
+
+@pytest.mark.parametrize("old_catalog", [False, True], ids=["with-types", "without-types"])
+def test_field_whose_type_changed_fails_the_stream_as_a_stale_catalog(emulator, old_catalog):
+    config = tap_config(emulator, tables=["A"])
+    catalog = discover(config)
+    if old_catalog:
+        catalog = without_field_types(catalog)
+    change_type(emulator, "A", "Q", "string")  # Score: number → text
+    out = run_tap(config, catalog=catalog, allow_failure=True)
+    assert isinstance(out.error, NinoxConfigError)
+    assert "RECORD" not in {m["type"] for m in out.messages}
+    message = str(out.error)
+    assert "\n" not in message
+    for part in ("stale catalog", "'contact'", "'Score'", "Q", "number", "string", "--discover"):
+        assert part in message, (part, message)
+
+
+def test_type_change_within_the_same_json_type_fails_with_types_and_passes_without(emulator):
+    config = tap_config(emulator, tables=["A"])
+    catalog = discover(config)
+    change_type(emulator, "A", "C", "text")  # Job title: string → text, both JSON strings
+    out = run_tap(config, catalog=catalog, allow_failure=True)
+    assert isinstance(out.error, NinoxConfigError)
+    assert "'Job title'" in str(out.error)
+    # An older catalog knows only the JSON schema, which still holds.
+    old = run_tap(config, catalog=without_field_types(discover(config)))
+    assert old.error is None and old.records["contact"]
+
+
+def test_deselected_column_whose_type_changed_is_no_reason_to_fail(emulator):
+    config = tap_config(emulator, tables=["A"])
+    catalog = discover(config)
+    for item in catalog["streams"][0]["metadata"]:
+        if item["breadcrumb"] == ["properties", "Score"]:
+            item["metadata"]["selected"] = False
+    change_type(emulator, "A", "Q", "string")
+    out = run_tap(config, catalog=catalog)
+    assert out.records["contact"]
+    assert all("Score" not in row for row in out.records["contact"])
