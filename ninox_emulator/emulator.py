@@ -383,6 +383,19 @@ class NinoxEmulator:
 
     # -------------------------------------------------------------- control
 
+    def _backup_or_restore(self, route: str, data: Any) -> Any:
+        """`POST backup` / `POST restore` of the control API (see the module docstring)."""
+        if route == "backup":
+            if not isinstance(data, dict) or not all(
+                isinstance(data.get(k), str) for k in ("team", "database")
+            ):
+                raise ValueError('expected {"team", "database"}')
+            return self.store.backup_database(data["team"], data["database"])
+        if not isinstance(data, dict) or not isinstance(data.get("backup"), dict):
+            raise ValueError('expected {"team", "backup"}')
+        db = self.store.restore_database(str(data.get("team")), data["backup"])
+        return {"team": data.get("team"), "id": db.id, "seq": db.seq}
+
     def _control(self, exchange: Exchange, route: str) -> tuple[int, Any]:
         method = exchange.method
         data = json.loads(exchange.body) if exchange.body.strip() else {}
@@ -432,17 +445,8 @@ class NinoxEmulator:
                 data["team"], data["database"], data["id"], data.get("name"), to_team=target_team
             )
             return 200, {"team": target_team, "id": db.id, "name": db.name}
-        if route == "backup" and method == "POST":
-            if not isinstance(data, dict) or not all(
-                isinstance(data.get(k), str) for k in ("team", "database")
-            ):
-                raise ValueError('expected {"team", "database"}')
-            return 200, self.store.backup_database(data["team"], data["database"])
-        if route == "restore" and method == "POST":
-            if not isinstance(data, dict) or not isinstance(data.get("backup"), dict):
-                raise ValueError('expected {"team", "backup"}')
-            db = self.store.restore_database(str(data.get("team")), data["backup"])
-            return 200, {"team": data.get("team"), "id": db.id, "seq": db.seq}
+        if route in ("backup", "restore") and method == "POST":
+            return 200, self._backup_or_restore(route, data)
         if route == "reset" and method == "POST":
             self.reset(demo=bool(data.get("demo", True)))
             return 200, {}

@@ -9,11 +9,10 @@ from singer_sdk import Stream
 from singer_sdk import typing as th
 from typing_extensions import override
 
-from ninox_core import __version__
+from ninox_core import __version__, fieldtypes
 from ninox_core.client import NinoxClient
 from ninox_core.errors import NinoxConfigError
 from ninox_core.naming import database_part, field_column, stream_names
-from ninox_core import fieldtypes
 from ninox_core.schema import NinoxField, NinoxTable
 from ninox_core.settings import client_from_config, connection_properties
 from tap_ninox.catalog import CatalogStream
