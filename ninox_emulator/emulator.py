@@ -383,18 +383,25 @@ class NinoxEmulator:
 
     # -------------------------------------------------------------- control
 
-    def _backup_or_restore(self, route: str, data: Any) -> Any:
-        """`POST backup` / `POST restore` of the control API (see the module docstring)."""
-        if route == "backup":
-            if not isinstance(data, dict) or not all(
-                isinstance(data.get(k), str) for k in ("team", "database")
-            ):
-                raise ValueError('expected {"team", "database"}')
-            return self.store.backup_database(data["team"], data["database"])
+    def _backup(self, data: Any) -> Any:
+        """`POST backup` of the control API (see the module docstring)."""
+        if not isinstance(data, dict) or not all(
+            isinstance(data.get(k), str) for k in ("team", "database")
+        ):
+            raise ValueError('expected {"team", "database"}')
+        return self.store.backup_database(data["team"], data["database"])
+
+    def _restore(self, data: Any) -> Any:
+        """`POST restore` of the control API (see the module docstring)."""
         if not isinstance(data, dict) or not isinstance(data.get("backup"), dict):
             raise ValueError('expected {"team", "backup"}')
         db = self.store.restore_database(str(data.get("team")), data["backup"])
         return {"team": data.get("team"), "id": db.id, "seq": db.seq}
+
+    def _reset(self, data: Any) -> Any:
+        """`POST reset` of the control API."""
+        self.reset(demo=bool(data.get("demo", True)))
+        return {}
 
     def _control(self, exchange: Exchange, route: str) -> tuple[int, Any]:
         method = exchange.method
@@ -445,11 +452,9 @@ class NinoxEmulator:
                 data["team"], data["database"], data["id"], data.get("name"), to_team=target_team
             )
             return 200, {"team": target_team, "id": db.id, "name": db.name}
-        if route in ("backup", "restore") and method == "POST":
-            return 200, self._backup_or_restore(route, data)
-        if route == "reset" and method == "POST":
-            self.reset(demo=bool(data.get("demo", True)))
-            return 200, {}
+        simple = {"backup": self._backup, "restore": self._restore, "reset": self._reset}
+        if method == "POST" and route in simple:
+            return 200, simple[route](data)
         if route == "snapshot" and method == "GET":
             return 200, self.store.snapshot()
         if route == "save" and method == "POST":
