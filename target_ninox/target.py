@@ -24,6 +24,7 @@ from target_ninox._sdk_compat import CompatTarget, SDKConfigInput
 from target_ninox.commit_policy import CommitPolicy, RunEnd
 from target_ninox.errors import InputError, RecordBeforeSchemaError, TargetNinoxError
 from target_ninox.file_upload import (
+    FILES_PATH_SETTING,
     UPLOAD_FILES_SETTING,
     FileUploadSink,
     SkippedFilesSink,
@@ -130,6 +131,7 @@ class TargetNinox(CompatTarget):
             ),
         ),
         UPLOAD_FILES_SETTING,
+        FILES_PATH_SETTING,
     ).to_dict()
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
