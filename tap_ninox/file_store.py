@@ -3,7 +3,7 @@ r"""Where `download_files` puts attachment bytes (docs/spec.md "Streams").
 Layout: `<files_path>/<database id>/<table id>/<record id>/<safe name>`, on
 the local disk or any fsspec URL (`s3://…`, `gs://…` with that fsspec
 package installed). Every part of it after `files_path` comes from the
-server, so none is trusted (docs/spec.md "Trust no answer"):
+server, so none is trusted (docs/design.md "The files stream"):
 
 - **Safe ids.** A database, table or record id made of ASCII letters,
   digits, `_` and `-` (every id Ninox gives) is its own directory name.

@@ -231,8 +231,8 @@ class TableStream(FilesParent, NinoxStream):
         A database sequence below the bookmark means the database went back
         (a backup was restored): the changes made since take numbers the
         bookmark already covers, so a `sinceSq` read would skip them. The
-        table is read in full instead, with one warning (docs/spec.md
-        "Trust no answer").
+        table is read in full instead, with one warning (docs/design.md
+        "The read algorithm").
         """
         resume = state.get(RESUME_KEY)
         if isinstance(resume, dict) and resume.get("since_sq") == bookmark:

@@ -21,7 +21,7 @@ from disk (`ninox_core.files.upload_file`), under its original name.
   are read: a row's `path` is server data, relayed by whatever wrote the
   input, so a path outside it (absolute, through `..`, or a symlink whose
   target lies outside) is refused with one line naming stream, record
-  and path (`FileUploadSink._source`, docs/spec.md "Trust no answer").
+  and path (`FileUploadSink._source`, docs/design.md "Attachments").
 - A missing file at `path`, a table id the database does not have, a
   record that does not exist, an upload that fails: the run ends with one
   line naming the stream, the record and the file, exit 1. Uploads before

@@ -1,7 +1,8 @@
 """tap-ninox trusts no answer: a restored database, a field whose type changed.
 
-docs/spec.md "Trust no answer"; the emulator plays both (a backup put back
-over its control API, a field type changed in its store).
+docs/design.md "The read algorithm" and "Catalogs and renames"; the emulator
+plays both (a backup put back over its control API, a field type changed in
+its store).
 """
 
 from __future__ import annotations
