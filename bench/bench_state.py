@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import io
 import json
+import logging
 import sys
 import time
 from typing import Any
@@ -86,9 +87,7 @@ def main() -> None:
     parser.add_argument("--records", type=int, default=3)
     args = parser.parse_args()
     emu = NinoxEmulator(api_key=KEY, demo=False, port=0).start()
-    import logging
-
-    logging.disable(logging.INFO)
+    logging.disable(logging.INFO)  # the tap's per-stream lines would drown the table
     try:
         print(
             f"{'tables':>6} {'run':<11} {'STATE lines':>11} {'STATE bytes':>12} "

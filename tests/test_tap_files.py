@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import hashlib
+import http.client
 import json
 import random
 import unicodedata
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 
@@ -21,7 +23,15 @@ from tap_ninox.file_store import (
     safe_name,
     safe_names,
 )
-from tests.tap_support import CRM_DB, DEMO_TEAM, PROJECTS_DB, discover, run_tap, tap_config
+from tests.tap_support import (
+    CRM_DB,
+    DEMO_TEAM,
+    PROJECTS_DB,
+    TEST_KEY,
+    discover,
+    run_tap,
+    tap_config,
+)
 
 FILE_GETS = r"/files/[^/]+$"
 
@@ -452,3 +462,18 @@ def test_long_unsafe_components_stay_within_a_file_names_limit():
     first, second = safe_component("." * 300), safe_component("." * 301)
     assert first != second
     assert len(first.encode()) <= MAX_NAME_BYTES and len(second.encode()) <= MAX_NAME_BYTES
+
+
+def test_the_emulator_resolves_literal_dot_segments_as_web_servers_do(emulator):
+    # Why the client must encode them: `.../files/..` is the record itself.
+    base = urlsplit(emulator.base_url)
+    emulator.store.attach_file(DEMO_TEAM, CRM_DB, "B", 1, "..", b"named dot dot")
+    record = f"{base.path}/teams/{DEMO_TEAM}/databases/{CRM_DB}/tables/B/records/1"
+    answers = {}
+    for path in (f"{record}/files/..", f"{record}/files/%2E%2E"):
+        connection = http.client.HTTPConnection(base.hostname, base.port, timeout=10)
+        connection.request("GET", path, headers={"Authorization": f"Bearer {TEST_KEY}"})
+        answers[path] = connection.getresponse().read()
+        connection.close()
+    assert json.loads(answers[f"{record}/files/.."])["id"] == 1
+    assert answers[f"{record}/files/%2E%2E"] == b"named dot dot"
