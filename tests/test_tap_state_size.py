@@ -52,7 +52,7 @@ def sizes(out: Any) -> tuple[int, int]:
 
 def test_state_bytes_grow_linearly_with_the_number_of_tables(emulator):
     measured = {}
-    for count in (40, 200):
+    for count in (30, 150):
         out = run_tap(small_tables(emulator, count))
         bookmarks = out.state["bookmarks"]
         # The last STATE still holds every stream's bookmark.
@@ -65,17 +65,18 @@ def test_state_bytes_grow_linearly_with_the_number_of_tables(emulator):
         final = len(json_line(out.messages[-1]))
         assert state <= other + STATE_ALLOWANCE_BYTES + final, (count, state, other)
         measured[count] = state
-    assert measured[200] < 5 * measured[40], measured
+    # Five times the tables, less than five times the STATE bytes (it was 25).
+    assert measured[150] < 5 * measured[30], measured
 
 
 def test_a_run_that_fails_midway_ends_with_the_state_of_every_stream_before(emulator):
-    config = small_tables(emulator, 120)
-    failing = table_id(100)
+    config = small_tables(emulator, 80)
+    failing = table_id(60)
     emulator.faults.add(kind="status", status=400, times=None, path=rf"/tables/{failing}/records$")
     out = run_tap(dict(config, max_retries=0), allow_failure=True)
     assert out.error is not None
     done = set(out.records)
-    assert len(done) == 100
+    assert len(done) == 60
     assert set(out.state["bookmarks"]) >= done
     assert all("replication_key_value" in out.state["bookmarks"][name] for name in done)
 
