@@ -79,8 +79,16 @@ logger = logging.getLogger("ninox_core.client")
 
 
 def segment(value: object) -> str:
-    """Quote one path segment (ids, file names) for a URL."""
-    return quote(str(value), safe="")
+    """Quote one path segment (ids, file names) for a URL.
+
+    `.` and `..` are encoded too (`%2E`): as they are, servers and proxies
+    read them as "this" and "parent" directory, so a file named `..` would
+    name its record (docs/api.md §7).
+    """
+    text = str(value)
+    if text in (".", ".."):
+        return text.replace(".", "%2E")
+    return quote(text, safe="")
 
 
 class NinoxClient:

@@ -19,6 +19,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Mapping
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 import requests
 from requests.cookies import extract_cookies_to_jar
@@ -26,6 +27,23 @@ from requests.structures import CaseInsensitiveDict
 
 #: requests' own cookie extraction (untyped there; typed here for mypy).
 _extract_cookies: Callable[[Any, Any, Any], None] = extract_cookies_to_jar
+
+
+class _Session(requests.Session):
+    """A session that sends a URL's path as the client quoted it."""
+
+    def prepare_request(self, request: requests.Request) -> requests.PreparedRequest:
+        """Prepare as `requests` does, then put back the path of `request.url` if it held `%2E`.
+
+        `requests` re-quotes every URL and decodes `%2E` back to `.` on the
+        way: a file or id named `.` or `..` (`client.segment`) would become a
+        dot segment that servers and proxies resolve away.
+        """
+        prepared = super().prepare_request(request)
+        wanted = urlsplit(str(request.url)).path
+        if "%2e" in wanted.lower() and prepared.url:
+            prepared.url = urlunsplit(urlsplit(prepared.url)._replace(path=wanted))
+        return prepared
 
 
 def new_session(base_url: str) -> requests.Session:
@@ -37,7 +55,7 @@ def new_session(base_url: str) -> requests.Session:
     the one host this client talks to; HTTP(S)_PROXY, ALL_PROXY, NO_PROXY
     and REQUESTS_CA_BUNDLE/CURL_CA_BUNDLE set at start still apply.
     """
-    session = requests.Session()
+    session = _Session()
     session.trust_env = False
     session.proxies.update(requests.utils.get_environ_proxies(base_url))
     bundle = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE")

@@ -22,6 +22,9 @@ response is sent, so a client that has its answer sees both already.
 - `POST empty-copy` with `{"team", "database", "id", "name"?, "toTeam"?}`:
   a new database `id` with the tables and fields of `database` and no
   records (`Store.empty_copy`) → `{"team", "id", "name"}`;
+- `POST backup` with `{"team", "database"}` → that database's data;
+  `POST restore` with `{"team", "backup"}` puts such data back (records,
+  files and the sequence go back: `Store.restore_database`);
 - `POST reset` with `{"demo": true}`; `GET snapshot`; `POST save` (to the
   `--data` file; 400 without one).
 
@@ -431,6 +434,26 @@ class NinoxEmulator:
 
     # -------------------------------------------------------------- control
 
+    def _backup(self, data: Any) -> Any:
+        """`POST backup` of the control API (see the module docstring)."""
+        if not isinstance(data, dict) or not all(
+            isinstance(data.get(k), str) for k in ("team", "database")
+        ):
+            raise ValueError('expected {"team", "database"}')
+        return self.store.backup_database(data["team"], data["database"])
+
+    def _restore(self, data: Any) -> Any:
+        """`POST restore` of the control API (see the module docstring)."""
+        if not isinstance(data, dict) or not isinstance(data.get("backup"), dict):
+            raise ValueError('expected {"team", "backup"}')
+        db = self.store.restore_database(str(data.get("team")), data["backup"])
+        return {"team": data.get("team"), "id": db.id, "seq": db.seq}
+
+    def _reset(self, data: Any) -> Any:
+        """`POST reset` of the control API."""
+        self.reset(demo=bool(data.get("demo", True)))
+        return {}
+
     def _control(self, exchange: Exchange, route: str) -> tuple[int, Any]:
         method = exchange.method
         data = json.loads(exchange.body) if exchange.body.strip() else {}
@@ -480,9 +503,9 @@ class NinoxEmulator:
                 data["team"], data["database"], data["id"], data.get("name"), to_team=target_team
             )
             return 200, {"team": target_team, "id": db.id, "name": db.name}
-        if route == "reset" and method == "POST":
-            self.reset(demo=bool(data.get("demo", True)))
-            return 200, {}
+        simple = {"backup": self._backup, "restore": self._restore, "reset": self._reset}
+        if method == "POST" and route in simple:
+            return 200, simple[route](data)
         if route == "snapshot" and method == "GET":
             return 200, self.store.snapshot()
         if route == "save" and method == "POST":

@@ -51,6 +51,29 @@ class HTTPServer(ThreadingHTTPServer):
         return conn, addr
 
 
+def remove_dot_segments(path: str) -> str:
+    """`path` with its literal `.` and `..` segments resolved (RFC 3986 §5.2.4).
+
+    As web servers and proxies in front of Ninox do: a file named `..` only
+    reaches its route when the client encodes it (`%2E%2E`).
+    """
+    out: list[str] = []
+    segments = path.split("/")
+    for index, part in enumerate(segments):
+        last = index == len(segments) - 1
+        if part == ".":
+            if last:
+                out.append("")
+        elif part == "..":
+            if len(out) > 1:
+                out.pop()
+            if last:
+                out.append("")
+        else:
+            out.append(part)
+    return "/".join(out)
+
+
 class Exchange:
     """One request as the app sees it, and the means to answer it."""
 
@@ -59,7 +82,7 @@ class Exchange:
         self._handler = handler
         self.method = handler.command
         split = urlsplit(handler.path)
-        self.path = split.path
+        self.path = remove_dot_segments(split.path)
         self.query = dict(parse_qsl(split.query, keep_blank_values=True))
         self.headers = handler.headers
         self.body = body

@@ -178,6 +178,44 @@ class Store:
             table.rename_field(field_id, new_name)
             db.version += 1
 
+    def change_field_type(
+        self, team_id: str, database_id: str, table_id: str, field_id: str, new_type: str
+    ) -> None:
+        """Give a field another type (its id and name stay), as a user may between two runs.
+
+        Each value is carried over through its text form; one the new type
+        cannot hold is emptied. Plain types only: a field that is, or is to
+        become, a choice, multi, ref, rev or formula is a ValueError.
+        """
+        special = {"choice", "multi", "ref", "rev", "formula", "fn"}
+        with self.lock:
+            db = self.database(team_id, database_id)
+            table = self.table(team_id, database_id, table_id)
+            old = table.fields.get(field_id)
+            if old is None:
+                raise ValueError(f"table {table_id!r} has no field {field_id!r}")
+            if old.type in special or new_type in special:
+                raise ValueError(f"changing {old.type} to {new_type} is not played")
+            new = FieldDef({**old.to_api(), "type": new_type})
+            for rec in table.records.values():
+                if field_id not in rec.values:
+                    continue
+                text = old.codec.text(rec.values[field_id])
+                try:
+                    stored = new.codec.write(text)
+                except FieldValueError:
+                    try:  # a number becomes its digits, as in Ninox
+                        stored = new.codec.write(str(text))
+                    except FieldValueError:
+                        stored = None
+                if stored is None:
+                    del rec.values[field_id]
+                else:
+                    rec.values[field_id] = stored
+            table.fields[field_id] = new
+            table.rename_field(field_id, new.name)  # re-indexes the field's converters
+            db.version += 1
+
     # ------------------------------------------------------------- lookups
 
     def team(self, team_id: str) -> Team:
@@ -544,6 +582,29 @@ class Store:
                     for td in d["tables"]:
                         _load_table(db.tables[td["id"]], td)
                     db.rebuild_index()
+
+    def backup_database(self, team_id: str, database_id: str) -> dict[str, Any]:
+        """One database as JSON-ready data, as a Ninox backup holds it (`restore_database`)."""
+        with self.lock:
+            return _db_snapshot(self.database(team_id, database_id))
+
+    def restore_database(self, team_id: str, backup: dict[str, Any]) -> Database:
+        """Replace a database with a `backup_database` copy, as restoring a Ninox backup does.
+
+        Records, files and the sequence go back to the backup's: changes
+        made after it get sequence numbers that were already used once
+        (the case a client's bookmark must survive, docs/api.md §5).
+        """
+        with self.lock:
+            d = backup
+            db = self.create_database(
+                team_id, d["id"], d["name"], d["tables"], settings=d.get("settings")
+            )
+            db.seq, db.version = d.get("seq", 0), d.get("version", 1) + 1
+            for td in d["tables"]:
+                _load_table(db.tables[td["id"]], td)
+            db.rebuild_index()
+            return db
 
     @classmethod
     def from_snapshot(cls, data: dict[str, Any]) -> Store:

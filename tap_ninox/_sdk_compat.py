@@ -10,6 +10,7 @@ removes or reshapes one of them; update this module then.
 from __future__ import annotations
 
 import datetime
+import json
 import sys
 from collections.abc import Generator, Iterable
 from types import FrameType
@@ -18,16 +19,24 @@ from typing import TYPE_CHECKING, Any
 import click
 from singer_sdk import Stream, Tap
 from singer_sdk.contrib.msgspec import encoder as _sdk_encoder
+from singer_sdk.helpers._state import StateWriter
 from singer_sdk.mapper import SameRecordTransform
-from singer_sdk.singerlib import RecordMessage
+from singer_sdk.singerlib import RecordMessage, StateMessage
 from typing_extensions import override
 
+from tap_ninox.state_budget import StateBudget
+
 if TYPE_CHECKING:
+    from singer_sdk.helpers import types
     from singer_sdk.helpers.types import Context
+    from singer_sdk.io_base import GenericSingerWriter
 
     from ninox_core.cli_input import ConfigInput
 
-__all__ = ["CompatStream", "CompatTap"]
+__all__ = ["BudgetedStateWriter", "CompatStream", "CompatTap"]
+
+#: Bytes of a STATE line besides its value: `{"type":"STATE","value":` … `}` and the newline.
+_STATE_LINE_OVERHEAD = 28
 
 
 def _utc_now() -> datetime.datetime:
@@ -220,8 +229,80 @@ class CompatStream(Stream):
         markers["replication_key_value"] = value
 
 
+class BudgetedStateWriter(StateWriter):
+    """The SDK's state writer, writing a STATE only when `StateBudget` allows it.
+
+    A STATE held back stays pending: the next one replaces it, and `flush`
+    writes it (the tap calls it when the run ends, also on failure). Like
+    the SDK's writer, a STATE equal to the last one written is not written
+    again.
+    """
+
+    def __init__(self, message_writer: GenericSingerWriter[Any, Any], budget: StateBudget) -> None:
+        """Write through `message_writer` as `budget` allows."""
+        super().__init__(message_writer)
+        self._writer = message_writer
+        self._budget = budget
+        self._last: bytes | None = None
+        self._pending: bytes | None = None
+
+    @override
+    def write_state(self, state: types.TapState) -> None:
+        """Write `state` now if the budget allows it, else keep it as the pending one."""
+        # Encoded now: the SDK changes its state dict in place afterwards.
+        encoded = _sdk_encoder.encode(state)
+        if encoded == self._last:
+            self._pending = None
+            return
+        self._pending = encoded
+        if self._budget.allows(len(encoded) + _STATE_LINE_OVERHEAD):
+            self.flush()
+
+    def flush(self) -> None:
+        """Write the pending STATE, if any."""
+        pending, self._pending = self._pending, None
+        if pending is None:
+            return
+        self._last = pending
+        message = StateMessage(value=json.loads(pending))
+        self._budget.record(lambda: self._writer.write_message(message))
+
+
 class CompatTap(Tap):
     """`Tap` with the private names tap-ninox's command needs."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        """The SDK's tap, writing its STATE through a `BudgetedStateWriter`."""
+        super().__init__(*args, **kwargs)
+        # Why private: every STATE the SDK writes (per page, per stream, at
+        # start) goes through `_state_writer`; no public hook decides when a
+        # STATE is written (tap_ninox/state_budget.py says why it must).
+        self._state_writer: StateWriter = BudgetedStateWriter(
+            self.message_writer, StateBudget(self.output_bytes)
+        )
+
+    def output_bytes(self) -> int:
+        """Bytes this process has written to stdout so far (the tap's writer counts them)."""
+        raise NotImplementedError
+
+    @override  # type: ignore[misc]  # final in the SDK, see below
+    def sync_all(self) -> None:
+        # Why: the budgeted writer may hold the run's last STATE back; it must
+        # be written when the run ends, and when it fails (it covers only
+        # what was written before it). `sync_all` is the SDK's whole run and
+        # has no public hook at its end.
+        try:
+            super().sync_all()
+        except Exception:
+            self.flush_state()
+            raise
+        self.flush_state()
+
+    def flush_state(self) -> None:
+        """Write the STATE the budget held back, if any."""
+        writer = self._state_writer
+        if isinstance(writer, BudgetedStateWriter):
+            writer.flush()
 
     @override
     def _handle_termination(self, signum: int, frame: FrameType | None) -> None:

@@ -1,10 +1,11 @@
 """Ninox ids in the Singer catalog, so a catalog stays valid across renames.
 
 Discovery writes, in each table stream's metadata, the database id, table id
-and table name, and in each field property's metadata the field id. Given
-such a catalog, the tap finds tables and fields by id and emits the
-catalog's stream and property names, whatever they are called in Ninox now
-(docs/design.md "Catalogs and renames"). The SDK's catalog model keeps only
+and table name, and in each field property's metadata the field id and its
+Ninox type. Given such a catalog, the tap finds tables and fields by id and
+emits the catalog's stream and property names, whatever they are called in
+Ninox now (docs/design.md "Catalogs and renames"); a field whose type is no
+longer the one the catalog recorded makes the catalog stale. The SDK's catalog model keeps only
 the Singer-standard metadata keys, so the input catalog is read here from
 its raw JSON form.
 """
@@ -23,6 +24,8 @@ TABLE_ID = "ninox-table-id"
 TABLE_NAME = "ninox-table-name"
 #: Property metadata key (breadcrumb `["properties", name]`).
 FIELD_ID = "ninox-field-id"
+#: Property metadata key: the field's Ninox type at discovery (docs/design.md).
+FIELD_TYPE = "ninox-field-type"
 
 
 @dataclass(frozen=True)
@@ -37,6 +40,10 @@ class CatalogStream:
     schema: dict[str, Any]
     #: Field id → property name, for the properties that carry a field id.
     columns: dict[str, str] = field(default_factory=dict)
+    #: Field id → its Ninox type at discovery (catalogs written since types were added).
+    field_types: dict[str, str] = field(default_factory=dict)
+    #: Properties the catalog deselects (`selected: false`).
+    deselected: frozenset[str] = frozenset()
 
 
 def read_input(catalog: object) -> dict[str, CatalogStream]:
@@ -65,13 +72,20 @@ def _parse_entry(entry: Any) -> CatalogStream | None:
         return None
     root: Mapping[str, Any] = {}
     columns: dict[str, str] = {}
+    field_types: dict[str, str] = {}
+    deselected: set[str] = set()
     for item in entry.get("metadata") or ():
         breadcrumb = list(item.get("breadcrumb") or ())
         meta = item.get("metadata") or {}
         if not breadcrumb:
             root = meta
-        elif len(breadcrumb) == 2 and breadcrumb[0] == "properties" and meta.get(FIELD_ID):
-            columns[str(meta[FIELD_ID])] = str(breadcrumb[1])
+        elif len(breadcrumb) == 2 and breadcrumb[0] == "properties":
+            if meta.get("selected") is False:
+                deselected.add(str(breadcrumb[1]))
+            if meta.get(FIELD_ID):
+                columns[str(meta[FIELD_ID])] = str(breadcrumb[1])
+                if meta.get(FIELD_TYPE):
+                    field_types[str(meta[FIELD_ID])] = str(meta[FIELD_TYPE])
     if not root.get(TABLE_ID) or not root.get(DATABASE_ID):
         return None
     name = str(entry.get("tap_stream_id") or entry.get("stream"))
@@ -86,22 +100,26 @@ def _parse_entry(entry: Any) -> CatalogStream | None:
         selected=selected,
         schema=dict(entry.get("schema") or {}),
         columns=columns,
+        field_types=field_types,
+        deselected=frozenset(deselected),
     )
 
 
 def annotate(
-    catalog: dict[str, Any], tables: Mapping[str, tuple[str, str, str, Mapping[str, str]]]
+    catalog: dict[str, Any],
+    tables: Mapping[str, tuple[str, str, str, Mapping[str, str], Mapping[str, str]]],
 ) -> dict[str, Any]:
-    """Add the Ninox ids to a catalog dict the SDK built (in place; returned).
+    """Add the Ninox ids and field types to a catalog dict the SDK built (in place; returned).
 
     `tables` maps a stream name to (database id, table id, table name,
-    columns), columns being field id → property name.
+    columns, field types), columns being field id → property name and
+    field types field id → Ninox type.
     """
     for entry in catalog.get("streams") or ():
         ids = tables.get(entry.get("tap_stream_id"))
         if ids is None:
             continue
-        database_id, table_id, table_name, columns = ids
+        database_id, table_id, table_name, columns, field_types = ids
         field_of = {column: field_id for field_id, column in columns.items()}
         by_breadcrumb = {tuple(m.get("breadcrumb") or ()): m for m in entry.get("metadata") or ()}
         root = by_breadcrumb.get(())
@@ -115,4 +133,6 @@ def annotate(
             item = by_breadcrumb.get(("properties", column))
             if item is not None:
                 item["metadata"][FIELD_ID] = field_id
+                if field_id in field_types:
+                    item["metadata"][FIELD_TYPE] = field_types[field_id]
     return catalog

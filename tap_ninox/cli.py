@@ -45,6 +45,15 @@ from tap_ninox._sdk_compat import CompatTap
 GUARD = TerminationGuard()
 
 
+class _OutputCounter:
+    """Bytes written to stdout by `write_lines` (the STATE budget weighs them)."""
+
+    written = 0
+
+
+OUTPUT = _OutputCounter()
+
+
 class BufferedMsgSpecWriter(MsgSpecWriter):
     """The SDK's msgspec writer without a flush after every RECORD.
 
@@ -80,6 +89,7 @@ def write_lines(data: bytes | bytearray) -> None:
         while view:
             written = out.write(view)
             view = view[written or 0 :]
+        OUTPUT.written += len(data)
 
 
 class NinoxTapCommand(CompatTap):
@@ -122,6 +132,10 @@ class NinoxTapCommand(CompatTap):
     def read_config_option(cls, value: tuple[str, ...]) -> ConfigInput:
         """Read `--config` files and `ENV` (numbers and booleans parsed per setting)."""
         return config_or_exit(cls, value)
+
+    def output_bytes(self) -> int:
+        """Bytes written to stdout so far (every message goes through `write_lines`)."""
+        return OUTPUT.written
 
     @classmethod
     def cb_state(cls, ctx: click.Context, param: click.Parameter, value: str | None) -> Any:

@@ -2,7 +2,15 @@ r"""Where `download_files` puts attachment bytes (docs/spec.md "Streams").
 
 Layout: `<files_path>/<database id>/<table id>/<record id>/<safe name>`, on
 the local disk or any fsspec URL (`s3://…`, `gs://…` with that fsspec
-package installed).
+package installed). Every part of it after `files_path` comes from the
+server, so none is trusted (docs/design.md "The files stream"):
+
+- **Safe ids.** A database, table or record id made of ASCII letters,
+  digits, `_` and `-` (every id Ninox gives) is its own directory name.
+  Any other id is percent-encoded (`safe_component`: each other byte as
+  `%XX`, `.` included, so `..` is `%2E%2E` and `../x` is `%2E%2E%2Fx`):
+  it can neither climb out of `files_path` nor share a directory with
+  another id.
 
 - **Safe names.** An attachment's name is kept when every common
   filesystem can store it. Otherwise (`/ \\ : * ? " < > |`, control
@@ -20,6 +28,11 @@ package installed).
   without one (a run killed between the two) is fetched again.
 - **Never a half file.** Bytes go to `<safe name>.ninox-part` first and are
   moved to their name only once complete and of the listed size.
+- **No symlink is written through** (local disks): part files and sidecars
+  are created afresh (`O_EXCL | O_NOFOLLOW`) after removing whatever had
+  their name, the move replaces a link at the final name instead of
+  following it, and a directory below `files_path` that is a symlink
+  fails the run with one line. `files_path` itself may be a symlink.
 """
 
 from __future__ import annotations
@@ -27,13 +40,18 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
+import os
 import re
 import unicodedata
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import fsspec
+from fsspec.implementations.local import LocalFileSystem
+
+from ninox_core.errors import NinoxError
 
 #: Suffix of the sidecar that describes a downloaded file.
 SIDECAR_SUFFIX = ".ninox.json"
@@ -44,9 +62,36 @@ PART_SUFFIX = ".ninox-part"
 MAX_NAME_BYTES = 200
 
 _UNSAFE_CHARS = re.compile(r'[<>:"/\\|?*\x00-\x1f\x7f]')
+#: Ids made only of these are their own directory names (see `safe_component`).
+_SAFE_ID = re.compile(r"[A-Za-z0-9_-]+")
+_SAFE_ID_CHARS = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-")
 _WINDOWS_DEVICES = re.compile(
     r"^(con|prn|aux|nul|conin\$|conout\$|com[0-9¹²³]|lpt[0-9¹²³])(\..*)?$", re.IGNORECASE
 )
+
+
+def safe_component(component: str) -> str:
+    """The directory name of a database, table or record id from the server.
+
+    Kept as it is when made of ASCII letters, digits, `_` and `-` (and not
+    too long); otherwise every other byte of its UTF-8 form becomes `%XX`
+    (so the result always holds a `%` and never equals a kept id), the
+    empty id is `%`, and a result too long for a file name is cut and
+    ends with `~` and a hash of the id.
+    """
+    if _SAFE_ID.fullmatch(component) and len(component) <= MAX_NAME_BYTES:
+        return component
+    encoded = "".join(
+        chr(byte) if byte in _SAFE_ID_CHARS else f"%{byte:02X}" for byte in component.encode()
+    )
+    if not encoded:
+        return "%"
+    if len(encoded) <= MAX_NAME_BYTES:
+        return encoded
+    tag = "~" + hashlib.sha256(component.encode()).hexdigest()[:16]
+    head = encoded[: MAX_NAME_BYTES - len(tag)]
+    cut = head.rfind("%", len(head) - 2)  # never keep half of a `%XX`
+    return (head[:cut] if cut >= 0 else head) + tag
 
 
 def safe_name(name: str, *, tagged: bool = False) -> str:
@@ -115,6 +160,8 @@ class FileStore:
         """Resolve `files_path` (a directory or an fsspec URL); nothing is written yet."""
         self.url = files_path.rstrip("/") or "."
         self.fs, self.root = fsspec.core.url_to_fs(self.url)
+        #: On a local disk, files are written with os calls that never follow a symlink.
+        self.local = isinstance(self.fs, LocalFileSystem)
 
     def store(
         self,
@@ -132,9 +179,9 @@ class FileStore:
         (see `ninox_core.files.download_file`); it is only called when the
         copy on disk is missing or stale.
         """
-        database_id, table_id, record_id = ids
         file_name = file_name or safe_name(str(meta["name"]))
-        relative = f"{database_id}/{table_id}/{record_id}/{file_name}"
+        directories = [safe_component(str(part)) for part in ids]
+        relative = "/".join([*directories, file_name])
         target = f"{self.root}/{relative}"
         url = f"{self.url}/{relative}"
         size, seq = meta.get("size"), meta.get("seq")
@@ -148,12 +195,12 @@ class FileStore:
         ):
             return StoredFile(url, known["sha256"], downloaded=False)
 
-        self.fs.makedirs(target.rsplit("/", 1)[0], exist_ok=True)
+        self._make_directories(directories)
         part = target + PART_SUFFIX
 
         def consume(chunks: Iterator[bytes]) -> str:
             digest = hashlib.sha256()
-            with self.fs.open(part, "wb") as out:
+            with self._open_new(part) as out:
                 for chunk in chunks:
                     digest.update(chunk)
                     out.write(chunk)
@@ -164,13 +211,50 @@ class FileStore:
         except BaseException:
             self._remove(part)
             raise
-        self.fs.mv(part, target)
+        self._move(part, target)
         sidecar = {"name": meta["name"], "size": size, "seq": seq, "sha256": sha256}
-        with self.fs.open(target + SIDECAR_SUFFIX, "w", encoding="utf-8") as out:
-            json.dump(sidecar, out)
+        sidecar_part = target + SIDECAR_SUFFIX + PART_SUFFIX
+        with self._open_new(sidecar_part) as out:
+            out.write(json.dumps(sidecar).encode())
+        self._move(sidecar_part, target + SIDECAR_SUFFIX)
         return StoredFile(url, sha256, downloaded=True)
 
+    def _make_directories(self, parts: list[str]) -> None:
+        """Create `<root>/<parts...>`; on a local disk, refuse a symlink among them."""
+        if not self.local:
+            self.fs.makedirs("/".join([self.root, *parts]), exist_ok=True)
+            return
+        path = Path(self.root)
+        path.mkdir(parents=True, exist_ok=True)  # files_path itself may be a link
+        for part in parts:
+            path /= part
+            if path.is_symlink():
+                raise NinoxError(
+                    f"download_files: {path} is a symlink, and downloads never write through "
+                    "one; remove it or choose another files_path"
+                )
+            with contextlib.suppress(FileExistsError):
+                path.mkdir()
+
+    def _open_new(self, path: str) -> Any:
+        """`path` opened for writing as a new file; whatever had its name is removed first."""
+        if not self.local:
+            return self.fs.open(path, "wb")
+        with contextlib.suppress(FileNotFoundError):
+            Path(path).unlink()  # removes a symlink itself, never its target
+        flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0)
+        return os.fdopen(os.open(path, flags | getattr(os, "O_BINARY", 0), 0o644), "wb")
+
+    def _move(self, source: str, target: str) -> None:
+        """Rename `source` to `target`; a symlink at `target` is replaced, not followed."""
+        if self.local:
+            Path(source).replace(target)
+        else:
+            self.fs.mv(source, target)
+
     def _sidecar(self, target: str) -> dict[str, Any] | None:
+        if self.local and Path(target + SIDECAR_SUFFIX).is_symlink():
+            return None  # not one this class wrote
         try:
             with self.fs.open(target + SIDECAR_SUFFIX, "r", encoding="utf-8") as handle:
                 data = json.load(handle)

@@ -137,7 +137,11 @@ class TableStream(FilesParent, NinoxStream):
     def _read(self, context: Context | None) -> Iterable[list[dict[str, Any]]]:
         bookmark = self.get_starting_replication_key_value(context) or None
         state = self.get_context_state(context)
-        after_id, sequence_before = self._starting_point(state, bookmark)
+        after_id, sequence_before, full = self._starting_point(state, bookmark)
+        # The bookmark the state was started from; what is read depends on `full`.
+        started_from = bookmark
+        if full:
+            bookmark = None
         # Ids up to here were read (and emitted) by the run this one resumes.
         resumed_after = after_id
         choice_style = self.config.get("choice_style", "names")
@@ -175,10 +179,12 @@ class TableStream(FilesParent, NinoxStream):
             # Every page ends with a resumable STATE: a run that dies later
             # resumes after this page instead of reading the table again.
             state[RESUME_KEY] = {
-                "since_sq": bookmark,
+                "since_sq": started_from,
                 "after_id": page[-1]["id"],
                 "sequence_before": sequence_before,
             }
+            if full and started_from:
+                state[RESUME_KEY]["full"] = True
             self.write_state_now()
             if clock.due():
                 self.logger.info(
@@ -213,13 +219,19 @@ class TableStream(FilesParent, NinoxStream):
         )
         self._finish(context, sequence_before)
 
-    def _starting_point(self, state: dict[str, Any], bookmark: int | None) -> tuple[int, int]:
-        """The id to read after and the sequence to bookmark at the end.
+    def _starting_point(self, state: dict[str, Any], bookmark: int | None) -> tuple[int, int, bool]:
+        """The id to read after, the sequence to bookmark at the end, and whether in full.
 
         A fresh read starts at id 0 and takes the database sequence now
         (see the class docstring). A read an earlier run left unfinished
         (`RESUME_KEY`, same starting bookmark) goes on after its last page and
         keeps the sequence taken before it began.
+
+        A database sequence below the bookmark means the database went back
+        (a backup was restored): the changes made since take numbers the
+        bookmark already covers, so a `sinceSq` read would skip them. The
+        table is read in full instead, with one warning (docs/design.md
+        "The read algorithm").
         """
         resume = state.get(RESUME_KEY)
         if isinstance(resume, dict) and resume.get("since_sq") == bookmark:
@@ -227,10 +239,25 @@ class TableStream(FilesParent, NinoxStream):
             self.logger.info(
                 "%s: resuming an interrupted read after record id %d", self.name, after_id
             )
-            return after_id, int(resume["sequence_before"])
-        return 0, self.client.read_sequence(
+            return after_id, int(resume["sequence_before"]), bool(resume.get("full"))
+        sequence = self.client.read_sequence(
             self.team_id, self.database_id, self.table.id, since_sq=bookmark
         )
+        if bookmark and sequence < bookmark:
+            self.logger.warning(
+                "Stream '%s' (table %r, id %s, database %s): the database's sequence %d is "
+                "lower than the bookmark %d (was the database restored from a backup?); "
+                "the table is read again in full. Records the restore removed are not "
+                "reported as deleted",
+                self.name,
+                self.table.name,
+                self.table.id,
+                self.database_id,
+                sequence,
+                bookmark,
+            )
+            return 0, sequence, True
+        return 0, sequence, False
 
     def _deleted_records(
         self, bookmark: int, live_ids: set[int], resumed_after: int

@@ -9,11 +9,11 @@ from singer_sdk import Stream
 from singer_sdk import typing as th
 from typing_extensions import override
 
-from ninox_core import __version__
+from ninox_core import __version__, fieldtypes
 from ninox_core.client import NinoxClient
 from ninox_core.errors import NinoxConfigError
 from ninox_core.naming import database_part, field_column, stream_names
-from ninox_core.schema import NinoxTable
+from ninox_core.schema import NinoxField, NinoxTable
 from ninox_core.settings import client_from_config, connection_properties
 from tap_ninox.catalog import CatalogStream
 from tap_ninox.catalog import annotate as annotate_catalog
@@ -131,7 +131,13 @@ class TapNinox(NinoxTapCommand):
     def catalog_dict(self) -> dict[str, Any]:
         """The discovered catalog, with Ninox ids in the metadata (see `catalog.py`)."""
         ids = {
-            stream.name: (stream.database_id, stream.table.id, stream.table.name, stream.columns)
+            stream.name: (
+                stream.database_id,
+                stream.table.id,
+                stream.table.name,
+                stream.columns,
+                {field.id: field.type for field in stream.table.fields},
+            )
             for stream in self.streams.values()
             if isinstance(stream, TableStream)
         }
@@ -268,6 +274,8 @@ class TapNinox(NinoxTapCommand):
                 )
                 absent.append(column)
                 continue
+            if column not in entry.deselected:
+                _check_type(entry, table, field, column)
             if field_column(field.name, field.id) != column:
                 self.logger.warning(
                     "Table %r field %s was renamed %r since the catalog was discovered; "
@@ -284,6 +292,8 @@ class TapNinox(NinoxTapCommand):
                 continue
             field = by_column.get(column)
             if field is not None and field.id not in columns:
+                if column not in entry.deselected:
+                    _check_type(entry, table, field, column)
                 columns[field.id] = column
         return columns, tuple(absent)
 
@@ -350,6 +360,48 @@ class TapNinox(NinoxTapCommand):
             db_id: [t for t in tables if names_of(db_id, t) & keys]
             for db_id, tables in tables_by_db.items()
         }
+
+
+def _check_type(entry: CatalogStream, table: NinoxTable, field: NinoxField, column: str) -> None:
+    """Fail on a catalog column whose field changed type since discovery (stale catalog).
+
+    The catalog's SCHEMA was made for the old type; values of the new one
+    would break it. A catalog that recorded the field's Ninox type is
+    compared by that type; an older one (no `ninox-field-type`) by the
+    column's JSON schema, so a change it cannot see (text → email, both
+    strings) is accepted: its values still fit the SCHEMA (docs/design.md
+    "Catalogs and renames").
+    """
+    recorded = entry.field_types.get(field.id)
+    if recorded is not None:
+        if recorded == field.type:
+            return
+        was = recorded
+    else:
+        old_schema = ((entry.schema or {}).get("properties") or {}).get(column)
+        if not isinstance(old_schema, dict) or _json_shape(old_schema) == _json_shape(
+            fieldtypes.singer_schema(field)
+        ):
+            return
+        was = f"JSON {_describe_shape(old_schema)}"
+    raise NinoxConfigError(
+        f"stream '{entry.name}' (table {table.name!r}, id {table.id}): stale catalog: field "
+        f"{field.name!r} (id {field.id}, column {column!r}) was {was} at discovery and is "
+        f"{field.type} now; run --discover again for a new catalog (or deselect the column)"
+    )
+
+
+def _json_shape(schema: dict[str, Any]) -> tuple[Any, ...]:
+    """What of a column's JSON schema its values must match: types, format, item types."""
+    types = schema.get("type")
+    kinds = frozenset([types] if isinstance(types, str) else types or ()) - {"null"}
+    items = schema.get("items")
+    return (kinds, schema.get("format"), _json_shape(items) if isinstance(items, dict) else None)
+
+
+def _describe_shape(schema: dict[str, Any]) -> str:
+    kinds, fmt, _ = _json_shape(schema)
+    return "/".join(sorted(kinds)) + (f" ({fmt})" if fmt else "")
 
 
 if __name__ == "__main__":

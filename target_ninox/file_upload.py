@@ -17,6 +17,11 @@ from disk (`ninox_core.files.upload_file`), under its original name.
   pending record of the commit policy until its file is uploaded (carried
   rows too), so a STATE is emitted only once every file its rows name is in
   Ninox.
+- Only files under the target's own `files_path` (default `ninox-files`)
+  are read: a row's `path` is server data, relayed by whatever wrote the
+  input, so a path outside it (absolute, through `..`, or a symlink whose
+  target lies outside) is refused with one line naming stream, record
+  and path (`FileUploadSink._source`, docs/design.md "Attachments").
 - A missing file at `path`, a table id the database does not have, a
   record that does not exist, an upload that fails: the run ends with one
   line naming the stream, the record and the file, exit 1. Uploads before
@@ -25,11 +30,14 @@ from disk (`ninox_core.files.upload_file`), under its original name.
 
 from __future__ import annotations
 
+import posixpath
 import typing as t
-from functools import partial
+from functools import cached_property, partial
+from pathlib import Path
 from typing import Any
 
 import fsspec
+from fsspec.implementations.local import LocalFileSystem
 from singer_sdk import typing as th
 from singer_sdk.sinks import BatchSink
 from typing_extensions import override
@@ -44,6 +52,8 @@ if t.TYPE_CHECKING:
     from target_ninox.target import TargetNinox
 
 TABLE_ID, RECORD_ID, NAME, PATH = "_table_id", "_record_id", "name", "path"
+#: Default of `files_path`: the tap's default, so a copy on one machine needs no setting.
+DEFAULT_FILES_PATH = "ninox-files"
 #: Where a kept row remembers its input line.
 LINE = "__line"
 
@@ -57,6 +67,18 @@ UPLOAD_FILES_SETTING = th.Property(
         "Rows of a `files` stream (from tap-ninox with download_files) upload the file at "
         "`path` to record `_record_id` of the table with id `_table_id`; a record that "
         "already has a file of that name and size is left alone."
+    ),
+)
+
+#: Where `upload_files` may read (docs/spec.md "Settings").
+FILES_PATH_SETTING = th.Property(
+    "files_path",
+    th.StringType,
+    default=DEFAULT_FILES_PATH,
+    title="Files path",
+    description=(
+        "The directory (or fsspec URL) upload_files may read from: the files_path tap-ninox "
+        "downloaded to. A row whose path lies outside it is refused."
     ),
 )
 
@@ -239,14 +261,48 @@ class FileUploadSink(BatchSink):
                     present[name] = meta or {"size": size}
                 self.uploaded += 1
 
+    @cached_property
+    def _files_root(self) -> tuple[Any, str, str]:
+        """The filesystem and root of `files_path` (symlinks resolved), and the setting."""
+        setting = str(self.config.get("files_path") or DEFAULT_FILES_PATH)
+        fs, root = fsspec.core.url_to_fs(setting.rstrip("/") or ".")
+        if isinstance(fs, LocalFileSystem):
+            root = str(Path(root).resolve())
+        return fs, root, setting
+
+    def _confined(self, fs: Any, fs_path: str) -> str | None:
+        """`fs_path` as it is read when it lies under `files_path`; None when it does not.
+
+        On a local disk the path is resolved (`..` and every symlink
+        followed) before the comparison, and the resolved path is what is
+        read, so a link swapped afterwards changes nothing. Elsewhere
+        (`s3://…`) there are no links: the path is normalised and must be in
+        the same filesystem under the same prefix.
+        """
+        root_fs, root, _ = self._files_root
+        if type(fs) is not type(root_fs):
+            return None
+        if isinstance(fs, LocalFileSystem):
+            real = Path(fs_path).resolve()
+            return str(real) if real.is_relative_to(root) else None
+        normal = posixpath.normpath(fs_path)
+        return normal if normal.startswith(root.rstrip("/") + "/") else None
+
     def _source(self, row: dict[str, Any], where: str) -> tuple[Any, str, int]:
-        """The filesystem, path and size of the file a row points to."""
+        """The filesystem, path and size of the file a row points to (under `files_path`)."""
         name, path = row[NAME], row[PATH]
         if not path:
             raise WriteError(
                 f"{where}: file {name!r} has no path; run tap-ninox with download_files"
             )
-        fs, fs_path = fsspec.core.url_to_fs(str(path))
+        fs, given = fsspec.core.url_to_fs(str(path))
+        fs_path = self._confined(fs, given)
+        if fs_path is None:
+            raise WriteError(
+                f"{where}: file {name!r}: {path} is not under files_path "
+                f"{self._files_root[2]!r}, and upload_files reads only files there; set "
+                "files_path to the directory tap-ninox downloaded to"
+            )
         try:
             return fs, fs_path, int(fs.size(fs_path))
         except FileNotFoundError:

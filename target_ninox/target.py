@@ -33,6 +33,7 @@ from target_ninox.errors import (
     UnsupportedMessageError,
 )
 from target_ninox.file_upload import (
+    FILES_PATH_SETTING,
     UPLOAD_FILES_SETTING,
     FileUploadSink,
     SkippedFilesSink,
@@ -139,6 +140,7 @@ class TargetNinox(CompatTarget):
             ),
         ),
         UPLOAD_FILES_SETTING,
+        FILES_PATH_SETTING,
     ).to_dict()
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:

@@ -136,6 +136,8 @@ def test_private_methods_called_still_exist(
         ("tap-ninox", Stream, "_stream_version"),
         # CompatTarget.fast_record_sink: the active sink of a stream.
         ("target-ninox", Target, "_sinks_active"),
+        # CompatTap.__init__: the writer every STATE goes through.
+        ("tap-ninox", Tap, "_state_writer"),
     ],
 )
 def test_private_attributes_read_are_still_set(connector: str, cls: type, attribute: str) -> None:
@@ -153,6 +155,21 @@ def test_the_sdk_still_installs_handle_termination_as_the_signal_handler() -> No
     source = inspect.getsource(PluginBase)
     assert "signal.signal(signal.SIGTERM, self._handle_termination)" in source, _broken(
         "tap-ninox", tap_compat, "PluginBase._handle_termination as the SIGTERM handler"
+    )
+
+
+def test_every_state_of_the_sdk_still_goes_through_the_tap_state_writer() -> None:
+    """`BudgetedStateWriter` decides when a STATE is written only if the SDK asks it."""
+    from singer_sdk.helpers._state import StateWriter
+
+    assert "state_writer.write_state(" in inspect.getsource(Stream._write_state_message), _broken(
+        "tap-ninox", tap_compat, "Stream._write_state_message via the tap's state writer"
+    )
+    assert "_state_writer.write_state(" in inspect.getsource(Tap.sync_all), _broken(
+        "tap-ninox", tap_compat, "Tap.sync_all writing through _state_writer"
+    )
+    assert _params(StateWriter.write_state) == ["self", "state"], _broken(
+        "tap-ninox", tap_compat, "StateWriter.write_state(state)"
     )
 
 

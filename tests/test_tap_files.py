@@ -3,24 +3,35 @@
 from __future__ import annotations
 
 import hashlib
+import http.client
 import json
 import random
 import unicodedata
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 
-from ninox_core.errors import NinoxConfigError
+from ninox_core.errors import NinoxConfigError, NinoxError
 from tap_ninox.file_store import (
     MAX_NAME_BYTES,
     PART_SUFFIX,
     SIDECAR_SUFFIX,
     FileStore,
+    safe_component,
     safe_name,
     safe_names,
 )
-from tests.tap_support import CRM_DB, DEMO_TEAM, PROJECTS_DB, discover, run_tap, tap_config
+from tests.tap_support import (
+    CRM_DB,
+    DEMO_TEAM,
+    PROJECTS_DB,
+    TEST_KEY,
+    discover,
+    run_tap,
+    tap_config,
+)
 
 FILE_GETS = r"/files/[^/]+$"
 
@@ -340,3 +351,129 @@ def test_a_404_for_a_file_still_listed_fails_the_run(emulator, tmp_path):
     emulator.faults.add(kind="status", status=404, method="GET", path=FILE_GETS)
     out = run_tap(backup_config(emulator, tmp_path), allow_failure=True)
     assert "downloading file" in str(out.error) and "404" in str(out.error)
+
+
+# ------------------------------------------------------- paths from server data
+
+EVIL_DB, EVIL_TABLE = "../../escape", ".."
+
+
+def evil_database(emulator) -> None:
+    """A database and table whose ids climb out of any directory they are joined to."""
+    fields = [{"id": "A", "name": "Name", "type": "string"}]
+    emulator.store.create_database(
+        DEMO_TEAM, EVIL_DB, "Escape", [{"id": EVIL_TABLE, "name": "T", "fields": fields}]
+    )
+    emulator.store.save_records(DEMO_TEAM, EVIL_DB, EVIL_TABLE, [{"fields": {"A": "one"}}])
+    emulator.store.attach_file(DEMO_TEAM, EVIL_DB, EVIL_TABLE, 1, "x.txt", b"from the server")
+
+
+def files_under(root: Path) -> set[Path]:
+    return {p for p in root.rglob("*") if p.is_file() or p.is_symlink()}
+
+
+def test_server_ids_never_lead_a_download_out_of_files_path(emulator, tmp_path):
+    evil_database(emulator)
+    files_path = tmp_path / "a" / "b" / "files"
+    out = run_tap(backup_config(emulator, files_path, database_ids=[EVIL_DB]))
+    (row,) = out.records["files"]
+    path = Path(row["path"])
+    assert path.read_bytes() == b"from the server"
+    # Encoded, not dropped: the layout keeps one directory per id.
+    relative = path.relative_to(files_path)
+    assert len(relative.parts) == 4
+    assert relative.parts[3] == "x.txt"
+    assert ".." not in relative.parts and "." not in relative.parts
+    # Nothing was written anywhere else.
+    assert files_under(tmp_path) == files_under(files_path)
+
+
+def test_attachments_named_dot_and_dot_dot_are_fetched_as_themselves(emulator, tmp_path):
+    emulator.store.attach_file(DEMO_TEAM, CRM_DB, "B", 1, ".", b"named dot")
+    emulator.store.attach_file(DEMO_TEAM, CRM_DB, "B", 1, "..", b"named dot dot")
+    out = run_tap(backup_config(emulator, tmp_path, tables=["B"], max_retries=0))
+    rows = {r["name"]: r for r in out.records["files"] if r["_record_id"] == 1}
+    assert Path(rows["."]["path"]).read_bytes() == b"named dot"
+    assert Path(rows[".."]["path"]).read_bytes() == b"named dot dot"
+    for row in rows.values():
+        assert Path(row["path"]).parent == tmp_path / CRM_DB / "B" / "1"
+
+
+def test_a_symlink_planted_at_a_partial_downloads_name_is_not_written_through(emulator, tmp_path):
+    files_path = tmp_path / "files"
+    record_dir = files_path / CRM_DB / "B" / "1"
+    record_dir.mkdir(parents=True)
+    emulator.store.attach_file(DEMO_TEAM, CRM_DB, "B", 1, "logo.png", b"the real bytes")
+    outside = tmp_path / "outside.txt"
+    outside.write_bytes(b"keep me")
+    (record_dir / ("logo.png" + PART_SUFFIX)).symlink_to(outside)
+    (record_dir / ("logo.png" + SIDECAR_SUFFIX)).symlink_to(tmp_path / "sidecar-outside.json")
+    out = run_tap(backup_config(emulator, files_path, tables=["B"]))
+    row = next(r for r in out.records["files"] if r["name"] == "logo.png")
+    assert Path(row["path"]).read_bytes() == b"the real bytes"
+    assert outside.read_bytes() == b"keep me"
+    assert not (tmp_path / "sidecar-outside.json").exists()
+    assert not Path(row["path"]).is_symlink()
+
+
+def test_a_symlinked_directory_inside_files_path_is_refused_with_one_line(emulator, tmp_path):
+    files_path = tmp_path / "files"
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    files_path.mkdir()
+    (files_path / CRM_DB).symlink_to(elsewhere, target_is_directory=True)
+    out = run_tap(backup_config(emulator, files_path, tables=["B"]), allow_failure=True)
+    assert isinstance(out.error, NinoxError)
+    message = str(out.error)
+    assert "\n" not in message and "symlink" in message and CRM_DB in message
+    assert not any(elsewhere.rglob("*"))
+
+
+def test_files_path_itself_may_be_a_symlink(emulator, tmp_path):
+    real = tmp_path / "real"
+    real.mkdir()
+    (tmp_path / "link").symlink_to(real, target_is_directory=True)
+    rows = run_tap(backup_config(emulator, tmp_path / "link", tables=["B"])).records["files"]
+    assert rows
+    for row in rows:
+        assert Path(row["path"]).read_bytes() == emulator_bytes(emulator, row)
+
+
+@pytest.mark.parametrize(
+    ("component", "expected"),
+    [
+        ("gt5k36w957yt", "gt5k36w957yt"),
+        ("AB", "AB"),
+        ("12", "12"),
+        ("a_b-c", "a_b-c"),
+        ("..", "%2E%2E"),
+        (".", "%2E"),
+        ("../../x", "%2E%2E%2F%2E%2E%2Fx"),
+        ("a%2Fb", "a%252Fb"),
+        ("C:\\x", "C%3A%5Cx"),
+        ("", "%"),
+    ],
+)
+def test_path_components_from_server_ids_are_kept_or_percent_encoded(component, expected):
+    assert safe_component(component) == expected
+
+
+def test_long_unsafe_components_stay_within_a_file_names_limit():
+    first, second = safe_component("." * 300), safe_component("." * 301)
+    assert first != second
+    assert len(first.encode()) <= MAX_NAME_BYTES and len(second.encode()) <= MAX_NAME_BYTES
+
+
+def test_the_emulator_resolves_literal_dot_segments_as_web_servers_do(emulator):
+    # Why the client must encode them: `.../files/..` is the record itself.
+    base = urlsplit(emulator.base_url)
+    emulator.store.attach_file(DEMO_TEAM, CRM_DB, "B", 1, "..", b"named dot dot")
+    record = f"{base.path}/teams/{DEMO_TEAM}/databases/{CRM_DB}/tables/B/records/1"
+    answers = {}
+    for path in (f"{record}/files/..", f"{record}/files/%2E%2E"):
+        connection = http.client.HTTPConnection(base.hostname, base.port, timeout=10)
+        connection.request("GET", path, headers={"Authorization": f"Bearer {TEST_KEY}"})
+        answers[path] = connection.getresponse().read()
+        connection.close()
+    assert json.loads(answers[f"{record}/files/.."])["id"] == 1
+    assert answers[f"{record}/files/%2E%2E"] == b"named dot dot"

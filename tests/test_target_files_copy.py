@@ -68,14 +68,21 @@ def copy_config(emulator: Any, **overrides: Any) -> dict[str, Any]:
     return target_config(emulator, database_id=COPY_DB, upload_files=True, **overrides)
 
 
-def source_messages(emulator: Any, files_path: Path) -> list[dict[str, Any]]:
+@pytest.fixture(autouse=True)
+def in_tmp_path(tmp_path, monkeypatch):
+    """Every test runs in its own directory: the target's default files_path is in it."""
+    monkeypatch.chdir(tmp_path)
+
+
+def source_messages(emulator: Any, tmp_path: Path) -> list[dict[str, Any]]:
+    """The tap's output, attachments downloaded to `<tmp_path>/ninox-files` (the default)."""
     return tap_messages(
         tap_config(
             emulator,
             database_ids=[CRM_DB],
             include_files=True,
             download_files=True,
-            files_path=str(files_path),
+            files_path=str(tmp_path / "ninox-files"),
         )
     )
 
@@ -376,3 +383,81 @@ def test_a_bug_while_uploading_is_reported_as_one_not_as_a_failed_upload(
     (error,) = [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR]
     assert "internal error" in error and "planted bug" in error
     assert "uploading files" in error and "'files'" in error
+
+
+# ------------------------------------------------------- what may be uploaded
+
+
+def files_rows(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [m["record"] for m in messages if m["type"] == "RECORD" and m["stream"] == "files"]
+
+
+def uploaded_bytes(emulator: Any) -> set[bytes]:
+    return {data for files in attachments(emulator, COPY_DB).values() for data in files.values()}
+
+
+SECRET = b'{"api_key": "the key of another system"}'
+
+
+def plant(tmp_path: Path, how: str) -> str:
+    """A path a files row could name that lies outside the target's files_path."""
+    secret = tmp_path / "secret-config.json"
+    secret.write_bytes(SECRET)
+    inside = tmp_path / "ninox-files"
+    if how == "absolute":
+        return str(secret)
+    if how == "dot-dot":
+        return "ninox-files/../secret-config.json"
+    if how == "symlink":
+        link = inside / "looks-downloaded.pdf"
+        link.symlink_to(secret)
+        return str(link)
+    if how == "prefix":  # shares the prefix of the name only
+        sibling = tmp_path / "ninox-files-other"
+        sibling.mkdir()
+        (sibling / "x.pdf").write_bytes(SECRET)
+        return str(sibling / "x.pdf")
+    raise AssertionError(how)
+
+
+@pytest.mark.parametrize("how", ["absolute", "dot-dot", "symlink", "prefix"])
+def test_upload_files_refuses_a_path_outside_files_path(emulator, tmp_path, how):
+    prepare(emulator)
+    messages = source_messages(emulator, tmp_path)
+    row = files_rows(messages)[0]
+    row["path"] = plant(tmp_path, how)
+    run = run_target(copy_config(emulator), messages)
+    assert run.exit_code == 1
+    assert SECRET not in uploaded_bytes(emulator)
+
+
+def test_a_refused_path_is_one_line_naming_stream_record_and_path(emulator, tmp_path):
+    prepare(emulator)
+    messages = source_messages(emulator, tmp_path)
+    row = files_rows(messages)[0]
+    row["path"] = plant(tmp_path, "absolute")
+    run = run_target_cli(copy_config(emulator), messages, tmp_path)
+    assert run.exit_code == 1
+    [line] = run.error_lines
+    assert "'files'" in line and f"record {row['_record_id']}" in line
+    assert row["path"] in line and "files_path" in line
+    assert SECRET not in uploaded_bytes(emulator)
+
+
+def test_files_under_another_files_path_upload_when_the_setting_names_it(emulator, tmp_path):
+    prepare(emulator)
+    elsewhere = tmp_path / "backup" / "attachments"
+    messages = tap_messages(
+        tap_config(
+            emulator,
+            database_ids=[CRM_DB],
+            include_files=True,
+            download_files=True,
+            files_path=str(elsewhere),
+        )
+    )
+    refused = run_target(copy_config(emulator), messages)
+    assert refused.exit_code == 1
+    run = run_target(copy_config(emulator, files_path=str(elsewhere)), messages)
+    assert run.exit_code == 0
+    assert attachments(emulator, COPY_DB) == attachments(emulator, CRM_DB)
