@@ -5,7 +5,9 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import time
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 MODULES = {"tap": "tap_ninox.tap", "target": "target_ninox.target"}
@@ -66,3 +68,34 @@ def env_from(config: dict[str, Any], prefix: str) -> dict[str, str]:
             text = "true" if value else "false"
         out[prefix + key.upper()] = text
     return out
+
+
+def wait_until_reading_stdin(proc: subprocess.Popen[Any], timeout: float = 60.0) -> None:
+    """Block until `proc`'s main thread waits for more standard input."""
+    wait_until_blocked(proc, "read", 0, timeout)
+
+
+def wait_until_blocked(
+    proc: subprocess.Popen[Any], call: str, descriptor: int, timeout: float = 60.0
+) -> None:
+    """Block until `proc`'s main thread waits in `call` (read or write) on `descriptor`.
+
+    An event, not a guess: Linux shows a blocked thread's system call in
+    `/proc/PID/task/PID/syscall` (its number, then its arguments, the first
+    being the descriptor). Blocked in `read` on stdin, a command has handled
+    every line sent so far; blocked in `write` on stdout, its pipe is full.
+    """
+    numbers = {"x86_64": {"read": "0", "write": "1"}, "aarch64": {"read": "63", "write": "64"}}
+    wanted = [numbers[os.uname().machine][call], hex(descriptor)]
+    where = f"/proc/{proc.pid}/task/{proc.pid}/syscall"
+    deadline = time.monotonic() + timeout
+    while True:
+        assert proc.poll() is None, f"the command ended ({proc.returncode}) before {call}"
+        try:
+            seen = Path(where).read_text().split()
+        except OSError:
+            seen = []
+        if seen[:2] == wanted:
+            return
+        assert time.monotonic() < deadline, f"not blocked in {call} after {timeout} s: {seen}"
+        time.sleep(0.02)

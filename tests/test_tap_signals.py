@@ -14,11 +14,11 @@ import signal
 import subprocess
 import sys
 import threading
-import time
 
 import pytest
 
 from ninox_core.client import NinoxClient
+from tests.cli_support import wait_until_blocked
 from tests.tap_support import CRM_DB, DEMO_TEAM, TEST_KEY, tap_config
 
 TOTAL = 3000
@@ -129,7 +129,7 @@ def test_a_signal_while_a_message_is_written_waits_for_the_whole_line(
     )
     assert proc.stdout is not None
     first = proc.stdout.read(1000)  # let it start, then stop reading
-    time.sleep(3)  # long enough to fill the pipe
+    wait_until_blocked(proc, "write", 1)  # its output pipe is full
     proc.send_signal(signal.SIGTERM)
     rest = proc.stdout.read()
     proc.stdout.close()

@@ -11,11 +11,11 @@ import json
 import signal
 import subprocess
 import sys
-import time
 
 import pytest
 
 from target_ninox.rerun_guard import without_marker
+from tests.cli_support import wait_until_reading_stdin
 from tests.target_support import (
     TEST_DB,
     make_database,
@@ -47,7 +47,7 @@ def test_a_signal_drains_then_exits_non_zero(emulator, tmp_path, sig, code):
     messages.append({"type": "STATE", "value": {"bookmarks": {"people": {"n": 3}}}})
     proc.stdin.write(singer_text(messages))
     proc.stdin.flush()
-    time.sleep(3)  # the input stays open: the target waits for more
+    wait_until_reading_stdin(proc)  # the input stays open: the target waits for more
     proc.send_signal(sig)
     out, err = proc.communicate(timeout=60)
     assert proc.returncode == code, err[-3000:]
