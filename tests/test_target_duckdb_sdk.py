@@ -94,9 +94,9 @@ def test_a_run_prints_no_deprecation_warning(tmp_path: Path) -> None:
     db = tmp_path / "w.duckdb"
     config = db.with_suffix(".json")
     config.write_text(json.dumps({"path": str(db)}))
+    command = [sys.executable, "-W", "error::DeprecationWarning", "-m", "target_duckdb_sdk.target"]
     done = subprocess.run(
-        [sys.executable, "-W", "error::DeprecationWarning", "-m", "target_duckdb_sdk.target"]
-        + ["--config", str(config)],
+        [*command, "--config", str(config)],
         input=json.dumps(schema("s", PROPS, ["_id"])) + "\n" + json.dumps(record("s", _id=1)),
         capture_output=True,
         text=True,
