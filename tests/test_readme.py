@@ -237,3 +237,49 @@ def test_settings_tables_match_about() -> None:
             if isinstance(default, dict):
                 shown = json.dumps(default)
             assert table[key] == shown, (name, key)
+
+
+def files_the_readme_has_users_make() -> set[str]:
+    """Every file a README command writes or a user is told to create in the clone.
+
+    Redirections (`cat > X`, `> X`), the config and state files the commands
+    name (`--config X`, `--state X`, sync.sh's two files), and the files the
+    README's prose has users fill with secrets or outputs.
+    """
+    names = set()
+    for block in blocks():
+        for command in block:
+            first = command.splitlines()[0]
+            names.update(re.findall(r"(?<![0-9&])>\s*([\w./-]+)", first))
+            names.update(re.findall(r"--(?:config|state)\s+([\w./-]+)", first))
+            sync = re.search(r"sync\.sh\s+(\S+)\s+(\S+)\s+--", first)
+            if sync:
+                names.update(sync.groups())
+    names.discard("ENV")  # `--config ENV` reads the environment, not a file
+    text = README.read_text(encoding="utf-8")
+    for name in ("tap.json", "target.json", "pg.json", ".env", "ninox.duckdb", "ninox-files"):
+        assert name in text, name
+        names.add(name)
+    return names
+
+
+def test_git_ignores_every_file_the_readme_has_users_create() -> None:
+    # A user who follows the README, then `git add .`, must not commit an API key.
+    names = files_the_readme_has_users_make()
+    assert {"config.json", "catalog.json", "out.jsonl", "state.json", "duckdb.json"} <= names
+    tracked = set(
+        subprocess.run(
+            ["git", "ls-files"], cwd=REPO, capture_output=True, text=True, check=True
+        ).stdout.splitlines()
+    )
+    made = sorted(name for name in names if name not in tracked)
+    done = subprocess.run(
+        ["git", "check-ignore", "--no-index", "--stdin"],
+        cwd=REPO,
+        input="\n".join(made) + "\n",
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    ignored = set(done.stdout.splitlines())
+    assert not set(made) - ignored, f"not in .gitignore: {sorted(set(made) - ignored)}"
