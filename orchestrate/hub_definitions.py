@@ -1,4 +1,8 @@
-"""Write the Meltano Hub definition files of both plugins from their ``--about``.
+"""Write the Meltano Hub definition files of the plugins from their ``--about``.
+
+tap-ninox, target-ninox and the DuckDB loader target-duckdb-sdk each get a
+``plugins/<kind>/<name>--ninox-singer.yml`` that ``meltano add --from-ref``
+takes (README, "Use it in your own Meltano project").
 
     uv run python -m orchestrate.hub_definitions          # rewrite plugins/*/*.yml + meltano.yml
     uv run python -m orchestrate.hub_definitions --check  # exit 1 if they differ
