@@ -62,18 +62,10 @@ COVERED = {
             ("database_ids", "'[\"YOUR-DATABASE-ID\"]'"),
         ]
     },
-    'airflow pools set ninox_api_ninox_com 1 "Ninox public cloud"': (
-        "tests/orchestration/test_airflow.py",
-        '"pools", "set", pool, "1"',
-    ),
     "uv run bash orchestrate/standalone/sync.sh my-ninox.json state.json -- uvx --from"
     " meltanolabs-target-postgres==0.8.1 target-postgres --config pg.json": (
         "tests/orchestration/test_postgres.py",
         '"uvx", "--from", "meltanolabs-target-postgres==0.8.1", "target-postgres"',
-    ),
-    "airflow dags test meltano_ninox_to_duckdb_hourly": (
-        "tests/orchestration/test_airflow.py",
-        '"dags", "test", "meltano_ninox_to_duckdb_hourly"',
     ),
 }
 

@@ -1,7 +1,7 @@
-"""Fixtures for the orchestration stages (Meltano, Airflow): heavy installs.
+"""Fixtures for the orchestration stages (install, Meltano, Airflow): heavy installs.
 
 Not collected by the default `uv run pytest` (pyproject's `norecursedirs`);
-`.ci/run` runs this folder in its own stages:
+`.ci/run` runs each file of this folder in a stage of its own, e.g.
     uv run pytest -n 0 tests/orchestration/test_meltano.py
     uv run pytest -n 0 tests/orchestration/test_airflow.py
 """

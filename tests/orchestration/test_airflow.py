@@ -91,7 +91,9 @@ def test_the_readme_block_runs_the_dag_against_the_ninox_of_the_environment(
     assert "Traceback" not in output
 
 
-def airflow_env(readme_airflow: tuple[Path, dict[str, str], str], **extra: str) -> dict[str, str]:
+def airflow_env(
+    readme_airflow: tuple[Path, dict[str, str], str], project: Path, **extra: str
+) -> dict[str, str]:
     """The environment the README sets up for the airflow commands, plus `extra`."""
     home, env, _ = readme_airflow
     return {
@@ -99,6 +101,7 @@ def airflow_env(readme_airflow: tuple[Path, dict[str, str], str], **extra: str) 
         "PATH": f"{home / '.local' / 'bin'}:{home / 'airflow-venv' / 'bin'}:{env['PATH']}",
         "AIRFLOW_HOME": str(home / "airflow"),
         "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+        "AIRFLOW__CORE__DAGS_FOLDER": str(project / "orchestrate" / "airflow" / "dags"),
         **extra,
     }
 
@@ -152,7 +155,9 @@ def test_shipped_pipelines_give_one_task_per_job_pooled_by_the_environment(
     readme_airflow: tuple[Path, dict[str, str], str], project: Path
 ) -> None:
     server = "https://team.ninoxdb.de/v1"
-    env = airflow_env(readme_airflow, TAP_NINOX_BASE_URL=server, TARGET_NINOX_BASE_URL=server)
+    env = airflow_env(
+        readme_airflow, project, TAP_NINOX_BASE_URL=server, TARGET_NINOX_BASE_URL=server
+    )
     dags = dagbag(env, project)
     assert set(dags) == {"meltano_ninox_to_duckdb_hourly", "meltano_jsonl_to_ninox_daily"}
     for dag in dags.values():
@@ -186,6 +191,7 @@ def test_the_example_fans_out_one_task_per_source_and_runs_them(
     pipelines.write_text(json.dumps(example))
     env = airflow_env(
         readme_airflow,
+        project,
         NINOX_AIRFLOW_PIPELINES=str(pipelines),
         PRIVATE_CLOUD_API_KEY=DEMO_KEY,
         PRIVATE_CLOUD_TEAM_ID=TEAM,
