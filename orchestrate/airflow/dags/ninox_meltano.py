@@ -81,11 +81,14 @@ def secrets_from_env(source: dict[str, Any]) -> str:
     ``"env_from": {"TAP_NINOX_API_KEY": "PRIVATE_CLOUD_API_KEY"}`` gives a
     source another server's key without the key entering the DAG's definition.
     """
-    exports = [
-        f'export {target}="${{{name}:?{name} is not set for source {source["name"]}}}"'
-        for target, name in source.get("env_from", {}).items()
-        if re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", target + name)
-    ]
+    exports = []
+    for target, name in source.get("env_from", {}).items():
+        if not all(re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", v) for v in (target, name)):
+            raise ValueError(
+                f"pipelines file: env_from of source {source['name']!r} maps {target!r} to"
+                f" {name!r}; both must be environment variable names"
+            )
+        exports.append(f'export {target}="${{{name}:?{name} is not set for {source["name"]}}}"')
     return "".join(f"{line} && " for line in exports)
 
 
