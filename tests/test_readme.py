@@ -34,6 +34,10 @@ COVERED = {
     ),
     "UV_COMPILE_BYTECODE=1 uv sync && uv run pytest": (".ci/run", "uv run pytest\n"),
     "UV_COMPILE_BYTECODE=1 uv sync": (".ci/run", "export UV_COMPILE_BYTECODE=1"),
+    "uv tool install /path/to/tap-ninox": (
+        "tests/orchestration/test_install.py",
+        '"uv", "tool", "install", str(REPO)',
+    ),
     'uvx --from "meltano==4.4.1" meltano install': (
         "tests/orchestration/conftest.py",
         'meltano(root, "install")',

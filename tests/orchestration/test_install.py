@@ -10,6 +10,7 @@ and download uv from the package index, so they run in their own CI stage
 
 from __future__ import annotations
 
+import os
 import subprocess
 from pathlib import Path
 
@@ -125,3 +126,33 @@ def test_without_the_venv_module_pip_installs_uv_into_a_folder_of_its_own(
     )
     assert version.stdout.startswith("uv ")
     assert not system_has_uv()
+
+
+def test_uv_tool_install_of_the_clone_puts_the_three_commands_on_path(tmp_path: Path) -> None:
+    # The README's Install section, outside the clone: a tool environment of
+    # its own; the system Python is not involved.
+    env = {
+        **os.environ,
+        "UV_TOOL_DIR": str(tmp_path / "tools"),
+        "UV_TOOL_BIN_DIR": str(tmp_path / "bin"),
+    }
+    env.pop("VIRTUAL_ENV", None)
+    subprocess.run(
+        ["uv", "tool", "install", str(REPO)],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=True,
+    )
+    for command in ("tap-ninox", "target-ninox", "ninox-emulator"):
+        assert (tmp_path / "bin" / command).exists(), command
+    about = subprocess.run(
+        [str(tmp_path / "bin" / "tap-ninox"), "--about"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
+    assert "api_key" in about.stdout
