@@ -20,7 +20,10 @@ case "${1:-}" in
   *) echo "usage: bash demo/run.sh [--incremental]" >&2; exit 2 ;;
 esac
 
-command -v uv >/dev/null 2>&1 || python3 -m pip install --quiet --disable-pip-version-check uv
+# uv: from PATH, ~/.local/bin, ~/.cargo/bin, or a private copy installed
+# without touching the system Python (scripts/ensure-uv.sh says how).
+uv_dir=$(bash scripts/ensure-uv.sh)
+export PATH="$uv_dir:$PATH"
 export UV_COMPILE_BYTECODE=1
 uv sync --frozen -qq
 out=${NINOX_DEMO_OUTPUT:-output}

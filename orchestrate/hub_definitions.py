@@ -1,4 +1,8 @@
-"""Write the Meltano Hub definition files of both plugins from their ``--about``.
+"""Write the Meltano Hub definition files of the plugins from their ``--about``.
+
+tap-ninox, target-ninox and the DuckDB loader target-duckdb-sdk each get a
+``plugins/<kind>/<name>--ninox-singer.yml`` that ``meltano add --from-ref``
+takes (README, "Use it in your own Meltano project").
 
     uv run python -m orchestrate.hub_definitions          # rewrite plugins/*/*.yml + meltano.yml
     uv run python -m orchestrate.hub_definitions --check  # exit 1 if they differ
@@ -22,19 +26,42 @@ import yaml
 REPO = Path(__file__).resolve().parent.parent
 VARIANT = "ninox-singer"
 
+#: Where this repository is published. No public address is known yet (the
+#: clone has no remote), so this is a placeholder: set it, rerun this module,
+#: and the Hub files' `repo`, `docs` and `pip_url` follow. Until then the
+#: README has users replace PIP_BASE by their clone (`git+file://<clone>`).
+REPOSITORY = "https://github.com/OWNER/tap-ninox"
+#: The pip_url of the repository's root package (tap-ninox and target-ninox).
+PIP_BASE = f"git+{REPOSITORY}.git"
+
 #: What --about does not say: Hub metadata per plugin.
 PLUGINS: dict[str, dict[str, Any]] = {
     "tap-ninox": {
         "folder": "extractors",
         "namespace": "tap_ninox",
         "label": "Ninox",
+        "domain_url": "https://ninox.com",
+        "keywords": ["ninox", "meltano_sdk"],
+        "pip_url": PIP_BASE,  # one distribution installs both commands
         "settings_group_validation": [["api_key", "team_id"]],
     },
     "target-ninox": {
         "folder": "loaders",
         "namespace": "target_ninox",
         "label": "Ninox",
+        "domain_url": "https://ninox.com",
+        "keywords": ["ninox", "meltano_sdk"],
+        "pip_url": PIP_BASE,
         "settings_group_validation": [["api_key", "team_id", "database_id"]],
+    },
+    "target-duckdb-sdk": {
+        "folder": "loaders",
+        "namespace": "target_duckdb_sdk",
+        "label": "DuckDB",
+        "domain_url": "https://duckdb.org",
+        "keywords": ["duckdb", "meltano_sdk"],
+        "pip_url": f"{PIP_BASE}#subdirectory=target-duckdb-sdk",  # its own package
+        "settings_group_validation": [["path"]],
     },
 }
 
@@ -87,9 +114,11 @@ def definition(name: str) -> dict[str, Any]:
         "variant": VARIANT,
         "label": meta["label"],
         "description": info["description"],
-        "domain_url": "https://ninox.com",
-        "keywords": ["ninox", "meltano_sdk"],
-        "pip_url": "tap-ninox",  # one distribution installs both commands
+        "domain_url": meta["domain_url"],
+        "repo": REPOSITORY,
+        "docs": f"{REPOSITORY}#readme",
+        "keywords": meta["keywords"],
+        "pip_url": meta["pip_url"],
         "executable": name,
         "maintenance_status": "active",
         "capabilities": sorted(info["capabilities"]),

@@ -169,3 +169,66 @@ def test_demo_query_prints_rows(demo: tuple[Path, str]) -> None:
     assert done.returncode == 0, done.stderr
     assert "first_name" in done.stdout
     assert done.stdout.count("@example.com") == 5
+
+
+ENSURE_UV = REPO / "scripts" / "ensure-uv.sh"
+
+
+def test_the_first_command_and_ci_never_pip_install_into_the_system_python() -> None:
+    # Debian/Ubuntu's python3 refuses `python3 -m pip install uv` (PEP 668):
+    # both scripts get uv from scripts/ensure-uv.sh instead.
+    for script in ("demo/run.sh", ".ci/run"):
+        text = (REPO / script).read_text(encoding="utf-8")
+        assert "bash scripts/ensure-uv.sh" in text, script
+        assert "pip install" not in text, script
+
+
+def fake_python(bin_dir: Path, *, venv: bool, pip: bool) -> None:
+    """A python3 in `bin_dir` without the venv module and/or pip (as Debian without them)."""
+    bin_dir.mkdir(parents=True, exist_ok=True)
+    python = bin_dir / "python3"
+    python.write_text(
+        "#!/bin/sh\n"
+        + ("" if venv else 'if [ "$1 $2" = "-m venv" ]; then echo "no ensurepip" >&2; exit 1; fi\n')
+        + (
+            ""
+            if pip
+            else 'if [ "$1 $2" = "-m pip" ]; then echo "No module named pip" >&2; exit 1; fi\n'
+        )
+        + f'exec {sys.executable} "$@"\n'
+    )
+    python.chmod(0o755)
+
+
+def ensure_uv(home: Path, path: str) -> subprocess.CompletedProcess[str]:
+    """Run scripts/ensure-uv.sh with only `path` and a HOME of its own."""
+    return subprocess.run(
+        ["bash", str(ENSURE_UV)],
+        env={"PATH": path, "HOME": str(home)},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+def test_ensure_uv_finds_uv_in_local_bin_without_installing(tmp_path: Path) -> None:
+    local_bin = tmp_path / "home" / ".local" / "bin"
+    local_bin.mkdir(parents=True)
+    (local_bin / "uv").write_text("#!/bin/sh\necho uv 0.0.0\n")
+    (local_bin / "uv").chmod(0o755)
+    fake_python(tmp_path / "bin", venv=False, pip=False)  # installing would fail
+    done = ensure_uv(tmp_path / "home", f"{tmp_path / 'bin'}:/usr/bin:/bin")
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == f"{local_bin}\n"
+    assert done.stderr == ""
+
+
+def test_ensure_uv_without_venv_or_pip_says_in_one_line_what_to_install(tmp_path: Path) -> None:
+    fake_python(tmp_path / "bin", venv=False, pip=False)
+    done = ensure_uv(tmp_path / "home", f"{tmp_path / 'bin'}:/usr/bin:/bin")
+    assert done.returncode == 1
+    assert done.stdout == ""
+    last = done.stderr.strip().splitlines()[-1]
+    assert "neither the venv module nor pip" in last
+    assert "python3-venv" in last and "install uv" in last

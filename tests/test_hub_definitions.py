@@ -70,3 +70,23 @@ def test_meltano_yml_jobs_and_schedules() -> None:
     for plugin in meltano_plugins().values():
         for s in plugin.get("settings", []):
             assert s.get("label") and s.get("description") is not None, (plugin["name"], s)
+
+
+def test_hub_files_say_where_the_code_is_and_how_to_install_it() -> None:
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    for name in hub_definitions.PLUGINS:
+        hub = yaml.safe_load(hub_definitions.path_of(name).read_text(encoding="utf-8"))
+        assert hub["repo"] == hub_definitions.REPOSITORY
+        assert hub["docs"].startswith(hub_definitions.REPOSITORY)
+        # An installable form (a git URL), never a name no package index has.
+        assert hub["pip_url"].startswith(hub_definitions.PIP_BASE), name
+        assert hub["namespace"] == name.replace("-", "_")
+        # The README's own-project section adds exactly these files ...
+        assert f"$NINOX_CLONE/plugins/{hub_definitions.PLUGINS[name]['folder']}/" in readme
+        assert hub_definitions.path_of(name).name in readme
+    # ... and swaps exactly this address for the clone.
+    assert f'"s|{hub_definitions.PIP_BASE}|git+file://$NINOX_CLONE|"' in readme
+    duckdb = yaml.safe_load(
+        hub_definitions.path_of("target-duckdb-sdk").read_text(encoding="utf-8")
+    )
+    assert duckdb["pip_url"].endswith("#subdirectory=target-duckdb-sdk")

@@ -34,6 +34,10 @@ COVERED = {
     ),
     "UV_COMPILE_BYTECODE=1 uv sync && uv run pytest": (".ci/run", "uv run pytest\n"),
     "UV_COMPILE_BYTECODE=1 uv sync": (".ci/run", "export UV_COMPILE_BYTECODE=1"),
+    "uv tool install /path/to/tap-ninox": (
+        "tests/orchestration/test_install.py",
+        '"uv", "tool", "install", str(REPO)',
+    ),
     'uvx --from "meltano==4.4.1" meltano install': (
         "tests/orchestration/conftest.py",
         'meltano(root, "install")',
@@ -62,41 +66,52 @@ COVERED = {
             ("database_ids", "'[\"YOUR-DATABASE-ID\"]'"),
         ]
     },
-    'airflow pools set ninox_api_ninox_com 1 "Ninox public cloud"': (
-        "tests/orchestration/test_airflow.py",
-        '"pools", "set", pool, "1"',
-    ),
     "uv run bash orchestrate/standalone/sync.sh my-ninox.json state.json -- uvx --from"
     " meltanolabs-target-postgres==0.8.1 target-postgres --config pg.json": (
         "tests/orchestration/test_postgres.py",
         '"uvx", "--from", "meltanolabs-target-postgres==0.8.1", "target-postgres"',
     ),
-    "airflow dags test meltano_ninox_to_duckdb_hourly": (
-        "tests/orchestration/test_airflow.py",
-        '"dags", "test", "meltano_ninox_to_duckdb_hourly"',
-    ),
 }
 
 
-def blocks() -> list[list[str]]:
-    """The README's bash blocks, each a list of commands (a heredoc is one command)."""
-    found = []
-    for block in re.findall(r"```bash\n(.*?)```", README.read_text(encoding="utf-8"), re.S):
-        commands: list[str] = []
-        lines = iter(block.splitlines())
-        for line in lines:
-            heredoc = re.search(r"<<'(\w+)'", line)
-            if heredoc:
-                body = []
-                for more in lines:
-                    body.append(more)
-                    if more == heredoc.group(1):
-                        break
-                commands.append("\n".join([line, *body]))
-            elif line.strip():
-                commands.append(re.sub(r"\s+#.*$", "", line))
-        found.append(commands)
+#: README sections whose first bash block a test runs whole, as a user pastes
+#: it (its commands share variables and a `cd`): heading → the test file, which
+#: names the heading as `HEADING = "..."`.
+WHOLE_BLOCKS = {
+    "## Use it in your own Meltano project": "tests/orchestration/test_own_project.py",
+    "## Airflow": "tests/orchestration/test_airflow.py",
+}
+
+
+def commands(block: str) -> list[str]:
+    """One bash block's commands (a heredoc is one command; comments dropped)."""
+    found: list[str] = []
+    lines = iter(block.splitlines())
+    for line in lines:
+        heredoc = re.search(r"<<'(\w+)'", line)
+        if heredoc:
+            body = []
+            for more in lines:
+                body.append(more)
+                if more == heredoc.group(1):
+                    break
+            found.append("\n".join([line, *body]))
+        elif line.strip():
+            found.append(re.sub(r"\s+#.*$", "", line))
     return found
+
+
+def blocks() -> list[list[str]]:
+    """The README's bash blocks, each a list of commands."""
+    text = README.read_text(encoding="utf-8")
+    return [commands(block) for block in re.findall(r"```bash\n(.*?)```", text, re.S)]
+
+
+def whole_block(heading: str) -> list[str]:
+    """The commands of the first bash block under `heading`."""
+    text = README.read_text(encoding="utf-8")
+    section = text[text.index(f"\n{heading}\n") :]
+    return commands(section.split("```bash\n", 1)[1].split("```", 1)[0])
 
 
 def runs_here(block: list[str]) -> bool:
@@ -108,8 +123,11 @@ def runs_here(block: list[str]) -> bool:
 
 
 def test_every_readme_command_is_run_somewhere() -> None:
+    whole = [whole_block(heading) for heading in WHOLE_BLOCKS]
+    for heading, path in WHOLE_BLOCKS.items():
+        assert f'HEADING = "{heading}"' in (REPO / path).read_text(encoding="utf-8"), path
     for block in blocks():
-        if runs_here(block):
+        if runs_here(block) or block in whole:
             continue
         for command in block:
             assert command in COVERED, f"README command not run by any test: {command}"
@@ -249,3 +267,49 @@ def test_settings_tables_match_about() -> None:
         rows = about_markdown(name)
         for key in own:
             assert table[key] == rows[key], (name, key)
+
+
+def files_the_readme_has_users_make() -> set[str]:
+    """Every file a README command writes or a user is told to create in the clone.
+
+    Redirections (`cat > X`, `> X`), the config and state files the commands
+    name (`--config X`, `--state X`, sync.sh's two files), and the files the
+    README's prose has users fill with secrets or outputs.
+    """
+    names = set()
+    for block in blocks():
+        for command in block:
+            first = command.splitlines()[0]
+            names.update(re.findall(r"(?<![0-9&])>\s*([\w./-]+)", first))
+            names.update(re.findall(r"--(?:config|state)\s+([\w./-]+)", first))
+            sync = re.search(r"sync\.sh\s+(\S+)\s+(\S+)\s+--", first)
+            if sync:
+                names.update(sync.groups())
+    names.discard("ENV")  # `--config ENV` reads the environment, not a file
+    text = README.read_text(encoding="utf-8")
+    for name in ("tap.json", "target.json", "pg.json", ".env", "ninox.duckdb", "ninox-files"):
+        assert name in text, name
+        names.add(name)
+    return names
+
+
+def test_git_ignores_every_file_the_readme_has_users_create() -> None:
+    # A user who follows the README, then `git add .`, must not commit an API key.
+    names = files_the_readme_has_users_make()
+    assert {"config.json", "catalog.json", "out.jsonl", "state.json", "duckdb.json"} <= names
+    tracked = set(
+        subprocess.run(
+            ["git", "ls-files"], cwd=REPO, capture_output=True, text=True, check=True
+        ).stdout.splitlines()
+    )
+    made = sorted(name for name in names if name not in tracked)
+    done = subprocess.run(
+        ["git", "check-ignore", "--no-index", "--stdin"],
+        cwd=REPO,
+        input="\n".join(made) + "\n",
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    ignored = set(done.stdout.splitlines())
+    assert not set(made) - ignored, f"not in .gitignore: {sorted(set(made) - ignored)}"

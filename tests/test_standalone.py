@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import json
 import os
+import re
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import duckdb
@@ -95,3 +98,102 @@ def test_a_failed_run_leaves_the_state_file_alone(emulator: NinoxEmulator, tmp_p
     done = sync(tmp_path, "target-ninox", "--config", "target.json")
     assert done.returncode != 0
     assert (tmp_path / "state.json").read_text() == before
+
+
+#: A Singer target stand-in: passes each STATE through as committed, and after
+#: the STATE numbered argv[1] either fails (exit 1) or, with argv[2] == "wait",
+#: writes the file argv[3] and waits for Ctrl-C (then exits 130, as the
+#: connectors do after their last STATE).
+FAKE_TARGET = """
+import json, signal, sys, time
+stop_after, mode = int(sys.argv[1]), sys.argv[2]
+def interrupted(*_):
+    sys.exit(130)
+signal.signal(signal.SIGINT, interrupted)
+states = 0
+for line in sys.stdin:
+    message = json.loads(line)
+    if message["type"] == "STATE":
+        print(json.dumps(message["value"]), flush=True)
+        with open("printed.jsonl", "a") as printed:
+            printed.write(json.dumps(message["value"]) + "\\n")
+        states += 1
+        if states == stop_after:
+            if mode == "fail":
+                print("fake target: failed after state", states, file=sys.stderr)
+                sys.exit(1)
+            open(sys.argv[3], "w").close()
+            while True:
+                time.sleep(1)
+"""
+
+
+def crm_tap_config(tmp_path: Path, emulator: NinoxEmulator) -> None:
+    """tap.json for the demo CRM, 5 records a page (a STATE after every page)."""
+    (tmp_path / "tap.json").write_text(
+        json.dumps(
+            {
+                "api_key": TEST_KEY,
+                "base_url": emulator.base_url,
+                "team_id": TEAM,
+                "database_ids": [CRM],
+                "page_size": 5,
+            }
+        )
+    )
+    (tmp_path / "fake_target.py").write_text(FAKE_TARGET)
+
+
+def test_a_target_that_fails_mid_run_keeps_its_committed_state(
+    emulator: NinoxEmulator, tmp_path: Path
+) -> None:
+    crm_tap_config(tmp_path, emulator)
+    done = sync(tmp_path, sys.executable, "fake_target.py", "3", "fail")
+    assert done.returncode != 0
+    # The target's third state line covers what it committed: it is kept, alone.
+    printed = (tmp_path / "printed.jsonl").read_text().splitlines()
+    assert len(printed) == 3
+    assert (tmp_path / "state.json").read_text().splitlines() == [printed[-1]]
+    assert "sync.sh: the run failed (exit 1" in done.stderr
+    assert "the next run continues from it" in done.stderr
+
+    # The next run starts from that state, not from zero.
+    (tmp_path / "duckdb.json").write_text(json.dumps({"path": "out.duckdb"}))
+    again = sync(tmp_path, "target-duckdb-sdk", "--config", "duckdb.json")
+    assert again.returncode == 0, again.stderr[-3000:]
+    read = sum(int(n) for n in re.findall(r": read (\d+) records", again.stderr))
+    assert 0 < read < 61, again.stderr[-3000:]
+
+
+def test_ctrl_c_keeps_the_state_the_target_printed_and_exits_130(
+    emulator: NinoxEmulator, tmp_path: Path
+) -> None:
+    crm_tap_config(tmp_path, emulator)
+    ready = tmp_path / "ready"
+    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
+    command = [sys.executable, "fake_target.py", "2", "wait", str(ready)]
+    proc = subprocess.Popen(
+        ["bash", str(SCRIPT), "tap.json", "state.json", "--", *command],
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,  # its own process group, as a terminal's job
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while not ready.exists():
+            assert proc.poll() is None, proc.communicate()
+            assert time.monotonic() < deadline, "the target never reached its second state"
+            time.sleep(0.05)
+        os.killpg(proc.pid, signal.SIGINT)  # Ctrl-C: the whole foreground group
+        _, stderr = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+    assert proc.returncode == 130, stderr
+    printed = (tmp_path / "printed.jsonl").read_text().splitlines()
+    assert len(printed) == 2
+    assert (tmp_path / "state.json").read_text().splitlines() == [printed[-1]]
+    assert "interrupted" in stderr and "state.json" in stderr

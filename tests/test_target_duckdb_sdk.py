@@ -86,3 +86,22 @@ def test_streams_without_keys_are_appended(tmp_path: Path) -> None:
     assert load(db, messages).returncode == 0
     with duckdb.connect(str(db), read_only=True) as con:
         assert con.execute("SELECT count(*) FROM log").fetchone() == (4,)
+
+
+def test_a_run_prints_no_deprecation_warning(tmp_path: Path) -> None:
+    # Meltano runs plugins with Python's warnings shown: an import the SDK has
+    # deprecated printed a SingerSDKDeprecationWarning in every Meltano run.
+    db = tmp_path / "w.duckdb"
+    config = db.with_suffix(".json")
+    config.write_text(json.dumps({"path": str(db)}))
+    command = [sys.executable, "-W", "error::DeprecationWarning", "-m", "target_duckdb_sdk.target"]
+    done = subprocess.run(
+        [*command, "--config", str(config)],
+        input=json.dumps(schema("s", PROPS, ["_id"])) + "\n" + json.dumps(record("s", _id=1)),
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "Deprecat" not in done.stderr

@@ -12,8 +12,8 @@ from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
-from singer_sdk.connectors.sql import JSONSchemaToSQL
 from singer_sdk.sql import SQLConnector
+from singer_sdk.sql.connector import JSONSchemaToSQL
 
 
 class DuckDBTypes(JSONSchemaToSQL):

@@ -1,7 +1,7 @@
-"""Fixtures for the orchestration stages (Meltano, Airflow): heavy installs.
+"""Fixtures for the orchestration stages (install, Meltano, Airflow): heavy installs.
 
 Not collected by the default `uv run pytest` (pyproject's `norecursedirs`);
-`.ci/run` runs this folder in its own stages:
+`.ci/run` runs each file of this folder in a stage of its own, e.g.
     uv run pytest -n 0 tests/orchestration/test_meltano.py
     uv run pytest -n 0 tests/orchestration/test_airflow.py
 """
@@ -74,3 +74,29 @@ def ninox_env(emulator: NinoxEmulator) -> dict[str, str]:
         "TAP_NINOX_BASE_URL": emulator.base_url,
         "TARGET_NINOX_BASE_URL": emulator.base_url,
     }
+
+
+def readme_block(heading: str) -> str:
+    """The first ```bash block of the README section `heading`, as written there."""
+    text = (REPO / "README.md").read_text(encoding="utf-8")
+    section = text[text.index(f"\n{heading}\n") :]
+    return section.split("```bash\n", 1)[1].split("```", 1)[0]
+
+
+def run_readme_block(
+    heading: str, cwd: Path, replace: dict[str, str], env: dict[str, str]
+) -> subprocess.CompletedProcess[str]:
+    """Run that block as one bash script (placeholders replaced), as a user pastes it."""
+    script = readme_block(heading)
+    for placeholder, value in replace.items():
+        assert placeholder in script, placeholder
+        script = script.replace(placeholder, value)
+    return subprocess.run(
+        ["bash", "-euo", "pipefail", "-c", script],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=1200,
+        check=False,
+    )

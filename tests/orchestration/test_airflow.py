@@ -1,7 +1,11 @@
-"""orchestrate/airflow/dags: DagBag loads them, and each DAG runs once with `airflow dags test`.
+"""The README's Airflow section, run as written, then the fan-out of pipelines.example.json.
 
-Airflow runs from its own venv (apache-airflow 3.x from PyPI), made here on
-first use in `.airflow-venv/` (or `$NINOX_AIRFLOW_VENV`).
+The README's block makes Airflow's venv (apache-airflow 3.x from PyPI), installs
+Meltano with `uv tool install`, migrates Airflow's database, creates the pool
+and runs a DAG with `airflow dags test`, in a copy of the project and a HOME
+of its own (so `~/airflow-venv`, `~/airflow` and `~/.local/bin` are new).
+Which Ninox the DAG reads comes from the environment only: the emulator
+listens on a free port, never the 8080 of meltano.yml.
 """
 
 from __future__ import annotations
@@ -15,77 +19,91 @@ import duckdb
 import pytest
 
 from ninox_emulator import NinoxEmulator
-from tests.orchestration.conftest import CRM, DEMO_KEY, MELTANO, REPO, TEAM, meltano
+from tests.orchestration.conftest import CRM, DEMO_KEY, REPO, TEAM, meltano, run_readme_block
 
-AIRFLOW_VERSION = "3.3.2"
+HEADING = "## Airflow"
 PROJECTS_DB = "pt53j1tburs8"
 
 
-@pytest.fixture(scope="session")
-def airflow_venv() -> Path:
-    """A venv with Apache Airflow (made once, reused while it exists)."""
-    venv = Path(os.environ.get("NINOX_AIRFLOW_VENV", REPO / ".airflow-venv"))
-    if not (venv / "bin" / "airflow").exists():
-        subprocess.run(["uv", "venv", "-q", "--python", "3.11", str(venv)], check=True)
-        subprocess.run(
-            ["uv", "pip", "install", "-q", f"apache-airflow=={AIRFLOW_VERSION}"],
-            env={**os.environ, "VIRTUAL_ENV": str(venv)},
-            check=True,
-            timeout=900,
-        )
-    return venv
+def pool_of(base_url: str) -> str:
+    """The pool the DAG file gives a server: `ninox_` and its host and port."""
+    host = base_url.split("//", 1)[1].split("/", 1)[0]
+    return "ninox_" + host.replace(".", "_").replace(":", "_").lower()
 
 
-@pytest.fixture(scope="session")
-def airflow_env(
-    airflow_venv: Path, project: Path, emulator: NinoxEmulator, tmp_path_factory
-) -> dict[str, str]:
-    """Environment of the airflow commands: a fresh AIRFLOW_HOME, the project's DAGs."""
-    home = tmp_path_factory.mktemp("airflow")
-    pipelines = home / "pipelines.json"
-    server = emulator.base_url
-    pipelines.write_text(
-        json.dumps(
-            {
-                "project": str(project),
-                "meltano": " ".join(MELTANO),
-                "sources": {
-                    "ninox-to-duckdb": [
-                        {
-                            "name": "crm",
-                            "server": server,
-                            "env": {
-                                "TAP_NINOX_DATABASE_IDS": json.dumps([CRM]),
-                                "TARGET_DUCKDB_SDK_PATH": "output/crm.duckdb",
-                            },
-                        },
-                        {
-                            "name": "projects",
-                            "server": server,
-                            "env": {
-                                "TAP_NINOX_DATABASE_IDS": json.dumps([PROJECTS_DB]),
-                                "TARGET_DUCKDB_SDK_PATH": "output/projects.duckdb",
-                            },
-                        },
-                    ],
-                    "jsonl-to-ninox": [
-                        {"name": "crm", "server": server, "env": {"TARGET_NINOX_DATABASE_ID": CRM}}
-                    ],
-                },
-            }
-        )
-    )
+def fresh_home_env(home: Path) -> dict[str, str]:
+    """This environment with a new HOME and without the clone's own venv on PATH."""
+    venv_bin = str(REPO / ".venv" / "bin")
     env = {
         **os.environ,
-        "PATH": f"{airflow_venv / 'bin'}{os.pathsep}{os.environ['PATH']}",
-        "AIRFLOW_HOME": str(home),
+        "HOME": str(home),
+        # The machine's package cache, so that Airflow is not downloaded again.
+        "UV_CACHE_DIR": subprocess.run(
+            ["uv", "cache", "dir"], capture_output=True, text=True, check=True
+        ).stdout.strip(),
+        "PATH": os.pathsep.join(p for p in os.environ["PATH"].split(os.pathsep) if p != venv_bin),
+        "MELTANO_SEND_ANONYMOUS_USAGE_STATS": "false",
+    }
+    pyenv = Path(os.environ.get("PYENV_ROOT", Path.home() / ".pyenv"))
+    if pyenv.exists():
+        env["PYENV_ROOT"] = str(pyenv)  # pyenv's shims find their Pythons under the old HOME
+    env.pop("VIRTUAL_ENV", None)
+    return env
+
+
+@pytest.fixture(scope="module")
+def readme_airflow(
+    project: Path, emulator: NinoxEmulator, tmp_path_factory: pytest.TempPathFactory
+) -> tuple[Path, dict[str, str], str]:
+    """The README's block, run in the project copy: (HOME, its environment, output)."""
+    emulator.reset(demo=True)
+    emulator.set_api_key(DEMO_KEY)
+    home = tmp_path_factory.mktemp("home")
+    env = fresh_home_env(home)
+    done = run_readme_block(
+        HEADING,
+        project,
+        {
+            "https://api.ninox.com/v1": emulator.base_url,
+            "ninox_api_ninox_com": pool_of(emulator.base_url),
+            "YOUR-API-KEY": DEMO_KEY,
+            "YOUR-TEAM-ID": TEAM,
+            "YOUR-DATABASE-ID": CRM,
+        },
+        env,
+    )
+    output = done.stdout + done.stderr
+    assert done.returncode == 0, output[-8000:]
+    return home, env, output
+
+
+def test_the_readme_block_runs_the_dag_against_the_ninox_of_the_environment(
+    readme_airflow: tuple[Path, dict[str, str], str], project: Path, emulator: NinoxEmulator
+) -> None:
+    home, _, output = readme_airflow
+    assert (home / ".local" / "bin" / "meltano").exists()
+    # The emulator's port is not meltano.yml's 8080: the environment decided.
+    assert ":8080" not in emulator.base_url
+    with duckdb.connect(str(project / "output" / "ninox.duckdb"), read_only=True) as con:
+        assert con.execute("SELECT count(*) FROM contact").fetchone() == (30,)
+    states = meltano(project, "state", "list")
+    assert "dev:tap-ninox-to-target-duckdb-sdk" in states
+    assert "Traceback" not in output
+
+
+def airflow_env(
+    readme_airflow: tuple[Path, dict[str, str], str], project: Path, **extra: str
+) -> dict[str, str]:
+    """The environment the README sets up for the airflow commands, plus `extra`."""
+    home, env, _ = readme_airflow
+    return {
+        **env,
+        "PATH": f"{home / '.local' / 'bin'}:{home / 'airflow-venv' / 'bin'}:{env['PATH']}",
+        "AIRFLOW_HOME": str(home / "airflow"),
         "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
         "AIRFLOW__CORE__DAGS_FOLDER": str(project / "orchestrate" / "airflow" / "dags"),
-        "NINOX_AIRFLOW_PIPELINES": str(pipelines),
+        **extra,
     }
-    env.pop("VIRTUAL_ENV", None)
-    airflow(env, "db", "migrate")
-    return env
 
 
 def airflow(env: dict[str, str], *args: str) -> str:
@@ -117,42 +135,80 @@ print(json.dumps({
 """
 
 
-def test_dagbag_loads_one_dag_per_schedule(airflow_env: dict[str, str], project: Path) -> None:
+def dagbag(env: dict[str, str], project: Path) -> dict:
+    """What Airflow's DagBag makes of the project's DAG folder in `env`."""
     done = subprocess.run(
-        ["python", "-c", DAGBAG_REPORT, airflow_env["AIRFLOW__CORE__DAGS_FOLDER"]],
-        env=airflow_env,
+        ["python", "-c", DAGBAG_REPORT, str(project / "orchestrate" / "airflow" / "dags")],
+        env=env,
         capture_output=True,
         text=True,
         timeout=300,
         check=False,
     )
     assert done.returncode == 0, done.stderr[-4000:]
-    report = json.loads(done.stdout.strip().splitlines()[-1])
+    report: dict = json.loads(done.stdout.strip().splitlines()[-1])
     assert report["errors"] == {}
-    dags = report["dags"]
+    return report["dags"]
+
+
+def test_shipped_pipelines_give_one_task_per_job_pooled_by_the_environment(
+    readme_airflow: tuple[Path, dict[str, str], str], project: Path
+) -> None:
+    server = "https://team.ninoxdb.de/v1"
+    env = airflow_env(
+        readme_airflow, project, TAP_NINOX_BASE_URL=server, TARGET_NINOX_BASE_URL=server
+    )
+    dags = dagbag(env, project)
     assert set(dags) == {"meltano_ninox_to_duckdb_hourly", "meltano_jsonl_to_ninox_daily"}
     for dag in dags.values():
         assert dag["max_active_runs"] == 1 and dag["catchup"] is False
     assert dags["meltano_ninox_to_duckdb_hourly"]["schedule"] == "@hourly"
-    fanned = dags["meltano_ninox_to_duckdb_hourly"]["tasks"]
-    assert set(fanned) == {"meltano_run_crm", "meltano_run_projects"}
-    # Both sources are on one server: one pool, so their calls never overlap.
-    pools = {task["pool"] for task in fanned.values()}
-    assert len(pools) == 1 and pools.pop().startswith("ninox_127_0_0_1_")
-    assert "run ninox-to-duckdb --state-id-suffix crm" in fanned["meltano_run_crm"]["command"]
+    tasks = dags["meltano_ninox_to_duckdb_hourly"]["tasks"]
+    assert list(tasks) == ["meltano_run_ninox_to_duckdb"]
+    assert tasks["meltano_run_ninox_to_duckdb"]["pool"] == "ninox_team_ninoxdb_de"
+    assert tasks["meltano_run_ninox_to_duckdb"]["command"].endswith("run ninox-to-duckdb")
+    # Without the variable, the pool is that of meltano.yml's base_url.
+    env.pop("TAP_NINOX_BASE_URL")
+    tasks = dagbag(env, project)["meltano_ninox_to_duckdb_hourly"]["tasks"]
+    assert tasks["meltano_run_ninox_to_duckdb"]["pool"] == "ninox_127_0_0_1_8080"
 
 
-def test_each_dag_runs_its_meltano_job(
-    airflow_env: dict[str, str], project: Path, emulator: NinoxEmulator
+def test_the_example_fans_out_one_task_per_source_and_runs_them(
+    readme_airflow: tuple[Path, dict[str, str], str],
+    project: Path,
+    emulator: NinoxEmulator,
+    tmp_path: Path,
 ) -> None:
     emulator.reset(demo=True)
     emulator.set_api_key(DEMO_KEY)
-    pool = "ninox_" + emulator.base_url.split("//")[1].split("/")[0].replace(".", "_").replace(
-        ":", "_"
+    example = json.loads((REPO / "orchestrate" / "airflow" / "pipelines.example.json").read_text())
+    other = emulator.base_url.replace("127.0.0.1", "localhost")  # another server: another pool
+    for sources in example["sources"].values():
+        for source in sources:
+            source["server"] = other if source["name"] == "private-cloud" else emulator.base_url
+    example["project"] = str(project)
+    pipelines = tmp_path / "pipelines.json"
+    pipelines.write_text(json.dumps(example))
+    env = airflow_env(
+        readme_airflow,
+        project,
+        NINOX_AIRFLOW_PIPELINES=str(pipelines),
+        PRIVATE_CLOUD_API_KEY=DEMO_KEY,
+        PRIVATE_CLOUD_TEAM_ID=TEAM,
     )
-    airflow(airflow_env, "pools", "set", pool, "1", "the test's Ninox")
+    for name in ("TAP_NINOX_BASE_URL", "TAP_NINOX_DATABASE_IDS"):
+        env.pop(name, None)
 
-    airflow(airflow_env, "dags", "test", "meltano_ninox_to_duckdb_hourly")
+    fanned = dagbag(env, project)["meltano_ninox_to_duckdb_hourly"]["tasks"]
+    assert set(fanned) == {"meltano_run_crm", "meltano_run_projects", "meltano_run_private_cloud"}
+    assert fanned["meltano_run_crm"]["pool"] == fanned["meltano_run_projects"]["pool"]
+    assert fanned["meltano_run_crm"]["pool"] == pool_of(emulator.base_url)
+    assert fanned["meltano_run_private_cloud"]["pool"] == pool_of(other)
+    assert "run ninox-to-duckdb --state-id-suffix crm" in fanned["meltano_run_crm"]["command"]
+    assert DEMO_KEY not in fanned["meltano_run_private_cloud"]["command"]
+
+    airflow(env, "pools", "set", pool_of(other), "1", "the test's second server")
+    airflow(env, "dags", "test", "meltano_ninox_to_duckdb_hourly")
     with duckdb.connect(str(project / "output" / "crm.duckdb"), read_only=True) as con:
         assert con.execute("SELECT count(*) FROM contact").fetchone() == (30,)
     projects = emulator.store.database(TEAM, PROJECTS_DB)
@@ -161,8 +217,12 @@ def test_each_dag_runs_its_meltano_job(
             stream = table.name.lower().replace(" ", "_")
             count = con.execute(f"SELECT count(*) FROM {stream}").fetchone()
             assert count == (len(table.ids),), stream
+    # The private-cloud source read with the key it copied from PRIVATE_CLOUD_API_KEY.
+    with duckdb.connect(str(project / "output" / "private-cloud.duckdb"), read_only=True) as con:
+        tables = {row[0] for row in con.execute("SHOW TABLES").fetchall()}
+    assert tables
 
-    airflow(airflow_env, "dags", "test", "meltano_jsonl_to_ninox_daily")
+    airflow(env, "dags", "test", "meltano_jsonl_to_ninox_daily")
     contact = next(
         t for t in emulator.store.database(TEAM, CRM).tables.values() if t.name == "Contact"
     )
