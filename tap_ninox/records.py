@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from ninox_core import fieldtypes
+from ninox_core.backend import Record
 from ninox_core.datetimes import ninox_datetime_to_singer
 from ninox_core.errors import NinoxError, ValueConversionError
 from ninox_core.naming import field_column
@@ -31,7 +32,7 @@ META_SCHEMA: dict[str, dict[str, Any]] = {
     "_sdc_deleted_at": {"type": ["string", "null"], "format": "date-time"},
 }
 
-RecordConverter = Callable[[dict[str, Any]], dict[str, Any]]
+RecordConverter = Callable[[Record], dict[str, Any]]
 #: Field id → the column (property) name its values are emitted under.
 Columns = Mapping[str, str]
 
@@ -70,7 +71,7 @@ def record_converter(
     columns: Columns | None = None,
     absent: Iterable[str] = (),
 ) -> RecordConverter:
-    """A function turning one id-keyed Ninox record into a Singer record.
+    """A function turning one record (values by field id) into a Singer record.
 
     Built once per table: the per-field converters are looked up here, so the
     per-record work is a dict copy and one call per non-text value. Fields a
@@ -85,17 +86,14 @@ def record_converter(
     readers: dict[str, tuple[str, Callable[[Any], Any] | None]] = {
         field.id: (columns[field.id], fieldtypes.reader(field, choice_style)) for field in fields
     }
-    # The tap asks for id-keyed fields; should a server answer name-keyed
-    # ones instead, they must not be lost (names that equal an id stay ids).
-    for field in fields:
-        readers.setdefault(field.name, readers[field.id])
+    # A name-keyed answer was keyed by id in the backend (`Record.values`).
     unknown: set[str] = set()
     to_datetime = ninox_datetime_to_singer
     to_user = user_to_singer
 
-    def convert(record: dict[str, Any]) -> dict[str, Any]:
+    def convert(record: Record) -> dict[str, Any]:
         out = empty.copy()
-        for key, value in (record.get("fields") or {}).items():
+        for key, value in record.values.items():
             column = readers.get(key)
             if column is None:
                 if key not in unknown:
@@ -117,21 +115,21 @@ def record_converter(
                 # Emitting it anyway would break the column's type; dropping
                 # it would lose data silently. Fail, saying where.
                 raise NinoxError(
-                    f"table {table.name!r} ({table.id}), record {record.get('id')}: the "
+                    f"table {table.name!r} ({table.id}), record {record.id}: the "
                     f"server sent {exc}; report this value to the connector's maintainers"
                 ) from exc
         try:
-            out["_created_at"] = to_datetime(record.get("createdAt"))
-            out["_modified_at"] = to_datetime(record.get("modifiedAt"))
+            out["_created_at"] = to_datetime(record.created_at)
+            out["_modified_at"] = to_datetime(record.modified_at)
         except (ValueError, OverflowError) as exc:
             raise NinoxError(
-                f"table {table.name!r} ({table.id}), record {record.get('id')}: the server "
+                f"table {table.name!r} ({table.id}), record {record.id}: the server "
                 f"sent {exc}; report this value to the connector's maintainers"
             ) from exc
-        out["_id"] = record["id"]
-        out["_sequence"] = record.get("sequence")
-        out["_created_by"] = to_user(record.get("createdBy"))
-        out["_modified_by"] = to_user(record.get("modifiedBy"))
+        out["_id"] = record.id
+        out["_sequence"] = record.sequence
+        out["_created_by"] = to_user(record.created_by)
+        out["_modified_by"] = to_user(record.modified_by)
         out["_sdc_deleted_at"] = None
         return out
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
@@ -10,9 +9,10 @@ from typing import TYPE_CHECKING, Any
 from singer_sdk.helpers.conform import TypeConformanceLevel
 from typing_extensions import override
 
+from ninox_core.backend import Backend, Cursor, TableAddress
 from ninox_core.client import PAGE_SIZE, NinoxClient
 from ninox_core.datetimes import epoch_ms_to_singer
-from ninox_core.errors import NinoxError, NinoxNotFoundError
+from ninox_core.errors import NinoxError
 from ninox_core.progress import ProgressClock
 from ninox_core.schema import NinoxTable
 from tap_ninox._sdk_compat import CompatStream
@@ -32,8 +32,6 @@ if TYPE_CHECKING:
 
     from tap_ninox.tap import TapNinox
 
-#: A change-feed node id: table id (upper-case letters) + record id.
-_NODE_ID = re.compile(r"^([A-Z]+)(\d+)$")
 #: Stream-state key of an unfinished read: where it stopped and its bookmark.
 RESUME_KEY = "ninox_resume"
 #: Up to this many removed ids of a resumed read are checked one request each.
@@ -63,6 +61,11 @@ class NinoxStream(CompatStream):
     def client(self) -> NinoxClient:
         """The tap's API client (one per run: Ninox wants no parallel calls)."""
         return self.ninox_tap.client
+
+    @property
+    def backend(self) -> Backend:
+        """The tap's backend (docs/design.md "Layers"), over the same client."""
+        return self.ninox_tap.backend
 
     @cached_property
     def every_property_selected(self) -> bool:  # type: ignore[override]
@@ -114,6 +117,11 @@ class TableStream(FilesParent, NinoxStream):
             schema = table_schema(table, tap.logger, self.columns)
         super().__init__(tap, name=name, schema=schema, **kwargs)
 
+    @cached_property
+    def address(self) -> TableAddress:
+        """Where the table lives, for the backend."""
+        return self.backend.address(self.team_id, self.database_id, self.table)
+
     @override
     def get_records(self, context: Context | None) -> Iterable[dict[str, Any]]:
         """Yield changed (or, on a first run, all) records, then deleted ids."""
@@ -159,16 +167,14 @@ class TableStream(FilesParent, NinoxStream):
             self.table.id,
             f"changes since sequence {bookmark}" if bookmark else "in full",
         )
-        for page in self.client.iter_record_pages(
-            self.team_id,
-            self.database_id,
-            self.table.id,
-            since_id=after_id,
-            since_sq=bookmark,
+        for page in self.backend.scan(
+            self.address,
+            self.table,
+            after_id=after_id,
+            since=None if bookmark is None else Cursor(bookmark),
             page_size=page_size,
             choice_style=choice_style,
-            style="ids",
-            on_replaced=surrogate_reporter(self.table, self.logger),
+            on_repaired=surrogate_reporter(self.table, self.logger),
         ):
             pages += 1
             rows = [convert(record) for record in page]
@@ -180,7 +186,7 @@ class TableStream(FilesParent, NinoxStream):
             # resumes after this page instead of reading the table again.
             state[RESUME_KEY] = {
                 "since_sq": started_from,
-                "after_id": page[-1]["id"],
+                "after_id": page[-1].id,
                 "sequence_before": sequence_before,
             }
             if full and started_from:
@@ -240,10 +246,10 @@ class TableStream(FilesParent, NinoxStream):
                 "%s: resuming an interrupted read after record id %d", self.name, after_id
             )
             return after_id, int(resume["sequence_before"]), bool(resume.get("full"))
-        sequence = self.client.read_sequence(
-            self.team_id, self.database_id, self.table.id, since_sq=bookmark
-        )
-        if bookmark and sequence < bookmark:
+        hint = None if bookmark is None else Cursor(bookmark)
+        now = self.backend.cursor_now(self.address, hint=hint)
+        sequence = int(now.value)
+        if hint is not None and self.backend.is_behind(now, hint):
             self.logger.warning(
                 "Stream '%s' (table %r, id %s, database %s): the database's sequence %d is "
                 "lower than the bookmark %d (was the database restored from a backup?); "
@@ -272,23 +278,13 @@ class TableStream(FilesParent, NinoxStream):
         exist is asked of the server (`_still_live`), so a resume never
         reports a live record deleted.
         """
-        # Only deleted ids and seq are read: the changed values are skipped.
-        changes = self.client.table_changes(
-            self.team_id, self.database_id, self.table.id, bookmark, updates=False
-        )
-        feed_seq = int(changes.get("seq") or 0)
+        changes = self.backend.changes(self.address, Cursor(bookmark))
+        feed_seq = int(changes.cursor.value) if changes.cursor is not None else 0
         # Every deletion of a run carries the run's start time.
         deleted_at = epoch_ms_to_singer(self.ninox_tap.initialized_at) or ""
         column_names = [*self.columns.values(), *self.absent_columns]
-        removed: list[int] = []
-        for node in changes.get("removes") or ():
-            match = _NODE_ID.match(str(node))
-            if not match or match.group(1) != self.table.id:
-                continue
-            record_id = int(match.group(2))
-            # Deleted, then created again under the same id: it is live.
-            if record_id not in live_ids:
-                removed.append(record_id)
+        # Deleted, then created again under the same id: it is live.
+        removed = [record_id for record_id in changes.removed if record_id not in live_ids]
         unknown = [record_id for record_id in removed if record_id <= resumed_after]
         live = self._still_live(unknown, bookmark, resumed_after) if unknown else set()
         for record_id in dict.fromkeys(removed):
@@ -303,26 +299,17 @@ class TableStream(FilesParent, NinoxStream):
         either way the cost is bounded by the work the run resumes.
         """
         if len(record_ids) <= _PER_ID_CHECKS:
-            live: set[int] = set()
-            for record_id in record_ids:
-                try:
-                    self.client.get_record(self.team_id, self.database_id, self.table.id, record_id)
-                except NinoxNotFoundError:
-                    continue
-                live.add(record_id)
-            return live
+            return set(self.backend.read_records(self.address, self.table, record_ids))
         wanted = set(record_ids)
         found: set[int] = set()
-        for page in self.client.iter_record_pages(
-            self.team_id,
-            self.database_id,
-            self.table.id,
-            since_sq=bookmark,
+        for page in self.backend.scan(
+            self.address,
+            self.table,
+            since=Cursor(bookmark),
             page_size=int(self.config.get("page_size", DEFAULT_PAGE_SIZE)),
-            style="ids",
         ):
-            found.update(int(r["id"]) for r in page if int(r["id"]) in wanted)
-            if int(page[-1]["id"]) >= up_to:
+            found.update(r.id for r in page if r.id in wanted)
+            if page[-1].id >= up_to:
                 break
         return found
 

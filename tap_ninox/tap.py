@@ -10,6 +10,8 @@ from singer_sdk import typing as th
 from typing_extensions import override
 
 from ninox_core import __version__, fieldtypes
+from ninox_core.backend import Backend, Container
+from ninox_core.classic import ClassicBackend
 from ninox_core.client import NinoxClient
 from ninox_core.errors import NinoxConfigError
 from ninox_core.naming import database_part, field_column, stream_names
@@ -126,6 +128,11 @@ class TapNinox(NinoxTapCommand):
         """The Ninox API client shared by every stream of this run."""
         return client_from_config(self.config, f"tap-ninox/{__version__}")
 
+    @cached_property
+    def backend(self) -> Backend:
+        """The backend the streams read through (docs/design.md "Layers")."""
+        return ClassicBackend(self.client)
+
     @property
     @override
     def catalog_dict(self) -> dict[str, Any]:
@@ -154,11 +161,11 @@ class TapNinox(NinoxTapCommand):
         team_id = self.config["team_id"]
         check_files_settings(self.config)
         databases = self._selected_databases(team_id)
-        all_tables = {db["id"]: self.client.list_tables(team_id, db["id"]) for db in databases}
+        all_tables = {db.id: self.backend.list_tables(team_id, db.id) for db in databases}
         tables_by_db = self._selected_tables(all_tables)
         multi = len(databases) > 1
         include_files = bool(self.config.get("include_files"))
-        db_names = {db["id"]: str(db.get("name") or db["id"]) for db in databases}
+        db_names = {db.id: db.name or db.id for db in databases}
         files_names = {
             db_id: f"{database_part(db_id, name)}__{FILES_STREAM}" if multi else FILES_STREAM
             for db_id, name in db_names.items()
@@ -180,12 +187,12 @@ class TapNinox(NinoxTapCommand):
                 claimed.add((stream.database_id, stream.table.id))
         taken = {stream.name for stream in streams}
         for db in databases:
-            for table in tables_by_db[db["id"]]:
-                name = names[(db["id"], table.id)]
-                if (db["id"], table.id) in claimed or name in taken:
+            for table in tables_by_db[db.id]:
+                name = names[(db.id, table.id)]
+                if (db.id, table.id) in claimed or name in taken:
                     continue
                 streams.append(
-                    TableStream(self, team_id=team_id, database_id=db["id"], table=table, name=name)
+                    TableStream(self, team_id=team_id, database_id=db.id, table=table, name=name)
                 )
         if include_files:
             streams.extend(files_streams(self, team_id, files_names))
@@ -309,15 +316,15 @@ class TapNinox(NinoxTapCommand):
 
     # ----------------------------------------------------------- selection
 
-    def _selected_databases(self, team_id: str) -> list[dict[str, Any]]:
-        available = self.client.list_databases(team_id)
+    def _selected_databases(self, team_id: str) -> list[Container]:
+        available = self.backend.list_databases(team_id)
         wanted = self.config.get("database_ids")
         if not wanted:
-            return sorted(available, key=lambda d: str(d.get("name") or d["id"]))
-        by_id = {d["id"]: d for d in available}
+            return sorted(available, key=lambda d: d.name or d.id)
+        by_id = {d.id: d for d in available}
         missing = [db_id for db_id in wanted if db_id not in by_id]
         if missing:
-            listing = ", ".join(f"{d['id']} ({d.get('name')})" for d in available) or "none"
+            listing = ", ".join(f"{d.id} ({d.name})" for d in available) or "none"
             raise NinoxConfigError(
                 f"database_ids: no database {', '.join(missing)} in team {team_id}; "
                 f"the team has: {listing}"

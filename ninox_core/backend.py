@@ -1,0 +1,267 @@
+"""The backend seam: what the tap and the target ask of any Ninox API generation.
+
+The connectors' algorithms (the tap's streams; the target's writer, key
+index, lost-answer reconciliation and rerun markers) speak `Backend` and
+the domain types below, never a wire format. Each API generation is one
+implementation in its own sub-package: the classic REST API in
+`ninox_core.classic` (the first); Ninox 4's Public API beside it, later.
+The transport under them (`NinoxClient.send`: retries, deadline,
+redaction) is shared. Why and how: docs/decisions/0020-backend-seam.md and
+docs/design.md "Layers".
+
+What an algorithm may not assume of every backend is a `Capabilities`
+flag it consults, not a branch on which backend it holds.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Protocol
+
+import msgspec
+
+from ninox_core.schema import NinoxTable
+
+if TYPE_CHECKING:
+    from ninox_core.client import NinoxClient
+
+#: `(record id, field key)` → report one text value the backend repaired.
+RepairReport = Callable[[Any, Any], None]
+
+
+@dataclass(frozen=True, slots=True)
+class TableAddress:
+    """Where a table lives, in the words every API generation has.
+
+    Classic: team id, database id, table letter id. Public API: workspace,
+    module, table name. The algorithms pass it along; only a backend reads
+    its parts.
+    """
+
+    workspace: str
+    database: str
+    table: str
+
+    def __str__(self) -> str:
+        """`workspace/database/table`, for messages."""
+        return f"{self.workspace}/{self.database}/{self.table}"
+
+
+@dataclass(frozen=True, slots=True)
+class Container:
+    """A database (classic) or module (Public API) the key can see."""
+
+    id: str
+    #: None when the server gave no name.
+    name: str | None
+
+
+class Record(msgspec.Struct, gc=False):
+    """One record as a backend read it, normalised once, inside the backend.
+
+    `values` are keyed by field id whatever the server answered (a server
+    may key them by name). `sequence` is the record's change number where
+    the API has one (classic), else None. The created/modified metadata is
+    passed on as the server sent it (None where the API has none).
+    """
+
+    id: int
+    values: dict[str, Any]
+    sequence: int | None = None
+    created_at: Any = None
+    created_by: Any = None
+    modified_at: Any = None
+    modified_by: Any = None
+
+
+@dataclass(frozen=True, slots=True)
+class Cursor:
+    """A point in a table's (or database's) history, opaque to the algorithms.
+
+    `value` is what the backend put in it and what a STATE stores (classic:
+    the database's integer change sequence; Public API: the feed's `asOf`).
+    Only the backend that made a cursor compares or reads it.
+    """
+
+    value: Any
+
+
+@dataclass(frozen=True, slots=True)
+class ChangeSet:
+    """What a change feed says happened to a table since a cursor.
+
+    `removed`: ids of the table's records deleted since (deduplicated, in
+    feed order); `cursor`: the feed's own position (the cursor to read
+    from next time), or None when the server did not say.
+    """
+
+    removed: tuple[int, ...]
+    cursor: Cursor | None
+
+
+@dataclass(slots=True)
+class WriteOp:
+    """One element of a write plan: a create, an update or an upsert.
+
+    `values` are keyed by field id; the backend turns them into its wire
+    format. `record_id`: the record an update writes into, or the id an
+    upsert gives its record (create with a chosen id).
+    """
+
+    kind: str  # "create", "update" or "upsert"
+    values: dict[str, Any]
+    record_id: int | None = None
+
+
+class Saved(msgspec.Struct, gc=False):
+    """One element of a checked write result: the record it wrote.
+
+    `sequence` is the record's change number after the write, where the
+    API tells it (classic), else None.
+    """
+
+    id: int
+    sequence: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Capabilities:
+    """What an API generation can do; the algorithms consult these flags.
+
+    - `stable_paging`: a scan resumes after an id, and records created or
+      deleted during it shift nothing (classic: keyset paging by id);
+    - `change_feed_values`: the change feed carries changed values, so an
+      incremental read is one scan since a cursor (classic), not one read
+      per changed id (Public API);
+    - `server_upsert`: the server matches an upsert key itself (Public
+      API's `upsert` by a unique field); else the target keeps a key index;
+    - `create_with_id`: a create may choose its record's id (classic
+      `_upsert` with `_id`), so a Ninox → Ninox copy keeps ids;
+    - `transactional_writes`: a batch is applied whole or not at all, so a
+      lost answer may be resent as a whole (not classic: a server may apply
+      part of a batch, docs/api.md);
+    - `record_sequences`: records carry a change number the lost-answer
+      read-back and the rerun markers can read back from (classic);
+    - `max_page_size`: the most records a page may ask for.
+    """
+
+    stable_paging: bool
+    change_feed_values: bool
+    server_upsert: bool
+    create_with_id: bool
+    transactional_writes: bool
+    record_sequences: bool
+    max_page_size: int
+
+
+#: A write plan's checked result: one `Saved` per `WriteOp`, in order.
+WriteResult = list[Saved]
+
+
+class Backend(Protocol):
+    """The calls the tap and the target make of a Ninox API generation.
+
+    Every answer a method returns has been checked where it entered the
+    program (docs/decisions/0017-checked-answers.md); a write whose answer
+    was lost or did not account for every element raises
+    `NinoxWriteOutcomeUnknown` for the caller to reconcile.
+    """
+
+    capabilities: Capabilities
+    #: The shared transport under the backend (retry settings, request count).
+    transport: NinoxClient
+
+    # ---------------------------------------------------------- metadata
+
+    def list_databases(self, workspace: str) -> list[Container]:
+        """Every database (module) of `workspace` the key can see."""
+        ...
+
+    def list_tables(self, workspace: str, database: str) -> list[NinoxTable]:
+        """Every table of a database with its fields."""
+        ...
+
+    def address(self, workspace: str, database: str, table: NinoxTable) -> TableAddress:
+        """The address of `table` of `database` (what the other calls take)."""
+        ...
+
+    # ------------------------------------------------------------- reads
+
+    def scan(
+        self,
+        address: TableAddress,
+        table: NinoxTable,
+        *,
+        after_id: int = 0,
+        since: Cursor | None = None,
+        page_size: int,
+        choice_style: str = "names",
+        on_repaired: RepairReport | None = None,
+    ) -> Iterator[list[Record]]:
+        """Pages of the table's records in ascending id order, never empty.
+
+        `after_id`: only records with larger ids (a resumed scan; needs
+        `stable_paging`). `since`: only records changed after that cursor.
+        `on_repaired(record id, field)` hears of text the backend repaired.
+        """
+        ...
+
+    def read_records(
+        self, address: TableAddress, table: NinoxTable, ids: Sequence[int]
+    ) -> dict[int, Record]:
+        """The records `ids` that exist, by id (deleted ones are left out)."""
+        ...
+
+    def cursor_now(self, address: TableAddress, *, hint: Cursor | None = None) -> Cursor:
+        """A cursor at or after every change already made to the table.
+
+        Read before a scan, it is the bookmark the scan's changes are
+        covered by. `hint`: a cursor the caller already holds (a
+        bookmark), which a backend may use to ask its server less.
+        """
+        ...
+
+    def database_cursor(self, workspace: str, database: str) -> Cursor:
+        """The database's own cursor now (the rerun marker's stamp)."""
+        ...
+
+    def is_behind(self, now: Cursor, bookmark: Cursor) -> bool:
+        """True when the history went back before `bookmark` (a restored backup)."""
+        ...
+
+    def changes(self, address: TableAddress, since: Cursor) -> ChangeSet:
+        """The records of the table deleted since `since`, and the feed's cursor."""
+        ...
+
+    # ------------------------------------------------------------ writes
+
+    def write(
+        self, address: TableAddress, table: NinoxTable, plan: Sequence[WriteOp]
+    ) -> WriteResult:
+        """Apply `plan` (one request where the API allows) and return its checked result.
+
+        A plan that creates records is never resent after a lost answer
+        (`NinoxWriteOutcomeUnknown`); without `transactional_writes` a plan
+        of several elements is not resent either.
+        """
+        ...
+
+    def delete(self, address: TableAddress, ids: Sequence[int]) -> None:
+        """Delete the records `ids` (absent ids are ignored), confirmed by the server."""
+        ...
+
+
+__all__ = [
+    "Backend",
+    "Capabilities",
+    "ChangeSet",
+    "Container",
+    "Cursor",
+    "Record",
+    "RepairReport",
+    "Saved",
+    "TableAddress",
+    "WriteOp",
+    "WriteResult",
+]
