@@ -18,6 +18,8 @@ import tracemalloc
 from collections.abc import Iterator
 from typing import Any
 
+from ninox_core.backend import Record, TableAddress
+from ninox_core.classic.records import FieldIds, to_records
 from ninox_core.schema import NinoxTable
 from target_ninox.key_index import INDEX_PAGE_SIZE, Key, KeyIndex, normalize
 
@@ -39,6 +41,15 @@ class FakeClient:
                 {"id": i, "sequence": i, "fields": {"A": f"person.{i:08d}@example.com"}}
                 for i in range(start, stop)
             ]
+
+    def address(self, workspace: str, database: str, table: NinoxTable) -> TableAddress:
+        return TableAddress(workspace, database, table.id)
+
+    def scan(self, *args: Any, **kwargs: Any) -> Iterator[list[Record]]:
+        """The same pages as the classic backend hands them on (`Record`s)."""
+        field_ids = FieldIds(TABLE)
+        for page in self.iter_record_pages():
+            yield to_records(page, field_ids)
 
 
 class OldKeyIndex:

@@ -1,16 +1,18 @@
-"""A batch on its way into Ninox: input records, POST elements, counters.
+"""A batch on its way into Ninox: input records, write plans, counters.
 
-The records a sink converted (`PendingRecord`), the POST elements the
-writer plans from them (`Planned`, target_ninox/writer.py) and what a
-stream changed (`WriteStats`).
+The records a sink converted (`PendingRecord`), the write plan's elements
+the writer makes of them (`Planned`, a `ninox_core.backend.WriteOp` with
+its input records; target_ninox/writer.py) and what a stream changed
+(`WriteStats`). The backend turns the plan into its wire format.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
+from ninox_core.backend import WriteOp
 from target_ninox.key_index import Key
 
 
@@ -45,12 +47,14 @@ class WriteStats:
 
 
 @dataclass
-class Planned:
-    """One element of a POST and the input records merged into it."""
+class Planned(WriteOp):
+    """One element of a write plan and the input records merged into it.
 
-    kind: str  # "create", "update" or "upsert"
-    element: dict[str, Any]
-    sources: list[PendingRecord]
+    `kind`, `values` (by field id) and `record_id` are the `WriteOp` the
+    backend writes.
+    """
+
+    sources: list[PendingRecord] = field(default_factory=list)
     key: Key | None = None
     #: How the element counts in the stats (a lost create resent as an
     #: update still counts as created).
@@ -83,7 +87,7 @@ def set_only(fields: dict[str, Any]) -> dict[str, Any]:
 
 def merge_fields(item: Planned, fields: dict[str, Any]) -> None:
     """Apply a later record of the same key to an element: later values win."""
-    target = item.element["fields"]
+    target = item.values
     for field_id, value in fields.items():
         if value is None and item.kind == "create":
             target.pop(field_id, None)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 
-from ninox_core.client import NinoxClient
+from ninox_core.backend import Backend, TableAddress
 from ninox_core.errors import NinoxError
 from ninox_core.schema import NinoxTable
 from target_ninox.batches import PendingRecord, WriteStats
@@ -16,9 +16,8 @@ from target_ninox.mapping import describe_table
 class RecordDeleter:
     """The deleting part of `TableWriter` (which sets these attributes)."""
 
-    client: NinoxClient
-    team_id: str
-    database_id: str
+    backend: Backend
+    address: TableAddress
     table: NinoxTable
     index: KeyIndex | None
     dry_run: bool
@@ -40,7 +39,7 @@ class RecordDeleter:
         ids = list(dict.fromkeys(ids))
         if ids and not self.dry_run:
             try:
-                self.client.delete_records(self.team_id, self.database_id, self.table.id, ids)
+                self.backend.delete(self.address, ids)
             except NinoxError as exc:
                 lines = f"{run[0].line}-{run[-1].line}" if len(run) > 1 else str(run[0].line)
                 raise WriteError(

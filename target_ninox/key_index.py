@@ -14,9 +14,9 @@ from collections.abc import Iterable, Mapping, Sequence
 from decimal import Decimal
 from typing import Any
 
-from ninox_core.client import PAGE_SIZE, NinoxClient
+from ninox_core.backend import Backend, Record
+from ninox_core.client import PAGE_SIZE
 from ninox_core.schema import NinoxField, NinoxTable
-from target_ninox.answers import FieldIds
 
 logger = logging.getLogger(__name__)
 
@@ -90,7 +90,6 @@ class KeyIndex:
         """An empty index; `load()` fills it from Ninox."""
         self.table = table
         self.key_field_ids = tuple(f.id for f in key_fields)
-        self._field_ids = FieldIds(table)
         # Loaded keys, sorted by hash (parallel arrays).
         self._hashes = array("q")
         self._ids = array("q")
@@ -119,10 +118,10 @@ class KeyIndex:
         """The index key of key values in written (or read) form."""
         return tuple(normalize(v) for v in values)
 
-    def key_of_record(self, record: Mapping[str, Any]) -> Key:
-        """The key of a record as read (id- or name-keyed fields)."""
-        fields = self._field_ids(record)
-        return tuple(normalize(fields.get(fid)) for fid in self.key_field_ids)
+    def key_of_record(self, record: Record) -> Key:
+        """The key of a record as read (its values by field id, `Record`)."""
+        values = record.values
+        return tuple(normalize(values.get(fid)) for fid in self.key_field_ids)
 
     # ---------------------------------------------------------------- reads
 
@@ -172,15 +171,15 @@ class KeyIndex:
             if encoded is not None and self._added.get(encoded) == record_id:
                 del self._added[encoded]
 
-    def absorb(self, records: Iterable[Mapping[str, Any]]) -> None:
+    def absorb(self, records: Iterable[Record]) -> None:
         """Take in records read back after a lost answer (the index is loaded).
 
         When a record's key is already held by a lower id, that id keeps it,
         so every run updates the same record.
         """
         for record in records:
-            record_id = int(record["id"])
-            self.max_sequence = max(self.max_sequence, int(record.get("sequence") or 0))
+            record_id = record.id
+            self.max_sequence = max(self.max_sequence, int(record.sequence or 0))
             key = self.key_of_record(record)
             if is_empty_key(key):
                 continue  # matches nothing (`is_empty_key_value`)
@@ -191,22 +190,21 @@ class KeyIndex:
 
     # ----------------------------------------------------------------- load
 
-    def load(self, client: NinoxClient, team_id: str, database_id: str) -> None:
+    def load(self, backend: Backend, workspace: str, database: str) -> None:
         """Read every record's key, keyset-paged, into the sorted arrays."""
         hashes, ids, offsets, blob = array("q"), array("q"), array("q", [0]), bytearray()
         pages = 0
-        for page in client.iter_record_pages(
-            team_id, database_id, self.table.id, page_size=INDEX_PAGE_SIZE, style="ids"
-        ):
+        address = backend.address(workspace, database, self.table)
+        for page in backend.scan(address, self.table, page_size=INDEX_PAGE_SIZE):
             pages += 1
             for record in page:
-                self.max_sequence = max(self.max_sequence, int(record.get("sequence") or 0))
+                self.max_sequence = max(self.max_sequence, int(record.sequence or 0))
                 key = self.key_of_record(record)
                 if is_empty_key(key):
                     continue  # never a match: not indexed (`is_empty_key_value`)
                 encoded = encode_key(key)
                 hashes.append(key_hash(encoded))
-                ids.append(int(record["id"]))
+                ids.append(record.id)
                 blob += encoded
                 offsets.append(len(blob))
         self._build(hashes, ids, offsets, blob)

@@ -13,10 +13,9 @@ import logging
 from collections.abc import Sequence
 from typing import Any
 
-from ninox_core.client import NinoxClient
+from ninox_core.backend import Backend, Cursor, Record, TableAddress
 from ninox_core.errors import NinoxError
 from ninox_core.schema import NinoxTable
-from target_ninox.answers import FieldIds
 from target_ninox.batches import Planned, WriteStats, count_write
 from target_ninox.errors import WriteError
 from target_ninox.key_index import INDEX_PAGE_SIZE, KeyIndex, normalize
@@ -30,17 +29,14 @@ logger = logging.getLogger(__name__)
 class LostAnswerReconciler:
     """The lost-answer part of `TableWriter` (which sets these attributes)."""
 
-    client: NinoxClient
-    team_id: str
-    database_id: str
+    backend: Backend
+    address: TableAddress
     table: NinoxTable
     index: KeyIndex | None
     known_sq: int | None
     written_ids: set[int]
     guard: RerunGuard | None
     _recent_created: set[int]
-    _field_id: dict[str, str]
-    _field_ids: FieldIds
 
     def _reconcile(
         self,
@@ -54,13 +50,8 @@ class LostAnswerReconciler:
         try:
             changed = [
                 record
-                for page in self.client.iter_record_pages(
-                    self.team_id,
-                    self.database_id,
-                    self.table.id,
-                    since_sq=since,
-                    page_size=INDEX_PAGE_SIZE,
-                    style="ids",
+                for page in self.backend.scan(
+                    self.address, self.table, since=Cursor(since), page_size=INDEX_PAGE_SIZE
                 )
                 for record in page
             ]
@@ -75,15 +66,15 @@ class LostAnswerReconciler:
             self.index.absorb(changed)
         if self.guard is not None:
             for record in changed:
-                self.guard.saw_sequence(record.get("sequence"))
+                self.guard.saw_sequence(record.sequence)
             self.guard.wrote_unsequenced()  # what was applied may not be among them
-        sequences = [r.get("sequence") for r in changed]
+        sequences = [r.sequence for r in changed]
         if changed and all(isinstance(q, int) for q in sequences):
             # Everything the lost POST applied is in `changed`: the next
             # read-back can start after it.
             self.known_sq = max(since, *(q for q in sequences if isinstance(q, int)))
             self._recent_created.clear()
-        by_id = {int(r["id"]): self._field_ids(r) for r in changed}
+        by_id = {r.id: r.values for r in changed}
         claimed: set[int] = set()
         resend: list[Planned] = []
         applied = 0
@@ -100,7 +91,7 @@ class LostAnswerReconciler:
                     if item.kind == "create":
                         # The key exists but not with these values: update it.
                         item.kind = "update"
-                        item.element = {"id": match, "fields": item.element["fields"]}
+                        item.record_id = match
                     match = None
             if match is None:
                 resend.append(item)
@@ -127,31 +118,23 @@ class LostAnswerReconciler:
         if item.kind == "create":
             index = self.index
             return index.get(item.key) if item.key is not None and index is not None else None
-        return int(item.element["id"] if item.kind == "update" else item.element["_id"])
-
-    def _written(self, item: Planned) -> dict[str, Any]:
-        """An element's values by field id."""
-        if item.kind == "upsert":
-            return {k: v for k, v in item.element.items() if k not in ("_upsert", "_id")}
-        return {self._field_id.get(k, k): v for k, v in item.element["fields"].items()}
+        return item.record_id
 
     def _holds(self, item: Planned, fields: dict[str, Any] | None) -> bool:
         """Whether a record read back holds every value the element writes."""
         if fields is None:
             return False
-        return all(normalize(fields.get(f)) == normalize(v) for f, v in self._written(item).items())
+        return all(normalize(fields.get(f)) == normalize(v) for f, v in item.values.items())
 
     def _find_applied(
-        self, item: Planned, changed: Sequence[dict[str, Any]], claimed: set[int]
+        self, item: Planned, changed: Sequence[Record], claimed: set[int]
     ) -> int | None:
         """A changed record, new to this run, with exactly the element's values."""
-        wanted = {
-            self._field_id.get(key, key): normalize(v) for key, v in item.element["fields"].items()
-        }
+        wanted = {key: normalize(v) for key, v in item.values.items()}
         return self._first_match(wanted, changed, claimed)
 
     def _first_match(
-        self, wanted: dict[str, Any], changed: Sequence[dict[str, Any]], claimed: set[int]
+        self, wanted: dict[str, Any], changed: Sequence[Record], claimed: set[int]
     ) -> int | None:
         """The first unclaimed record of `changed` holding exactly `wanted`.
 
@@ -159,10 +142,10 @@ class LostAnswerReconciler:
         are never a match.
         """
         for record in changed:
-            record_id = int(record["id"])
+            record_id = record.id
             if record_id in claimed or record_id in self._recent_created:
                 continue
-            fields = self._field_ids(record)
+            fields = record.values
             if all(normalize(fields.get(fid)) == v for fid, v in wanted.items()):
                 return record_id
         return None

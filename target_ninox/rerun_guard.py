@@ -52,9 +52,12 @@ from array import array
 from collections import deque
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from operator import attrgetter
 from typing import Any
 
-from ninox_core.errors import NinoxError, NinoxNotFoundError
+from ninox_core.backend import Backend, Cursor, Record, TableAddress
+from ninox_core.errors import NinoxError
+from ninox_core.schema import NinoxTable
 
 logger = logging.getLogger(__name__)
 
@@ -110,12 +113,18 @@ class CandidateMatcher:
 
     def __init__(
         self,
-        candidates: Sequence[Mapping[str, Any]],
-        fields_of: Callable[[Mapping[str, Any]], Mapping[str, Any]],
+        candidates: Sequence[Any],
+        fields_of: Callable[[Any], Mapping[str, Any]],
         normalize: Callable[[Any], Any],
+        *,
+        id_of: Callable[[Any], int] = lambda record: int(record["id"]),
     ) -> None:
-        """`fields_of(record)`: its fields by id; `normalize`: the key index's value form."""
-        self._records = [(int(r["id"]), fields_of(r)) for r in candidates]
+        """`fields_of(record)`: its fields by id; `normalize`: the key index's value form.
+
+        `id_of(record)`: its id (by default a mapping's `id`; the target
+        passes `Record`s, `ninox_core.backend`).
+        """
+        self._records = [(id_of(r), fields_of(r)) for r in candidates]
         self._normalize = normalize
         self._by_fields: dict[tuple[str, ...], dict[tuple[Any, ...], deque[int]]] = {}
 
@@ -163,7 +172,7 @@ class _Table:
     created: _Creates = field(default_factory=_Creates)
     #: Records a killed run may have created for this run's input; None
     #: until read (only when the incoming marker asks for it).
-    candidates: list[dict[str, Any]] | None = None
+    candidates: list[Record] | None = None
     #: Candidate ids matched to an incoming create.
     claimed: set[int] = field(default_factory=set)
     #: The candidates by their values (built on first use).
@@ -248,8 +257,8 @@ class RerunGuard:
     # ----------------------------------------------------------- reruns
 
     def candidates(
-        self, table_id: str, read: Callable[[int | None, list[int]], list[dict[str, Any]]]
-    ) -> tuple[list[dict[str, Any]], set[int]]:
+        self, table_id: str, read: Callable[[int | None, list[int]], list[Record]]
+    ) -> tuple[list[Record], set[int]]:
         """The records a killed run may have created for this input, and those claimed.
 
         `read(since_sq, ids)` reads the records changed since `since_sq`
@@ -266,19 +275,14 @@ class RerunGuard:
                 if isinstance(since, int) or ids:
                     table.candidates = read(since if isinstance(since, int) else None, ids)
                     for record in table.candidates:
-                        self.saw_sequence(record.get("sequence"))
+                        self.saw_sequence(record.sequence)
         return table.candidates, table.claimed
 
-    def matcher(
-        self,
-        table_id: str,
-        fields_of: Callable[[Mapping[str, Any]], Mapping[str, Any]],
-        normalize: Callable[[Any], Any],
-    ) -> CandidateMatcher:
+    def matcher(self, table_id: str, normalize: Callable[[Any], Any]) -> CandidateMatcher:
         """The candidates of a table (read by `candidates` first) by their values."""
         table = self._table(table_id)
         if table.matcher is None:
-            table.matcher = CandidateMatcher(table.candidates or [], fields_of, normalize)
+            table.matcher = CandidateMatcher(table.candidates or [], _VALUES, normalize, id_of=_ID)
         return table.matcher
 
     def _incoming_entry(self, table_id: str) -> dict[str, Any] | None:
@@ -333,7 +337,7 @@ class RerunGuard:
             table.created.keep_after(line)
             ids = table.created.after(line)
             if table.candidates:
-                ids += [int(r["id"]) for r in table.candidates if int(r["id"]) not in table.claimed]
+                ids += [r.id for r in table.candidates if r.id not in table.claimed]
             if table.candidates is not None or table.created or table_id in tables:
                 entry: dict[str, Any] = {"sq": sq}
                 if ids:
@@ -361,29 +365,28 @@ class RerunGuard:
         return self._top
 
 
-def read_candidates(
-    client: Any, team_id: str, database_id: str, table_id: str, page_size: int
-) -> Callable[[int | None, list[int]], list[dict[str, Any]]]:
-    """`read(since_sq, ids)` for `RerunGuard.candidates`, through the Ninox client."""
+#: A candidate's values (by field id) and id, for `CandidateMatcher`.
+_VALUES: Callable[[Any], Mapping[str, Any]] = attrgetter("values")
+_ID: Callable[[Any], int] = attrgetter("id")
 
-    def read(since_sq: int | None, ids: list[int]) -> list[dict[str, Any]]:
-        found: dict[int, dict[str, Any]] = {}
+
+def read_candidates(
+    backend: Backend, address: TableAddress, table: NinoxTable, page_size: int
+) -> Callable[[int | None, list[int]], list[Record]]:
+    """`read(since_sq, ids)` for `RerunGuard.candidates`, through the backend."""
+
+    def read(since_sq: int | None, ids: list[int]) -> list[Record]:
+        found: dict[int, Record] = {}
         if since_sq is not None:
-            for page in client.iter_record_pages(
-                team_id, database_id, table_id, since_sq=since_sq, page_size=page_size, style="ids"
-            ):
+            for page in backend.scan(address, table, since=Cursor(since_sq), page_size=page_size):
                 for record in page:
-                    sequence = record.get("sequence")
+                    sequence = record.sequence
                     if isinstance(sequence, int) and sequence <= since_sq:
                         continue  # a server that ignores sinceSq (docs/api.md)
-                    found[int(record["id"])] = record
-        for record_id in ids:
-            if record_id in found:
-                continue
-            try:
-                found[record_id] = client.get_record(team_id, database_id, table_id, record_id)
-            except NinoxNotFoundError:
-                continue  # deleted since: nothing to match
+                    found[record.id] = record
+        # Deleted since: not found, nothing to match.
+        missing = [record_id for record_id in dict.fromkeys(ids) if record_id not in found]
+        found.update(backend.read_records(address, table, missing))
         return list(found.values())
 
     return read

@@ -16,8 +16,10 @@ from singer_sdk.sinks import Sink
 from typing_extensions import override
 
 from ninox_core import __version__
+from ninox_core.backend import Backend
+from ninox_core.classic import ClassicBackend
 from ninox_core.cli_input import ConfigInput, check_plugin_settings, config_or_exit
-from ninox_core.client import NinoxClient
+from ninox_core.client import PAGE_SIZE, NinoxClient
 from ninox_core.errors import NinoxError, NinoxNotFoundError
 from ninox_core.failures import one_line, report_failure
 from ninox_core.progress import ProgressClock
@@ -208,15 +210,21 @@ class TargetNinox(CompatTarget):
         """The one Ninox client of this run."""
         return client_from_config(self.config, f"target-ninox/{__version__}")
 
+    @cached_property
+    def backend(self) -> Backend:
+        """The backend the writers go through (docs/design.md "Layers"), over the client."""
+        return ClassicBackend(self.client)
+
     def _database_sequence(self) -> int:
-        return self.client.database_sequence(self.config["team_id"], self.config["database_id"])
+        cursor = self.backend.database_cursor(self.config["team_id"], self.config["database_id"])
+        return int(cursor.value)
 
     @cached_property
     def ninox_tables(self) -> list[NinoxTable]:
         """The tables of the target database, read once per run."""
         team_id, database_id = self.config["team_id"], self.config["database_id"]
         try:
-            return self.client.list_tables(team_id, database_id)
+            return self.backend.list_tables(team_id, database_id)
         except NinoxNotFoundError as exc:
             raise TargetNinoxError(
                 f"database_id {database_id!r}: team {team_id!r} has no such database, or the "
@@ -233,9 +241,8 @@ class TargetNinox(CompatTarget):
         writer = self._writers.get(cache_key)
         if writer is None:
             writer = TableWriter(
-                self.client,
-                self.config["team_id"],
-                self.config["database_id"],
+                self.backend,
+                self.backend.address(self.config["team_id"], self.config["database_id"], table),
                 table,
                 key_fields,
                 dry_run=bool(self.config.get("dry_run")),
@@ -424,16 +431,17 @@ class TargetNinox(CompatTarget):
         dry = bool(self.config.get("dry_run"))
         team_id, database_id = self.config["team_id"], self.config["database_id"]
         for table, keep in written.values():
+            address = self.backend.address(team_id, database_id, table)
             stale = sorted(
-                int(r["id"])
-                for page in self.client.iter_record_pages(team_id, database_id, table.id)
+                r.id
+                for page in self.backend.scan(address, table, page_size=PAGE_SIZE)
                 for r in page
-                if int(r["id"]) not in keep
+                if r.id not in keep
             )
             if stale and not dry:
                 for start in range(0, len(stale), OVERWRITE_DELETE_CHUNK):
                     chunk = stale[start : start + OVERWRITE_DELETE_CHUNK]
-                    self.client.delete_records(team_id, database_id, table.id, chunk)
+                    self.backend.delete(address, chunk)
             self.logger.info(
                 "%sload_method overwrite: %s %d records of %s that this run did not write.",
                 "Dry run, nothing written. " if dry else "",

@@ -6,14 +6,16 @@ The jobs around it live next to it: what a batch holds
 messages of failed writes (target_ninox/write_errors.py) and reruns of
 unkeyed creates (target_ninox/rerun_guard.py).
 
-A batch becomes one `POST .../records` (plus one `DELETE .../records` per run
-of deletions). Each record is one element:
+A batch becomes one write plan (plus one deletion per run of deletions),
+written through the backend (`ninox_core.backend`; classic: one `POST
+.../records`, whose elements `ninox_core.classic` builds). Each record is
+one element (`WriteOp`):
 
-- `_id` given → `{"_upsert": true, "_id": N, <field id>: value}`: Ninox keeps
-  the id (a Ninox → Ninox copy keeps ids);
-- upsert key given → `{"id": existing, "fields": {...}}` when the key index
-  knows the key, else `{"fields": {...}}` (create);
-- else `{"fields": {...}}` (create).
+- `_id` given → an upsert with that id: Ninox keeps the id (a Ninox → Ninox
+  copy keeps ids);
+- upsert key given → an update of the record the key index knows for the
+  key, else a create;
+- else a create.
 
 Records of one batch that name the same key (or `_id`) are merged into one
 element, so a batch never creates a key twice.
@@ -43,9 +45,8 @@ import logging
 import re
 import time
 from collections.abc import Iterable, Sequence
-from typing import Any
 
-from ninox_core.client import NinoxClient
+from ninox_core.backend import Backend, TableAddress, WriteResult
 from ninox_core.errors import (
     NinoxAPIError,
     NinoxBadRequestError,
@@ -54,7 +55,6 @@ from ninox_core.errors import (
     NinoxWriteOutcomeUnknown,
 )
 from ninox_core.schema import NinoxField, NinoxTable
-from target_ninox.answers import FieldIds
 from target_ninox.batches import (
     PendingRecord,
     Planned,
@@ -90,9 +90,8 @@ class TableWriter(LostAnswerReconciler, RecordDeleter):
 
     def __init__(
         self,
-        client: NinoxClient,
-        team_id: str,
-        database_id: str,
+        backend: Backend,
+        address: TableAddress,
         table: NinoxTable,
         key_fields: Sequence[NinoxField] = (),
         *,
@@ -106,10 +105,9 @@ class TableWriter(LostAnswerReconciler, RecordDeleter):
         records a stopped run may have created (target_ninox/rerun_guard.py).
         `remember_written`: keep the ids written, for `load_method: overwrite`.
         """
-        self.client = client
+        self.backend = backend
         self.guard = guard
-        self.team_id = team_id
-        self.database_id = database_id
+        self.address = address
         self.table = table
         self.dry_run = dry_run
         self.index: KeyIndex | None = KeyIndex(table, key_fields) if key_fields else None
@@ -124,13 +122,6 @@ class TableWriter(LostAnswerReconciler, RecordDeleter):
         #: Ids of the records this run wrote (for `load_method: overwrite`;
         #: not kept otherwise: a set of a million ids costs 30-60 MB).
         self.written_ids: set[int] = set() if remember_written else _Forgotten()
-        # `{"fields": ...}` keys are resolved by name, else id (docs/api.md §6),
-        # so a field whose id is another field's name is sent by its name.
-        self._post_key = {
-            f.id: f.name for f in table.fields if table.field_by_name(f.id) not in (None, f)
-        }
-        self._field_id = {name: fid for fid, name in self._post_key.items()}
-        self._field_ids = FieldIds(table)
         #: Most elements per POST; lowered when the server refuses a batch
         #: as too large (see `_post`), so later batches are not refused too.
         self.max_post: int | None = None
@@ -158,7 +149,7 @@ class TableWriter(LostAnswerReconciler, RecordDeleter):
         if self.index is None:
             raise RuntimeError("this table writer has no upsert keys")
         if not self.index.loaded:
-            self.index.load(self.client, self.team_id, self.database_id)
+            self.index.load(self.backend, self.address.workspace, self.address.database)
             if self.known_sq is None:
                 self.known_sq = self.index.max_sequence
         return self.index
@@ -224,9 +215,7 @@ class TableWriter(LostAnswerReconciler, RecordDeleter):
         try:
             candidates, claimed = guard.candidates(
                 self.table.id,
-                read_candidates(
-                    self.client, self.team_id, self.database_id, self.table.id, INDEX_PAGE_SIZE
-                ),
+                read_candidates(self.backend, self.address, self.table, INDEX_PAGE_SIZE),
             )
         except NinoxError as exc:
             raise WriteError(
@@ -238,7 +227,7 @@ class TableWriter(LostAnswerReconciler, RecordDeleter):
             return run
         found: set[int] = set()
         # By lookup, not `_first_match`'s scan: a rerun matches thousands.
-        matcher = guard.matcher(self.table.id, self._field_ids, normalize)
+        matcher = guard.matcher(self.table.id, normalize)
         for record in unkeyed:
             wanted = {fid: normalize(v) for fid, v in set_only(record.fields).items()}
             match = matcher.take(wanted, claimed, self._recent_created)
@@ -272,20 +261,15 @@ class TableWriter(LostAnswerReconciler, RecordDeleter):
         return found
 
     def _plan(self, run: Sequence[PendingRecord], stats: WriteStats | None) -> list[Planned]:
-        """Turn records into POST elements, merging records with the same key or id."""
+        """Turn records into write-plan elements, merging records with the same key or id."""
         if all(r.record_id is None and r.key is None for r in run):
             # Creates only (append-only, unkeyed streams): nothing is merged,
             # so an element may hold the record's own fields when none is null.
-            keyed = self._keyed
             return [
                 Planned(
                     "create",
-                    {
-                        "fields": keyed(
-                            r.fields if None not in r.fields.values() else set_only(r.fields)
-                        )
-                    },
-                    [r],
+                    r.fields if None not in r.fields.values() else set_only(r.fields),
+                    sources=[r],
                 )
                 for r in run
             ]
@@ -297,13 +281,14 @@ class TableWriter(LostAnswerReconciler, RecordDeleter):
             if record.record_id is not None:
                 same = by_id.get(record.record_id)
                 if same is not None:
-                    same.element.update(record.fields)
+                    same.values.update(record.fields)
                     same.sources.append(record)
                     if stats is not None:
                         stats.merged += 1
                     continue
-                element = {"_upsert": True, "_id": record.record_id, **record.fields}
-                item = Planned("upsert", element, [record], record.key)
+                item = Planned(
+                    "upsert", dict(record.fields), record.record_id, [record], record.key
+                )
                 by_id[record.record_id] = item
                 if record.key is not None and index is not None:
                     # A later keyed record of this key updates this record.
@@ -311,30 +296,22 @@ class TableWriter(LostAnswerReconciler, RecordDeleter):
             elif record.key is not None:
                 same = by_key.get(record.key)
                 if same is not None:
-                    merge_fields(same, self._keyed(record.fields))
+                    merge_fields(same, record.fields)
                     same.sources.append(record)
                     if stats is not None:
                         stats.merged += 1
                     continue
                 existing = index.get(record.key) if index is not None else None
                 if existing is not None:
-                    fields = self._keyed(record.fields)
-                    item = Planned("update", {"id": existing, "fields": fields}, [record])
+                    item = Planned("update", record.fields, existing, [record])
                 else:
-                    fields = self._keyed(set_only(record.fields))
-                    item = Planned("create", {"fields": fields}, [record])
+                    item = Planned("create", set_only(record.fields), sources=[record])
                 item.key = record.key
                 by_key[record.key] = item
             else:
-                item = Planned("create", {"fields": self._keyed(set_only(record.fields))}, [record])
+                item = Planned("create", set_only(record.fields), sources=[record])
             planned.append(item)
         return planned
-
-    def _keyed(self, fields: dict[str, Any]) -> dict[str, Any]:
-        """Field ids → the keys a `{"fields": ...}` element uses (ids, nearly always)."""
-        if not self._post_key:
-            return fields
-        return {self._post_key.get(fid, fid): value for fid, value in fields.items()}
 
     def _apply_dry(self, planned: Sequence[Planned], stats: WriteStats) -> None:
         """Count what would change; keep the index as if it had been written."""
@@ -376,16 +353,7 @@ class TableWriter(LostAnswerReconciler, RecordDeleter):
                 self.known_sq = self._database_sequence(stream_name, pending, key_properties)
             self.posts += 1
             try:
-                answer = self.client.save_records(
-                    self.team_id,
-                    self.database_id,
-                    self.table.id,
-                    [p.element for p in pending],
-                    resend=False if len(pending) > 1 else None,
-                    # Only ids and sequences are read (`_take_answer`): the
-                    # echoed values are skipped undecoded.
-                    full_answer=False,
-                )
+                answer = self.backend.write(self.address, self.table, pending)
             except NinoxWriteOutcomeUnknown as exc:
                 stats.lost_answers += 1
                 logger.warning(
@@ -399,10 +367,11 @@ class TableWriter(LostAnswerReconciler, RecordDeleter):
                 if not pending:
                     return
                 idle_rounds = 0 if len(pending) < before else idle_rounds + 1
-                if idle_rounds > max(MAX_LOST_ANSWERS, self.client.max_retries):
+                transport = self.backend.transport
+                if idle_rounds > max(MAX_LOST_ANSWERS, transport.max_retries):
                     break
                 if idle_rounds:
-                    time.sleep(min(30.0, self.client.backoff_base * 2 ** (idle_rounds - 1)))
+                    time.sleep(min(30.0, transport.backoff_base * 2 ** (idle_rounds - 1)))
                 continue
             except NinoxNotFoundError:
                 raise
@@ -438,18 +407,18 @@ class TableWriter(LostAnswerReconciler, RecordDeleter):
     ) -> int:
         try:
             # Not `schema.seq` alone: servers may leave it out (docs/api.md §10).
-            return self.client.read_sequence(self.team_id, self.database_id, self.table.id)
+            return int(self.backend.cursor_now(self.address).value)
         except NinoxError as exc:
             raise self._failed(stream_name, pending, exc, key_properties) from None
 
     def _take_answer(
-        self, pending: Sequence[Planned], answer: Sequence[Any], stats: WriteStats
+        self, pending: Sequence[Planned], answer: WriteResult, stats: WriteStats
     ) -> None:
         """Learn new ids (key index) and the highest sequence from a POST's answer.
 
-        `answer` is checked (`ninox_core.answers.saved_records`): one record
-        per element, in order, each with its integer `id` or `_id`; an
-        answer that is not was a lost answer, reconciled before this.
+        `answer` is checked (`ninox_core.answers.saved_records`, in the
+        backend): one record per element, in order, each with its integer
+        id; an answer that is not was a lost answer, reconciled before this.
         Once per batch of every record: the rerun guard and the counters are
         told per answer, not per record (target CPU, docs/design.md).
         """
@@ -460,11 +429,9 @@ class TableWriter(LostAnswerReconciler, RecordDeleter):
         written = self.written_ids
         index = self.index
         for item, record in zip(pending, answer, strict=True):
-            record_id = record.get("id")
-            if record_id is None:
-                record_id = record["_id"]
+            record_id = record.id
             written.add(record_id)
-            sequence = record.get("sequence")
+            sequence = record.sequence
             if isinstance(sequence, int):
                 if answer_top is None or sequence > answer_top:
                     answer_top = sequence

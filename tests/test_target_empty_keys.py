@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 
+from ninox_core.classic import ClassicBackend
 from ninox_core.schema import NinoxTable
 from target_ninox.key_index import KeyIndex
 from tests.tap_support import DEMO_TEAM
@@ -113,7 +114,7 @@ def test_the_key_index_offers_no_empty_key_of_a_ninox_record(emu):
     table = NinoxTable.from_api(TEST_TABLES[0])
     index = KeyIndex(table, [table.fields[0]])
     with api(emu) as client:
-        index.load(client, DEMO_TEAM, TEST_DB)
+        index.load(ClassicBackend(client), DEMO_TEAM, TEST_DB)
     assert index.get(KeyIndex.key_of([""])) is None
     assert index.get(KeyIndex.key_of([None])) is None
     assert index.get(KeyIndex.key_of(["a@x"])) is not None

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from ninox_core.classic import ClassicBackend
 from target_ninox import key_index
 from target_ninox.key_index import KeyIndex
 from tests.target_support import DEMO_TEAM, PEOPLE, TEST_DB, api, make_database
@@ -19,7 +20,7 @@ def _loaded(emulator, emails: list[str]) -> KeyIndex:
         email = table.field_by_name("Email")
         assert email is not None
         index = KeyIndex(table, [email])
-        index.load(client, DEMO_TEAM, TEST_DB)
+        index.load(ClassicBackend(client), DEMO_TEAM, TEST_DB)
     return index
 
 
