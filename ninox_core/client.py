@@ -36,6 +36,7 @@ from urllib3.exceptions import ConnectTimeoutError, NameResolutionError, NewConn
 
 from ninox_core import answers, transport
 from ninox_core.answers import Check, SurrogateReport, Unchecked
+from ninox_core.classic import checks
 from ninox_core.deadline import DeadlineAdapter, Watchdog
 from ninox_core.errors import (
     NinoxAPIError,
@@ -184,7 +185,7 @@ class NinoxClient:
         `answer_type` (a msgspec type) decodes only what it names: the rest of
         the answer is skipped without building Python objects.
 
-        `check` (one of `ninox_core.answers`) turns the decoded answer and
+        `check` (a backend's, e.g. `ninox_core.classic.checks`) turns the decoded answer and
         its status into the value returned; an empty body reaches it as
         `answers.EMPTY`. An answer that fails its check is, for a POST, a
         lost answer (`NinoxWriteOutcomeUnknown`: the caller reconciles);
@@ -513,7 +514,7 @@ class NinoxClient:
         that ignores `sinceSq` has its answers filtered by `sequence` here.
         Each is warned about once per table.
 
-        Every page is checked (`answers.records_page`): an empty body,
+        Every page is checked (`checks.records_page`): an empty body,
         `null` or an object is never the end of the table, and a page whose
         ids do not rise fails the read. `on_replaced(record id, field id)`
         hears of each lone surrogate replaced (by default: one warning).
@@ -555,9 +556,9 @@ class NinoxClient:
     def _page(
         self, path: str, params: dict[str, Any], report: SurrogateReport | None
     ) -> list[dict[str, Any]]:
-        """One checked page of records (`answers.records_page`)."""
+        """One checked page of records (`checks.records_page`)."""
         page: list[dict[str, Any]] = self.request(
-            "GET", path, params=params, check=answers.records_page, on_replaced=report
+            "GET", path, params=params, check=checks.records_page, on_replaced=report
         )
         return page
 
@@ -656,7 +657,7 @@ class NinoxClient:
     ) -> dict[str, Any]:
         """`GET .../records/{id}`: one record (404 → `NinoxNotFoundError`)."""
         path = f"{_table_path(team_id, database_id, table_id)}/records/{segment(record_id)}"
-        found: dict[str, Any] = self.request("GET", path, check=answers.one_record)
+        found: dict[str, Any] = self.request("GET", path, check=checks.one_record)
         return found
 
     def save_records(
@@ -673,7 +674,7 @@ class NinoxClient:
 
         Ninox answers with every saved record, values included; the answer
         counts only when it accounts for every element, in order
-        (`answers.saved_records`), else the write's outcome is unknown
+        (`checks.saved_records`), else the write's outcome is unknown
         (`NinoxWriteOutcomeUnknown`), as after a lost answer. With
         `full_answer=False` only each record's `id`, `_id` and `sequence`
         are decoded (the values are skipped unparsed): what a loader needs,
@@ -689,7 +690,7 @@ class NinoxClient:
         idempotent = all("id" in r or "_id" in r for r in records)
         if resend is not None:
             idempotent = idempotent and resend
-        check = answers.saved_records(records)
+        check = checks.saved_records(records)
         if full_answer:
             saved: list[dict[str, Any]] = self.request(
                 "POST", path, json=list(records), idempotent=idempotent, check=check
@@ -710,11 +711,11 @@ class NinoxClient:
     ) -> None:
         """`DELETE .../records` with a list of ids; absent ids are ignored.
 
-        Confirmed only by Ninox's own answer (`answers.deleted`); an
+        Confirmed only by Ninox's own answer (`checks.deleted`); an
         unconfirmed deletion is sent again (deleting is idempotent), then fails.
         """
         path = f"{_table_path(team_id, database_id, table_id)}/records"
-        self.request("DELETE", path, json=[int(i) for i in record_ids], check=answers.deleted)
+        self.request("DELETE", path, json=[int(i) for i in record_ids], check=checks.deleted)
 
     # ----------------------------------------------------------- change feed
 
@@ -737,11 +738,11 @@ class NinoxClient:
         params = {"sinceSq": since_sq}
         if updates:
             full: dict[str, Any] = self.request(
-                "GET", path, params=params, check=answers.change_feed
+                "GET", path, params=params, check=checks.change_feed
             )
             return full
         feed = self.request(
-            "GET", path, params=params, answer_type=_Removes, check=answers.change_feed
+            "GET", path, params=params, answer_type=_Removes, check=checks.change_feed
         )
         if isinstance(feed, _Removes):
             out: dict[str, Any] = {}

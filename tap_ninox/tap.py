@@ -11,7 +11,7 @@ from typing_extensions import override
 
 from ninox_core import __version__, fieldtypes
 from ninox_core.backend import Backend, Container
-from ninox_core.classic import ClassicBackend
+from ninox_core.classic.backend import ClassicBackend
 from ninox_core.client import NinoxClient
 from ninox_core.errors import NinoxConfigError
 from ninox_core.naming import database_part, field_column, stream_names

@@ -17,7 +17,7 @@ from typing_extensions import override
 
 from ninox_core import __version__
 from ninox_core.backend import Backend
-from ninox_core.classic import ClassicBackend
+from ninox_core.classic.backend import ClassicBackend
 from ninox_core.cli_input import ConfigInput, check_plugin_settings, config_or_exit
 from ninox_core.client import PAGE_SIZE, NinoxClient
 from ninox_core.errors import NinoxError, NinoxNotFoundError

@@ -416,7 +416,7 @@ class TableWriter(LostAnswerReconciler, RecordDeleter):
     ) -> None:
         """Learn new ids (key index) and the highest sequence from a POST's answer.
 
-        `answer` is checked (`ninox_core.answers.saved_records`, in the
+        `answer` is checked (`ninox_core.classic.checks.saved_records`, in the
         backend): one record per element, in order, each with its integer
         id; an answer that is not was a lost answer, reconciled before this.
         Once per batch of every record: the rerun guard and the counters are

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from ninox_core.classic import ClassicBackend
+from ninox_core.classic.backend import ClassicBackend
 from target_ninox import key_index
 from target_ninox.key_index import KeyIndex
 from tests.target_support import DEMO_TEAM, PEOPLE, TEST_DB, api, make_database

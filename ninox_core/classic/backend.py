@@ -1,7 +1,7 @@
 """`ClassicBackend`: the classic REST API behind the backend seam.
 
 Each method is one or a few of `NinoxClient`'s typed helpers, with the
-answer (already checked by `ninox_core.answers`) turned into domain types.
+answer (already checked by `ninox_core.classic.checks`) turned into domain types.
 Request counts are those of the helpers: the seam adds no request.
 """
 
@@ -170,5 +170,5 @@ class ClassicBackend:
         return to_saved(answer)
 
     def delete(self, address: TableAddress, ids: Sequence[int]) -> None:
-        """`DELETE .../records`, confirmed (`answers.deleted`)."""
+        """`DELETE .../records`, confirmed (`checks.deleted`)."""
         self.transport.delete_records(address.workspace, address.database, address.table, ids)

@@ -80,7 +80,7 @@ class Elements:
 
 
 def to_saved(answer: Sequence[Mapping[str, Any]]) -> list[Saved]:
-    """A checked POST answer (`answers.saved_records`) as `Saved`s, in order."""
+    """A checked POST answer (`checks.saved_records`) as `Saved`s, in order."""
     out: list[Saved] = []
     for record in answer:
         record_id = record.get("id")
