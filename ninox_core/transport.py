@@ -19,7 +19,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Mapping
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import quote, urlsplit, urlunsplit
 
 import requests
 from requests.cookies import extract_cookies_to_jar
@@ -123,3 +123,16 @@ def send(
         _extract_cookies(session.cookies, prepared, response.raw)
     _ = response.content  # read the whole answer now, within the caller's deadline
     return response
+
+
+def segment(value: object) -> str:
+    """Quote one path segment (ids, file names) for a URL.
+
+    `.` and `..` are encoded too (`%2E`): as they are, servers and proxies
+    read them as "this" and "parent" directory, so a file named `..` would
+    name its record (docs/api.md §7).
+    """
+    text = str(value)
+    if text in (".", ".."):
+        return text.replace(".", "%2E")
+    return quote(text, safe="")
