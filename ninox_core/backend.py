@@ -174,6 +174,10 @@ class Backend(Protocol):
 
     # ---------------------------------------------------------- metadata
 
+    def list_workspaces(self) -> list[Container]:
+        """Every workspace (classic: team) the key can see."""
+        ...
+
     def list_databases(self, workspace: str) -> list[Container]:
         """Every database (module) of `workspace` the key can see."""
         ...

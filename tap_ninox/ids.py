@@ -15,6 +15,7 @@ import sys
 from typing import Any
 
 from ninox_core import __version__
+from ninox_core.classic.backend import ClassicBackend
 from ninox_core.cli_input import CliInputError, closest_setting, read_json_file
 from ninox_core.errors import NinoxError
 from ninox_core.settings import client_from_config
@@ -67,12 +68,13 @@ def main(argv: list[str] | None = None) -> int:
     config.setdefault("max_retries", 1)
     config.setdefault("request_timeout", 30)
     client = client_from_config(config, f"tap-ninox/{__version__}")
+    backend = ClassicBackend(client)
     try:
-        for team in client.list_teams():
-            print(f"team_id {team['id']}  {team.get('name', '')}")
-            for db in client.list_databases(team["id"]):
-                print(f"  database_id {db['id']}  {db.get('name', '')}")
-                for table in client.list_tables(team["id"], db["id"]):
+        for team in backend.list_workspaces():
+            print(f"team_id {team.id}  {team.name or ''}")
+            for db in backend.list_databases(team.id):
+                print(f"  database_id {db.id}  {db.name or ''}")
+                for table in backend.list_tables(team.id, db.id):
                     print(f"    table {table.id}  {table.name}")
         sys.stdout.flush()
     except NinoxError as exc:

@@ -240,7 +240,9 @@ class TableStream(FilesParent, NinoxStream):
         "The read algorithm").
         """
         resume = state.get(RESUME_KEY)
-        if isinstance(resume, dict) and resume.get("since_sq") == bookmark:
+        # Resuming after an id needs keyset paging (`Capabilities.stable_paging`).
+        stable = self.backend.capabilities.stable_paging
+        if stable and isinstance(resume, dict) and resume.get("since_sq") == bookmark:
             after_id = int(resume["after_id"])
             self.logger.info(
                 "%s: resuming an interrupted read after record id %d", self.name, after_id

@@ -8,7 +8,8 @@ Request counts are those of the helpers: the seam adds no request.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from typing import Any
 
 from ninox_core.backend import (
     Capabilities,
@@ -37,6 +38,13 @@ CLASSIC_CAPABILITIES = Capabilities(
     max_page_size=PAGE_SIZE,
 )
 
+
+def _container(answer: Mapping[str, Any]) -> Container:
+    """A team or database object (checked to have an `id`) as a `Container`."""
+    name = answer.get("name")
+    return Container(str(answer["id"]), None if name is None else str(name))
+
+
 #: A change-feed node id: table id (upper-case letters) + record id.
 _NODE_ID = re.compile(r"^([A-Z]+)(\d+)$")
 
@@ -52,12 +60,13 @@ class ClassicBackend:
 
     # ---------------------------------------------------------- metadata
 
+    def list_workspaces(self) -> list[Container]:
+        """`GET /teams`."""
+        return [_container(team) for team in self.transport.list_teams()]
+
     def list_databases(self, workspace: str) -> list[Container]:
         """`GET /teams/{team}/databases`."""
-        return [
-            Container(str(db["id"]), None if db.get("name") is None else str(db["name"]))
-            for db in self.transport.list_databases(workspace)
-        ]
+        return [_container(db) for db in self.transport.list_databases(workspace)]
 
     def list_tables(self, workspace: str, database: str) -> list[NinoxTable]:
         """`GET .../tables`: every table with its fields."""
