@@ -27,7 +27,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, nullcontext
 from email.utils import parsedate_to_datetime
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 import msgspec
 import requests
@@ -39,6 +39,7 @@ from ninox_core.errors import (
     NinoxAPIError,
     NinoxAuthError,
     NinoxBadRequestError,
+    NinoxConfigError,
     NinoxConnectionError,
     NinoxNotFoundError,
     NinoxRetryableError,
@@ -98,14 +99,25 @@ class NinoxClient:
         user_agent: str = "ninox-core",
         backoff_base: float | None = None,
     ) -> None:
-        """Prepare a session; nothing is sent until the first call."""
-        if not api_key:
-            raise ValueError("The api_key setting is empty: set it to your Ninox API key.")
+        """Prepare a session; nothing is sent until the first call.
+
+        The key is used without surrounding whitespace (a copy-pasted key
+        often ends in a newline). Credentials in `base_url` are refused.
+        """
         # Mask the key (and any credentials in base_url) in every log line of
         # the process from now on, urllib3's DEBUG lines included.
         add_secret(api_key)
         protect_url(base_url)
         install()
+        api_key = api_key.strip() if isinstance(api_key, str) else api_key
+        if not api_key:
+            raise NinoxConfigError("The api_key setting is empty: set it to your Ninox API key.")
+        if not api_key.isprintable() or not api_key.isascii():
+            raise NinoxConfigError(
+                "The api_key setting holds characters no Ninox API key has (a line break, "
+                "a control or non-ASCII character): copy the key again from Ninox."
+            )
+        _refuse_credentials(base_url)
         self.base_url = base_url.rstrip("/")
         self.timeout = float(timeout)
         self.max_retries = max(0, int(max_retries))
@@ -725,6 +737,21 @@ def _saved_dict(saved: _Saved) -> dict[str, Any]:
     if saved.sequence is not msgspec.UNSET:
         out["sequence"] = saved.sequence
     return out
+
+
+def _refuse_credentials(base_url: str) -> None:
+    """Refuse a `base_url` carrying `user:password@`: Ninox takes only the API key.
+
+    `requests` would send them as Basic auth on some requests (with a
+    query), and the server's 401 would then blame the API key.
+    """
+    netloc = urlsplit(base_url).netloc
+    if "@" in netloc:
+        raise NinoxConfigError(
+            f"base_url {redact_url(base_url)} carries credentials (user:password@ before "
+            "the host): remove them from base_url; the api_key setting is the only "
+            "credential a Ninox server takes"
+        )
 
 
 def _db_path(team_id: str, database_id: str) -> str:
