@@ -168,8 +168,10 @@ def _text(exc: BaseException) -> str:
 def _stand_in(exc: BaseException, seen: set[int]) -> BaseException:
     seen.add(id(exc))
     cls = type(exc)
-    masked_cls = type(cls.__name__, (_MaskedException,), {"__module__": cls.__module__})
-    masked = masked_cls(redact(_text(exc)))
+    masked_cls: type[_MaskedException] = type(
+        cls.__name__, (_MaskedException,), {"__module__": cls.__module__}
+    )
+    masked: BaseException = masked_cls(redact(_text(exc)))
     masked.__traceback__ = exc.__traceback__
     masked.__suppress_context__ = exc.__suppress_context__
     for link in ("__cause__", "__context__"):
