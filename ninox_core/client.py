@@ -33,7 +33,7 @@ import msgspec
 import requests
 from urllib3.exceptions import ConnectTimeoutError, NameResolutionError, NewConnectionError
 
-from ninox_core import transport
+from ninox_core import termination, transport
 from ninox_core.deadline import DeadlineAdapter, Watchdog
 from ninox_core.errors import (
     NinoxAPIError,
@@ -323,7 +323,11 @@ class NinoxClient:
         *,
         cap: float = MAX_BACKOFF_SECONDS,
     ) -> None:
-        """Sleep before the next try: `Retry-After` if given, else backoff."""
+        """Sleep before the next try: `Retry-After` if given, else backoff.
+
+        A SIGTERM/SIGINT cuts the wait short: it raises
+        `ninox_core.termination.Interrupted` (docs/design.md, "Signals").
+        """
         delay = _retry_after(response) if response is not None else None
         if delay is None:
             # Full exponential backoff with jitter, so that several clients
@@ -339,7 +343,7 @@ class NinoxClient:
             attempt + 1,
             self.max_retries + 1,
         )
-        time.sleep(delay)
+        termination.pause(delay)
 
     # -------------------------------------------------------------- metadata
 

@@ -20,6 +20,7 @@ from ninox_core.client import NinoxClient
 from ninox_core.errors import NinoxError, NinoxNotFoundError
 from ninox_core.schema import NinoxField, NinoxTable
 from ninox_core.settings import client_from_config, connection_properties
+from ninox_core.termination import Interrupted
 from target_ninox._sdk_compat import CompatTarget, SDKConfigInput
 from target_ninox.commit_policy import CommitPolicy, RunEnd
 from target_ninox.errors import InputError, RecordBeforeSchemaError, TargetNinoxError
@@ -312,7 +313,7 @@ class TargetNinox(CompatTarget):
         with self.commit_policy.signals_handled():
             try:
                 self.listen(file_input)
-            except Exception as exc:
+            except (Exception, Interrupted) as exc:
                 failure = exc
             try:
                 end = self.commit_policy.end_run(failure)
@@ -445,7 +446,12 @@ def _no_state(value: dict[str, Any]) -> None:
 
 def describe_failure(exc: BaseException, target: TargetNinox | None = None) -> str:
     """The one line a failed run ends with."""
-    if isinstance(exc, (TargetNinoxError, NinoxError)):
+    if isinstance(exc, Interrupted):
+        text = (
+            f"{exc}: the STATE of what was committed was emitted; rerun from the last "
+            "STATE emitted to continue"
+        )
+    elif isinstance(exc, (TargetNinoxError, NinoxError)):
         text = str(exc)
     else:
         detail = getattr(exc, "message", None) or str(exc) or type(exc).__name__

@@ -7,11 +7,11 @@ see there). Test modules add fixtures only for what is theirs alone.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
 
 import pytest
 
+from ninox_core import termination
 from ninox_core.client import NinoxClient
 from ninox_emulator import NinoxEmulator
 from tests.standard_emulator import stop_standard_tests_emulator
@@ -66,6 +66,6 @@ def api(emulator: NinoxEmulator) -> Iterator[NinoxClient]:
 def sleeps(monkeypatch: pytest.MonkeyPatch) -> list[float]:
     """Record the client's backoff waits instead of sleeping."""
     waits: list[float] = []
-    # The client sleeps through `time.sleep` (the module attribute).
-    monkeypatch.setattr(time, "sleep", waits.append)
+    # The client waits through `termination.pause` (the module attribute).
+    monkeypatch.setattr(termination, "pause", waits.append)
     return waits
