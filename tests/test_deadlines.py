@@ -7,13 +7,16 @@ whole-answer deadline (ninox_core/deadline.py) can end them.
 
 from __future__ import annotations
 
+import contextlib
+import socket
+import threading
 import time
 
 import pytest
 
 from ninox_core.client import NinoxClient
 from ninox_core.errors import NinoxConnectionError
-from ninox_core.files import download_file
+from ninox_core.files import download_file, upload_file
 from tests.local_server import canned_server, free_port, http_answer
 from tests.tap_support import TEST_KEY
 
@@ -75,4 +78,46 @@ def test_request_timeout_bounds_a_tunnel_through_an_https_proxy(monkeypatch, sle
             with pytest.raises(NinoxConnectionError):
                 client.list_teams()
             elapsed = time.monotonic() - started
+    assert elapsed < 3.0
+
+
+@pytest.mark.parametrize("via_proxy", [False, True], ids=["direct", "http-proxy"])
+def test_request_timeout_bounds_an_upload_to_a_server_that_reads_slowly(
+    tmp_path, monkeypatch, sleeps, via_proxy
+):
+    # The server (or proxy) takes 4 KB every 0.1 s: no single write waits
+    # long, the whole upload of 8 MB would take minutes.
+    listener = socket.create_server(("127.0.0.1", 0))
+    stop = threading.Event()
+
+    def serve() -> None:
+        with contextlib.suppress(OSError):
+            conn, _ = listener.accept()
+            with conn:
+                conn.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+                while not stop.is_set() and conn.recv(4096):
+                    stop.wait(0.1)
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    data = tmp_path / "big.bin"
+    data.write_bytes(b"\0" * (8 * 1024 * 1024))
+    base = f"http://127.0.0.1:{listener.getsockname()[1]}/v1"
+    if via_proxy:
+        monkeypatch.setenv("HTTP_PROXY", base.removesuffix("/v1"))
+        monkeypatch.delenv("NO_PROXY", raising=False)
+        monkeypatch.delenv("no_proxy", raising=False)
+        base = f"http://127.0.0.1:{free_port()}/v1"
+    try:
+        with NinoxClient(TEST_KEY, base, timeout=1.0, max_retries=0) as client:
+            started = time.monotonic()
+            with pytest.raises(NinoxConnectionError, match="within request_timeout"):
+                upload_file(
+                    client, "t", "d", "A", 1, "big.bin", lambda: data.open("rb"), 8 * 1024 * 1024
+                )
+            elapsed = time.monotonic() - started
+    finally:
+        stop.set()
+        listener.close()
+        thread.join(2)
     assert elapsed < 3.0
