@@ -64,7 +64,7 @@ from dataclasses import dataclass
 from types import FrameType
 from typing import Any
 
-from ninox_core.termination import Interrupted, request_stop
+from ninox_core.termination import Interrupted, clear_stop, request_stop
 from target_ninox.errors import WriteError
 from target_ninox.rerun_guard import RerunGuard
 
@@ -378,6 +378,8 @@ class CommitPolicy:
         finally:
             for signum, handler in previous.items():
                 signal.signal(signum, handler)
+            # The run is over: a later run in this process (tests) waits again.
+            clear_stop()
 
 
 class _Uninterrupted:
