@@ -136,17 +136,18 @@ def people(first: int, last: int) -> list[dict[str, Any]]:
 
 
 @pytest.mark.parametrize(
-    ("fault", "waiting"),
+    ("fault", "waiting", "sig", "code"),
     [
         # A create's 503 is a lost answer: the table is read back, then the
         # POST is sent again after a growing pause (minutes in all).
-        ({"status": 503}, "Reading back"),
-        ({"status": 429, "retry_after": 3600}, "retrying in"),
+        ({"status": 503}, "Reading back", signal.SIGTERM, 143),
+        ({"status": 429, "retry_after": 3600}, "retrying in", signal.SIGTERM, 143),
+        ({"status": 429, "retry_after": 3600}, "retrying in", signal.SIGINT, 130),
     ],
-    ids=["lost-answer-rounds", "retry-after-3600"],
+    ids=["lost-answer-rounds", "retry-after-3600", "retry-after-3600-sigint"],
 )
 def test_a_signal_during_a_retry_wait_ends_the_target_within_5_seconds(
-    emulator, tmp_path, fault, waiting
+    emulator, tmp_path, fault, waiting, sig, code
 ):
     make_database(emulator)
     # The first batch is written; every later POST fails.
@@ -156,12 +157,12 @@ def test_a_signal_during_a_retry_wait_ends_the_target_within_5_seconds(
     )
     messages = [schema("people", PEOPLE_PROPS), *people(1, 3), state({"n": 3}), *people(4, 6)]
     returncode, elapsed, out, err = signal_when_waiting(
-        "target", config, tmp_path, signal.SIGTERM, waiting, singer_text(messages)
+        "target", config, tmp_path, sig, waiting, singer_text(messages)
     )
-    assert returncode == 143, err[-3000:]
+    assert returncode == code, err[-3000:]
     assert elapsed < STOP_WITHIN, err[-3000:]
     assert "Traceback" not in err
-    assert "stopped by SIGTERM" in err
+    assert f"stopped by {sig.name}" in err
     states = [without_marker(json.loads(line)) for line in out]
     assert states and states[-1] == {"n": 3}
     emulator.set_api_key(TEST_KEY)
