@@ -99,6 +99,18 @@ def install() -> None:
         return record
 
     logging.setLogRecordFactory(redacting_factory)
+    # `extra` fields are set on a record after the factory made it: they are
+    # masked where `Logger.makeRecord` sets them (no hook exists for that).
+    make_logger_record = logging.Logger.makeRecord
+
+    def make_record_with_extra(
+        self: logging.Logger, *args: Any, **kwargs: Any
+    ) -> logging.LogRecord:
+        record = make_logger_record(self, *args, **kwargs)
+        _redact_extra(record)
+        return record
+
+    logging.Logger.makeRecord = make_record_with_extra  # type: ignore[method-assign]
     sys.excepthook = _redacting_excepthook
 
 
@@ -133,9 +145,16 @@ def _redact_record(record: logging.LogRecord) -> None:
             record.exc_info = (exc_type, masked, tb)
     if record.stack_info:
         record.stack_info = redact(record.stack_info)
+    _redact_extra(record)
+
+
+def _redact_extra(record: logging.LogRecord) -> None:
+    """Mask the string `extra` fields of `record` (formatters may print them all)."""
     for name, extra in vars(record).items():
         if name not in _RECORD_ATTRS and isinstance(extra, str):
-            setattr(record, name, redact(extra))
+            clean = redact(extra)
+            if clean != extra:
+                setattr(record, name, clean)
 
 
 def _masked_exception(exc: BaseException) -> BaseException:

@@ -167,3 +167,37 @@ def test_credentials_in_base_url_are_refused_before_any_request(emulator, tmp_pa
     assert "***@" in error["message"]
     assert SECRET not in done.stdout + done.stderr
     assert emulator.requests == []
+
+
+def test_the_structured_formatter_prints_no_secret_from_extra_fields_or_exceptions():
+    import io
+    import logging
+
+    from singer_sdk.logging import StructuredFormatter
+
+    from ninox_core.redaction import add_secret, install
+
+    add_secret(SECRET)
+    install()
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(StructuredFormatter())
+    logger = logging.getLogger("tests.secrets.structured")
+    logger.addHandler(handler)
+    try:
+        logger.warning("extra", extra={"sent_headers": f"Authorization: Bearer {SECRET}"})
+        try:
+            try:
+                raise KeyError(SECRET)
+            except KeyError as inner:
+                raise RuntimeError(f"wrapped {SECRET!r}") from inner
+        except RuntimeError:
+            logger.exception("failed")
+    finally:
+        logger.removeHandler(handler)
+    output = stream.getvalue()
+    entries = [json.loads(line) for line in output.splitlines()]
+    assert SECRET not in output
+    assert entries[1]["exception"]["type"] == "RuntimeError"
+    assert entries[1]["exception"]["cause"]["type"] == "KeyError"
+    assert "***" in entries[1]["exception"]["message"]
