@@ -7,6 +7,8 @@ see there). Test modules add fixtures only for what is theirs alone.
 
 from __future__ import annotations
 
+import threading
+import time
 from collections.abc import Iterator
 
 import pytest
@@ -48,7 +50,16 @@ def emulator_server() -> Iterator[NinoxEmulator]:
 
 @pytest.fixture
 def emulator(emulator_server: NinoxEmulator) -> Iterator[NinoxEmulator]:
-    """The session's emulator with a fresh demo database for this test."""
+    """The session's emulator with a fresh demo database for this test.
+
+    A request a client gave up on (a timeout against a latency fault) may
+    still be in the emulator: it ends before the reset, so that it neither
+    counts against this test's concurrency limit nor changes its data.
+    """
+    settled = threading.Event()
+    deadline = time.monotonic() + 10
+    while emulator_server.in_flight and time.monotonic() < deadline:
+        settled.wait(0.01)
     emulator_server.reset(demo=True)
     emulator_server.set_api_key(TEST_KEY)
     yield emulator_server
