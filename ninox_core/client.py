@@ -34,13 +34,14 @@ import msgspec
 import requests
 from urllib3.exceptions import ConnectTimeoutError, NameResolutionError, NewConnectionError
 
-from ninox_core import answers, transport
+from ninox_core import answers, termination, transport
 from ninox_core.answers import Check, SurrogateReport, Unchecked
 from ninox_core.deadline import DeadlineAdapter, Watchdog
 from ninox_core.errors import (
     NinoxAPIError,
     NinoxAuthError,
     NinoxBadRequestError,
+    NinoxConfigError,
     NinoxConnectionError,
     NinoxNotFoundError,
     NinoxRedirectError,
@@ -111,14 +112,25 @@ class NinoxClient:
         user_agent: str = "ninox-core",
         backoff_base: float | None = None,
     ) -> None:
-        """Prepare a session; nothing is sent until the first call."""
-        if not api_key:
-            raise ValueError("The api_key setting is empty: set it to your Ninox API key.")
+        """Prepare a session; nothing is sent until the first call.
+
+        The key is used without surrounding whitespace (a copy-pasted key
+        often ends in a newline). Credentials in `base_url` are refused.
+        """
         # Mask the key (and any credentials in base_url) in every log line of
         # the process from now on, urllib3's DEBUG lines included.
         add_secret(api_key)
         protect_url(base_url)
         install()
+        api_key = api_key.strip() if isinstance(api_key, str) else api_key
+        if not api_key:
+            raise NinoxConfigError("The api_key setting is empty: set it to your Ninox API key.")
+        if not api_key.isprintable() or not api_key.isascii():
+            raise NinoxConfigError(
+                "The api_key setting holds characters no Ninox API key has (a line break, "
+                "a control or non-ASCII character): copy the key again from Ninox."
+            )
+        _refuse_credentials(base_url)
         self.base_url = base_url.rstrip("/")
         self.timeout = float(timeout)
         self.max_retries = max(0, int(max_retries))
@@ -354,7 +366,11 @@ class NinoxClient:
         *,
         cap: float = MAX_BACKOFF_SECONDS,
     ) -> None:
-        """Sleep before the next try: `Retry-After` if given, else backoff."""
+        """Sleep before the next try: `Retry-After` if given, else backoff.
+
+        A SIGTERM/SIGINT cuts the wait short: it raises
+        `ninox_core.termination.Interrupted` (docs/design.md, "Signals").
+        """
         delay = _retry_after(response) if response is not None else None
         if delay is None:
             # Full exponential backoff with jitter, so that several clients
@@ -370,7 +386,7 @@ class NinoxClient:
             attempt + 1,
             self.max_retries + 1,
         )
-        time.sleep(delay)
+        termination.pause(delay)
 
     # -------------------------------------------------------------- metadata
 
@@ -803,6 +819,21 @@ def _saved_dict(saved: _Saved) -> dict[str, Any]:
     if saved.sequence is not msgspec.UNSET:
         out["sequence"] = saved.sequence
     return out
+
+
+def _refuse_credentials(base_url: str) -> None:
+    """Refuse a `base_url` carrying `user:password@`: Ninox takes only the API key.
+
+    `requests` would send them as Basic auth on some requests (with a
+    query), and the server's 401 would then blame the API key.
+    """
+    netloc = urlsplit(base_url).netloc
+    if "@" in netloc:
+        raise NinoxConfigError(
+            f"base_url {redact_url(base_url)} carries credentials (user:password@ before "
+            "the host): remove them from base_url; the api_key setting is the only "
+            "credential a Ninox server takes"
+        )
 
 
 def _db_path(team_id: str, database_id: str) -> str:

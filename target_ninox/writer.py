@@ -41,10 +41,10 @@ from __future__ import annotations
 
 import logging
 import re
-import time
 from collections.abc import Iterable, Sequence
 from typing import Any
 
+from ninox_core import termination
 from ninox_core.client import NinoxClient
 from ninox_core.errors import (
     NinoxAPIError,
@@ -402,7 +402,8 @@ class TableWriter(LostAnswerReconciler, RecordDeleter):
                 if idle_rounds > max(MAX_LOST_ANSWERS, self.client.max_retries):
                     break
                 if idle_rounds:
-                    time.sleep(min(30.0, self.client.backoff_base * 2 ** (idle_rounds - 1)))
+                    # Cut short by SIGTERM/SIGINT (ninox_core.termination).
+                    termination.pause(min(30.0, self.client.backoff_base * 2 ** (idle_rounds - 1)))
                 continue
             except NinoxNotFoundError:
                 raise
