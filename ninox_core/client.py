@@ -34,7 +34,7 @@ import msgspec
 import requests
 from urllib3.exceptions import ConnectTimeoutError, NameResolutionError, NewConnectionError
 
-from ninox_core import answers, transport
+from ninox_core import answers, termination, transport
 from ninox_core.answers import Check, SurrogateReport, Unchecked
 from ninox_core.classic.calls import PAGE_SIZE, ClassicCalls, _table_path
 from ninox_core.deadline import DeadlineAdapter, Watchdog
@@ -42,6 +42,7 @@ from ninox_core.errors import (
     NinoxAPIError,
     NinoxAuthError,
     NinoxBadRequestError,
+    NinoxConfigError,
     NinoxConnectionError,
     NinoxNotFoundError,
     NinoxRedirectError,
@@ -117,14 +118,25 @@ class NinoxClient(ClassicCalls):
         user_agent: str = "ninox-core",
         backoff_base: float | None = None,
     ) -> None:
-        """Prepare a session; nothing is sent until the first call."""
-        if not api_key:
-            raise ValueError("The api_key setting is empty: set it to your Ninox API key.")
+        """Prepare a session; nothing is sent until the first call.
+
+        The key is used without surrounding whitespace (a copy-pasted key
+        often ends in a newline). Credentials in `base_url` are refused.
+        """
         # Mask the key (and any credentials in base_url) in every log line of
         # the process from now on, urllib3's DEBUG lines included.
         add_secret(api_key)
         protect_url(base_url)
         install()
+        api_key = api_key.strip() if isinstance(api_key, str) else api_key
+        if not api_key:
+            raise NinoxConfigError("The api_key setting is empty: set it to your Ninox API key.")
+        if not api_key.isprintable() or not api_key.isascii():
+            raise NinoxConfigError(
+                "The api_key setting holds characters no Ninox API key has (a line break, "
+                "a control or non-ASCII character): copy the key again from Ninox."
+            )
+        _refuse_credentials(base_url)
         self.base_url = base_url.rstrip("/")
         self.timeout = float(timeout)
         self.max_retries = max(0, int(max_retries))
@@ -360,7 +372,11 @@ class NinoxClient(ClassicCalls):
         *,
         cap: float = MAX_BACKOFF_SECONDS,
     ) -> None:
-        """Sleep before the next try: `Retry-After` if given, else backoff."""
+        """Sleep before the next try: `Retry-After` if given, else backoff.
+
+        A SIGTERM/SIGINT cuts the wait short: it raises
+        `ninox_core.termination.Interrupted` (docs/design.md, "Signals").
+        """
         delay = _retry_after(response) if response is not None else None
         if delay is None:
             # Full exponential backoff with jitter, so that several clients
@@ -376,7 +392,7 @@ class NinoxClient(ClassicCalls):
             attempt + 1,
             self.max_retries + 1,
         )
-        time.sleep(delay)
+        termination.pause(delay)
 
     # -------------------------------------------------------------- metadata
 
@@ -409,6 +425,21 @@ class NinoxClient(ClassicCalls):
 
 
 # ---------------------------------------------------------------- helpers
+
+
+def _refuse_credentials(base_url: str) -> None:
+    """Refuse a `base_url` carrying `user:password@`: Ninox takes only the API key.
+
+    `requests` would send them as Basic auth on some requests (with a
+    query), and the server's 401 would then blame the API key.
+    """
+    netloc = urlsplit(base_url).netloc
+    if "@" in netloc:
+        raise NinoxConfigError(
+            f"base_url {redact_url(base_url)} carries credentials (user:password@ before "
+            "the host): remove them from base_url; the api_key setting is the only "
+            "credential a Ninox server takes"
+        )
 
 
 def _decode_body(

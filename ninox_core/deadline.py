@@ -7,7 +7,10 @@ socket down when the deadline passes, whatever phase the request is in
 fails and the client reports a timeout (docs/design.md, "Timeouts").
 
 The sockets are found through urllib3 connection classes that register the
-socket of the request in flight with the calling thread's watchdog.
+socket of the request in flight with the calling thread's watchdog, from
+the moment it is created (a proxy's CONNECT tunnel and the TLS handshake
+are watched too). Requests through an HTTP(S) proxy use the proxy
+manager's pools: those get the watched classes as well.
 """
 
 from __future__ import annotations
@@ -16,11 +19,13 @@ import contextlib
 import socket
 import threading
 import time
+import weakref
 from typing import Any
 
 from requests.adapters import HTTPAdapter
 from urllib3.connection import HTTPConnection, HTTPSConnection
 from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
+from urllib3.poolmanager import ProxyManager
 
 _current = threading.local()
 
@@ -131,12 +136,30 @@ def _register(sock: Any) -> None:
     watchdog: Watchdog | None = getattr(_current, "watchdog", None)
     if watchdog is not None and isinstance(sock, socket.socket):
         watchdog.watch(sock)
+        _current.last = weakref.ref(sock)
+
+
+def last_socket() -> socket.socket | None:
+    """The socket this thread's last watched request used (None if gone).
+
+    A streamed answer's body is read after its request's watchdog ended:
+    the reader watches this socket with a watchdog of its own (the socket
+    is not reachable from the response once urllib3 hands it to the body).
+    """
+    ref: weakref.ref[socket.socket] | None = getattr(_current, "last", None)
+    return ref() if ref is not None else None
 
 
 class _Watched:
     """Mixin for urllib3 connections: hand each request's socket to the watchdog."""
 
     sock: Any
+
+    def _new_conn(self) -> Any:
+        # The new socket, before a proxy tunnel or TLS handshake uses it.
+        sock = super()._new_conn()  # type: ignore[misc]
+        _register(sock)
+        return sock
 
     def connect(self) -> None:
         super().connect()  # type: ignore[misc]
@@ -167,13 +190,26 @@ class _WatchedHTTPSPool(HTTPSConnectionPool):
     ConnectionCls = _WatchedHTTPSConnection
 
 
+_WATCHED_POOLS = {"http": _WatchedHTTPPool, "https": _WatchedHTTPSPool}
+
+
 class DeadlineAdapter(HTTPAdapter):
-    """An `HTTPAdapter` whose connections obey the thread's `Watchdog`."""
+    """An `HTTPAdapter` whose connections obey the thread's `Watchdog`, proxied or not."""
 
     def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
         """Create the pool manager with watched connection classes."""
         super().init_poolmanager(*args, **kwargs)
-        self.poolmanager.pool_classes_by_scheme = {
-            "http": _WatchedHTTPPool,
-            "https": _WatchedHTTPSPool,
-        }
+        self.poolmanager.pool_classes_by_scheme = dict(_WATCHED_POOLS)
+
+    def proxy_manager_for(self, proxy: str, **proxy_kwargs: Any) -> Any:
+        """The proxy's pool manager, with watched connection classes too.
+
+        `requests` builds one `ProxyManager` per proxy, whose pools are
+        urllib3's plain ones: without this, nothing behind a proxy would be
+        bounded by the deadline. (A SOCKS proxy's manager keeps its own
+        connection classes: its connect is bounded by the connect timeout.)
+        """
+        manager = super().proxy_manager_for(proxy, **proxy_kwargs)
+        if isinstance(manager, ProxyManager):
+            manager.pool_classes_by_scheme = dict(_WATCHED_POOLS)
+        return manager

@@ -20,7 +20,7 @@ class NinoxError(Exception):
 
 
 class NinoxConfigError(NinoxError):
-    """A setting names something Ninox does not have (a database, a table)."""
+    """A setting the run cannot use (it names something Ninox does not have, a bad key)."""
 
 
 class NinoxAPIError(NinoxError):

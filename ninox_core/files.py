@@ -11,8 +11,11 @@ replaces the file.
 
 Bounds: a download's deadline grows with its size (`request_timeout` plus
 one second per `MIN_BYTES_PER_SECOND`), because a fixed whole-answer bound
-would fail every large file on a slow line; each socket read is bounded by
-`request_timeout` as well.
+would fail every large file on a slow line. It bounds the whole answer,
+head and body, like every answer's (a watchdog shuts the socket down, so a
+server trickling bytes cannot stretch it); a small file gets little more
+than `request_timeout`. An upload is one request: `request_timeout` bounds
+it whole.
 """
 
 from __future__ import annotations
@@ -32,6 +35,7 @@ from ninox_core.client import (
     _table_path,
     segment,
 )
+from ninox_core.deadline import Watchdog, last_socket
 from ninox_core.errors import NinoxConnectionError
 
 #: Bytes read from the socket (and written to disk) at a time.
@@ -82,9 +86,14 @@ def download_file(
             attempt += 1
             # The session asks for JSON; the bytes may be of any type.
             response = client.send("GET", path, stream=True, headers=_ANY_TYPE)
+            # The whole answer, head and body, within the deadline: what is
+            # left of it once the head is in bounds the body's reading.
+            left = deadline_seconds - response.elapsed.total_seconds()
             try:
-                chunks = _checked_chunks(response, expected_size, deadline_seconds)
-                return consume(chunks)
+                with Watchdog(left) as watchdog:
+                    watchdog.watch(last_socket())
+                    chunks = _checked_chunks(response, expected_size, deadline_seconds, watchdog)
+                    return consume(chunks)
             except _BrokenTransfer as exc:
                 reason = str(exc)
             finally:
@@ -137,21 +146,36 @@ def upload_file(
 
 
 def _checked_chunks(
-    response: requests.Response, expected_size: int | None, deadline_seconds: float
+    response: requests.Response,
+    expected_size: int | None,
+    deadline_seconds: float,
+    watchdog: Watchdog,
 ) -> Iterator[bytes]:
-    """The body in chunks; a dropped connection, deadline or short body breaks it."""
-    started = time.monotonic()
+    """The body in chunks; a dropped connection, the deadline or a short body breaks it.
+
+    `watchdog` shuts the socket down at the deadline, which ends a read
+    blocked on a server that trickles bytes (docs/design.md, "Timeouts").
+    """
+    too_slow = f"no complete answer within {deadline_seconds:.0f} s"
     received = 0
     try:
         for chunk in response.iter_content(CHUNK_SIZE):
             received += len(chunk)
             yield chunk
-            if time.monotonic() - started > deadline_seconds:
-                raise _BrokenTransfer(f"no complete answer within {deadline_seconds:.0f} s")
-    except (requests.ConnectionError, requests.Timeout) as exc:
+            if watchdog.fired:
+                raise _BrokenTransfer(too_slow)
+    except (
+        requests.ConnectionError,
+        requests.Timeout,
+        requests.exceptions.ChunkedEncodingError,
+    ) as exc:
+        if watchdog.fired:
+            raise _BrokenTransfer(too_slow) from exc
+        if isinstance(exc, requests.exceptions.ChunkedEncodingError):
+            raise _BrokenTransfer("connection dropped") from exc
         raise _BrokenTransfer(_describe_transport_error(exc)) from exc
-    except requests.exceptions.ChunkedEncodingError as exc:
-        raise _BrokenTransfer("connection dropped") from exc
+    if watchdog.fired and received != expected_size:
+        raise _BrokenTransfer(too_slow)
     if expected_size is not None and received != expected_size:
         raise _BrokenTransfer(f"got {received} bytes of {expected_size}")
 

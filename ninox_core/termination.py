@@ -7,10 +7,19 @@ line on stdout would break the target): then it waits until the message is
 out. The connector catches `Interrupted`, writes its last STATE (one that
 covers only what was written) and exits 128 + the signal number: 143 for
 SIGTERM, 130 for SIGINT (docs/design.md, "Interruption").
+
+Every wait of the connectors (retry back-off, `Retry-After`, a lost-answer
+round) goes through `pause`, which a signal cuts short on any thread: both
+connectors' handlers call `request_stop`, and `pause` then raises
+`Interrupted` at once. A wait can thus never hold a stopped run for minutes
+(docs/design.md, "Signals").
 """
 
 from __future__ import annotations
 
+import contextlib
+import os
+import select
 import signal
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -36,6 +45,51 @@ class Interrupted(BaseException):
         return 128 + self.signum
 
 
+#: The signal that asked the run to stop (0: none yet).
+_stop_signal = 0
+#: A pipe written to (one byte, never read) when a stop is requested:
+#: `pause` waits on its other end, so a signal handler wakes the waits of
+#: every thread with a plain write (no lock: safe in a handler).
+_wake_reader, _wake_writer = os.pipe()
+os.set_blocking(_wake_writer, False)
+
+
+def request_stop(signum: int) -> None:
+    """A signal asked the run to stop: every `pause`, now or later, raises `Interrupted`.
+
+    Safe to call from a signal handler.
+    """
+    global _stop_signal  # noqa: PLW0603  # the process's one stop flag
+    if not _stop_signal:
+        _stop_signal = signum
+    with contextlib.suppress(OSError):  # already woken: the pipe holds bytes
+        os.write(_wake_writer, b"!")
+
+
+def stop_requested() -> int:
+    """The signal number that asked the run to stop, 0 if none."""
+    return _stop_signal
+
+
+def pause(seconds: float) -> None:
+    """Wait `seconds`; raise `Interrupted` at once when a stop is (or gets) requested."""
+    if seconds > 0 and not _stop_signal:
+        select.select([_wake_reader], [], [], seconds)
+    if _stop_signal:
+        raise Interrupted(_stop_signal)
+
+
+def clear_stop() -> None:
+    """Forget a requested stop (for tests that run connectors in-process)."""
+    global _stop_signal  # noqa: PLW0603
+    _stop_signal = 0
+    os.set_blocking(_wake_reader, False)
+    with contextlib.suppress(OSError):
+        while os.read(_wake_reader, 4096):
+            pass
+    os.set_blocking(_wake_reader, True)
+
+
 class TerminationGuard:
     """Turns SIGTERM/SIGINT into `Interrupted`, deferred out of critical sections."""
 
@@ -56,6 +110,7 @@ class TerminationGuard:
         if self.received is not None:
             return  # already stopping: a second signal must not cut the final STATE
         self.received = signum
+        request_stop(signum)
         if self._depth == 0:
             raise Interrupted(signum)
 

@@ -45,7 +45,10 @@ that the stopped run had already created.
 
 A signal that arrives while the target waits for input stops it at once; one
 that arrives while a line is handled (possibly mid-POST) is acted on after
-that line, so no write is cut in half.
+that line, so no write is cut in half. A retry wait or lost-answer round
+(on either thread) ends at once with `Interrupted` (ninox_core.termination,
+the one interruption both connectors share): its batch counts as failed, so
+nothing more is committed and the STATE emitted covers only what was.
 """
 
 from __future__ import annotations
@@ -61,23 +64,11 @@ from dataclasses import dataclass
 from types import FrameType
 from typing import Any
 
-from target_ninox.errors import TargetNinoxError, WriteError
+from ninox_core.termination import Interrupted, clear_stop, request_stop
+from target_ninox.errors import WriteError
 from target_ninox.rerun_guard import RerunGuard
 
 logger = logging.getLogger(__name__)
-
-
-class Interrupted(TargetNinoxError):
-    """The run was stopped by SIGTERM or SIGINT."""
-
-    def __init__(self, signum: int) -> None:
-        """Name the signal in the message."""
-        self.signum = signum
-        name = signal.Signals(signum).name
-        super().__init__(
-            f"stopped by {name}: the STATE of what was committed was emitted; rerun from "
-            "the last STATE emitted to continue"
-        )
 
 
 #: The clock of `MAX_WAIT_SECONDS` (a name tests can replace).
@@ -304,10 +295,12 @@ class CommitPolicy:
         self._busy = True  # a signal now only asks to stop; the end is under way
         try:
             self._settle()
-        except Exception as exc:
-            # The write in flight failed before whatever ended the run: had
-            # it not been in the background, the run would have ended there.
-            failure = exc
+        except (Exception, Interrupted) as exc:
+            # The write in flight failed (or was stopped in a retry wait)
+            # before whatever ended the run: had it not been in the
+            # background, the run would have ended there.
+            if not isinstance(failure, Interrupted):
+                failure = exc
         if isinstance(failure, WriteError):
             self.write_failed = True
         if not self.write_failed:
@@ -319,6 +312,9 @@ class CommitPolicy:
                 self._settle()
                 if failure is None and self._finish is not None:
                     self._finish()
+            except Interrupted as exc:  # a retry wait of these commits was cut short
+                self.write_failed = True
+                failure = failure if isinstance(failure, Interrupted) else exc
             except Exception as exc:  # reported as the run's error
                 self.write_failed = True
                 if failure is not None:
@@ -362,6 +358,8 @@ class CommitPolicy:
         logger.info("Received signal %d; committing what was read, then stopping.", signum)
         first = not self.stop_signal
         self.stop_signal = signum
+        # Any retry wait, on this thread or the write worker's, ends now.
+        request_stop(signum)
         if first and not self._busy:
             raise Interrupted(signum)
 
@@ -380,6 +378,8 @@ class CommitPolicy:
         finally:
             for signum, handler in previous.items():
                 signal.signal(signum, handler)
+            # The run is over: a later run in this process (tests) waits again.
+            clear_stop()
 
 
 class _Uninterrupted:

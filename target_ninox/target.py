@@ -25,6 +25,7 @@ from ninox_core.failures import one_line, report_failure
 from ninox_core.progress import ProgressClock
 from ninox_core.schema import NinoxField, NinoxTable
 from ninox_core.settings import client_from_config, connection_properties
+from ninox_core.termination import Interrupted
 from target_ninox._sdk_compat import CompatTarget, SDKConfigInput
 from target_ninox.commit_policy import CommitPolicy, RunEnd
 from target_ninox.errors import (
@@ -402,7 +403,7 @@ class TargetNinox(CompatTarget):
         with self.commit_policy.signals_handled():
             try:
                 self.listen(file_input)
-            except Exception as exc:
+            except (Exception, Interrupted) as exc:
                 failure = exc
             try:
                 end = self.commit_policy.end_run(failure)
@@ -553,7 +554,12 @@ def _no_state(value: dict[str, Any]) -> None:
 
 def describe_failure(exc: BaseException, target: TargetNinox | None = None) -> str:
     """The one line a run failed by a user error ends with (bugs: ninox_core/failures.py)."""
-    if isinstance(exc, (TargetNinoxError, NinoxError)):
+    if isinstance(exc, Interrupted):
+        text = (
+            f"{exc}: the STATE of what was committed was emitted; rerun from the last "
+            "STATE emitted to continue"
+        )
+    elif isinstance(exc, (TargetNinoxError, NinoxError)):
         text = str(exc)
     else:
         detail = getattr(exc, "message", None) or str(exc) or type(exc).__name__

@@ -20,6 +20,8 @@ import time
 import typing as t
 from collections.abc import Callable
 
+from ninox_core.termination import Interrupted
+
 if t.TYPE_CHECKING:
     from concurrent.futures import Future, ThreadPoolExecutor
 
@@ -52,7 +54,7 @@ class WriteQueue:
             error: BaseException | None = None
             try:
                 write()
-            except Exception as exc:  # handed to `done`, as from the worker
+            except (Exception, Interrupted) as exc:  # handed to `done`, as from the worker
                 error = exc
             done(error)
             return

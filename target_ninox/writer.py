@@ -43,9 +43,9 @@ from __future__ import annotations
 
 import logging
 import re
-import time
 from collections.abc import Iterable, Sequence
 
+from ninox_core import termination
 from ninox_core.backend import Backend, TableAddress, WriteResult
 from ninox_core.errors import (
     NinoxAPIError,
@@ -371,7 +371,8 @@ class TableWriter(LostAnswerReconciler, RecordDeleter):
                 if idle_rounds > max(MAX_LOST_ANSWERS, transport.max_retries):
                     break
                 if idle_rounds:
-                    time.sleep(min(30.0, transport.backoff_base * 2 ** (idle_rounds - 1)))
+                    # Cut short by SIGTERM/SIGINT (ninox_core.termination).
+                    termination.pause(min(30.0, transport.backoff_base * 2 ** (idle_rounds - 1)))
                 continue
             except NinoxNotFoundError:
                 raise

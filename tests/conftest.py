@@ -7,11 +7,13 @@ see there). Test modules add fixtures only for what is theirs alone.
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Iterator
 
 import pytest
 
+from ninox_core import termination
 from ninox_core.client import NinoxClient
 from ninox_emulator import NinoxEmulator
 from tests.standard_emulator import stop_standard_tests_emulator
@@ -48,7 +50,16 @@ def emulator_server() -> Iterator[NinoxEmulator]:
 
 @pytest.fixture
 def emulator(emulator_server: NinoxEmulator) -> Iterator[NinoxEmulator]:
-    """The session's emulator with a fresh demo database for this test."""
+    """The session's emulator with a fresh demo database for this test.
+
+    A request a client gave up on (a timeout against a latency fault) may
+    still be in the emulator: it ends before the reset, so that it neither
+    counts against this test's concurrency limit nor changes its data.
+    """
+    settled = threading.Event()
+    deadline = time.monotonic() + 10
+    while emulator_server.in_flight and time.monotonic() < deadline:
+        settled.wait(0.01)
     emulator_server.reset(demo=True)
     emulator_server.set_api_key(TEST_KEY)
     yield emulator_server
@@ -66,6 +77,6 @@ def api(emulator: NinoxEmulator) -> Iterator[NinoxClient]:
 def sleeps(monkeypatch: pytest.MonkeyPatch) -> list[float]:
     """Record the client's backoff waits instead of sleeping."""
     waits: list[float] = []
-    # The client sleeps through `time.sleep` (the module attribute).
-    monkeypatch.setattr(time, "sleep", waits.append)
+    # The client waits through `termination.pause` (the module attribute).
+    monkeypatch.setattr(termination, "pause", waits.append)
     return waits

@@ -28,12 +28,14 @@ def canned_server(
     answer: bytes | None = None,
     *,
     trickle: float = 0.0,
+    trickle_after: int = 0,
     echo_headers: bool = False,
     status: int = 500,
 ) -> Iterator[str]:
     """Serve `answer` to every request on 127.0.0.1; yields the base URL (`.../v1`).
 
-    `trickle`: seconds between single bytes of the answer. `echo_headers`:
+    `trickle`: seconds between single bytes of the answer, after its first
+    `trickle_after` bytes (sent at once: e.g. the head). `echo_headers`:
     answer `status` with a JSON body echoing the request's headers (as some
     proxies and servers do), the Authorization header included.
     """
@@ -59,7 +61,8 @@ def canned_server(
                 data = http_answer(status, body)
             try:
                 if trickle:
-                    for i in range(len(data)):
+                    conn.sendall(data[:trickle_after])
+                    for i in range(trickle_after, len(data)):
                         if stop.is_set():
                             return
                         conn.sendall(data[i : i + 1])

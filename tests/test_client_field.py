@@ -15,7 +15,12 @@ import requests
 
 from ninox_core import client as client_module
 from ninox_core.client import NinoxClient
-from ninox_core.errors import NinoxAPIError, NinoxConnectionError, NinoxRetryableError
+from ninox_core.errors import (
+    NinoxAPIError,
+    NinoxConfigError,
+    NinoxConnectionError,
+    NinoxRetryableError,
+)
 from ninox_core.redaction import redact_url
 from tests.local_server import canned_server, free_port, http_answer
 from tests.tap_support import DEMO_TEAM, TEST_KEY
@@ -40,7 +45,7 @@ def test_an_error_body_echoing_the_authorization_header_is_masked(caplog):
 
 def test_a_key_in_base_url_is_masked_in_messages_and_urllib3_debug_lines(caplog):
     port = free_port()
-    base = f"http://user:{SECRET}@127.0.0.1:{port}/v1?apikey={SECRET}x"
+    base = f"http://127.0.0.1:{port}/v1?apikey={SECRET}x"
     with caplog.at_level(logging.DEBUG):
         with NinoxClient("another-key-2718", base, max_retries=0) as client:
             with pytest.raises(NinoxConnectionError) as info:
@@ -50,6 +55,14 @@ def test_a_key_in_base_url_is_masked_in_messages_and_urllib3_debug_lines(caplog)
     assert SECRET not in str(info.value)
     assert any(r.name.startswith("urllib3") for r in caplog.records), "urllib3 DEBUG captured"
     assert SECRET not in caplog.text
+
+
+def test_credentials_in_base_url_are_refused_and_masked(caplog):
+    base = f"http://user:{SECRET}@127.0.0.1:{free_port()}/v1"
+    with pytest.raises(NinoxConfigError) as info:
+        NinoxClient("another-key-2718", base)
+    assert "remove them from base_url" in str(info.value)
+    assert SECRET not in str(info.value)
 
 
 def test_redact_url_drops_user_info_and_query_values():

@@ -266,7 +266,7 @@ def test_a_key_in_base_url_never_reaches_output_at_debug(tmp_path):
         config = {
             "api_key": SECRET,
             "team_id": "t",
-            "base_url": f"http://{SECRET}@{host}?token={SECRET}",
+            "base_url": f"http://{host}?token={SECRET}",
             "max_retries": 1,
         }
         path = write(tmp_path, "config.json", config)
