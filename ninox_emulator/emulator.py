@@ -13,8 +13,9 @@ response is sent, so a client that has its answer sees both already.
   `DELETE requests` clears the log;
 - `GET faults`, `POST faults` (the keyword arguments of `Faults.add` as an
   object), `DELETE faults`;
-- `GET concurrency` → `{"max", "inFlight", "violations"}`;
-  `POST concurrency` with `{"max": N}` (null = unlimited);
+- `GET concurrency` → `{"max", "inFlight", "violations", "peak"}` (`peak`:
+  the most requests in flight at once); `POST concurrency` with `{"max": N}`
+  (null = unlimited); `DELETE concurrency` starts counting the peak afresh;
 - `GET variants` → `{"enabled": [...], "available": {name: description}}`;
   `POST variants` with `{"clear": true, "enable": [...], "disable": [...]}`
   (each optional, applied in that order; an unknown name is a 400 and
@@ -284,6 +285,11 @@ class NinoxEmulator:
         return self._gate.in_flight
 
     @property
+    def peak_in_flight(self) -> int:
+        """The most /v1 requests handled at once since the peak was last reset."""
+        return self._gate.peak
+
+    @property
     def concurrency_violations(self) -> int:
         """Requests refused with 429 for breaking `max_concurrent`."""
         return self._gate.violations
@@ -478,7 +484,11 @@ class NinoxEmulator:
                 "max": gate.limit,
                 "inFlight": gate.in_flight,
                 "violations": gate.violations,
+                "peak": gate.peak,
             }
+        if route == "concurrency" and method == "DELETE":
+            self._gate.reset_peak()
+            return 200, {}
         if route == "concurrency" and method == "POST":
             self.max_concurrent = data.get("max")
             return 200, {"max": self.max_concurrent}
