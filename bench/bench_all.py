@@ -438,7 +438,11 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=100)
     parser.add_argument("--changes", type=int, default=100, help="k for the incremental sync")
     parser.add_argument("--repeat", type=int, default=2, help="alternating runs per figure")
-    parser.add_argument("--big", action="store_true", help="also peak RSS at 200,000 records")
+    parser.add_argument(
+        "--big",
+        action="store_true",
+        help="the issue's headline sizes, and peak RSS at 200,000 records",
+    )
     parser.add_argument(
         "--server-latency",
         type=float,

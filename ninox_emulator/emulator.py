@@ -460,6 +460,22 @@ class NinoxEmulator:
         self.reset(demo=bool(data.get("demo", True)))
         return {}
 
+    def _concurrency_control(self, method: str, data: Any) -> tuple[int, Any]:
+        """`GET`, `POST` and `DELETE /_emulator/concurrency` (module docstring)."""
+        gate = self._gate
+        if method == "POST":
+            self.max_concurrent = data.get("max")
+            return 200, {"max": self.max_concurrent}
+        if method == "DELETE":
+            gate.reset_peak()
+            return 200, {}
+        return 200, {
+            "max": gate.limit,
+            "inFlight": gate.in_flight,
+            "violations": gate.violations,
+            "peak": gate.peak,
+        }
+
     def _control(self, exchange: Exchange, route: str) -> tuple[int, Any]:
         method = exchange.method
         data = json.loads(exchange.body) if exchange.body.strip() else {}
@@ -478,20 +494,8 @@ class NinoxEmulator:
         if route == "faults" and method == "DELETE":
             self.faults.clear()
             return 200, {}
-        if route == "concurrency" and method == "GET":
-            gate = self._gate
-            return 200, {
-                "max": gate.limit,
-                "inFlight": gate.in_flight,
-                "violations": gate.violations,
-                "peak": gate.peak,
-            }
-        if route == "concurrency" and method == "DELETE":
-            self._gate.reset_peak()
-            return 200, {}
-        if route == "concurrency" and method == "POST":
-            self.max_concurrent = data.get("max")
-            return 200, {"max": self.max_concurrent}
+        if route == "concurrency" and method in ("GET", "POST", "DELETE"):
+            return self._concurrency_control(method, data)
         if route == "variants" and method == "GET":
             return 200, {"enabled": sorted(self.variants.enabled), "available": dict(VARIANTS)}
         if route == "variants" and method == "POST":
