@@ -14,6 +14,7 @@ from ninox_core.client import PAGE_SIZE, NinoxClient
 from ninox_core.datetimes import epoch_ms_to_singer
 from ninox_core.errors import NinoxError
 from ninox_core.progress import ProgressClock
+from ninox_core.read_ahead import read_ahead
 from ninox_core.schema import NinoxTable
 from tap_ninox._sdk_compat import CompatStream
 from tap_ninox.cli import write_lines
@@ -167,14 +168,19 @@ class TableStream(FilesParent, NinoxStream):
             self.table.id,
             f"changes since sequence {bookmark}" if bookmark else "in full",
         )
-        for page in self.backend.scan(
-            self.address,
-            self.table,
-            after_id=after_id,
-            since=None if bookmark is None else Cursor(bookmark),
-            page_size=page_size,
-            choice_style=choice_style,
-            on_repaired=surrogate_reporter(self.table, self.logger),
+        # The next page is read while this one is converted and emitted (one
+        # request in flight; docs/design.md, "At realistic latency").
+        for page in read_ahead(
+            self.backend.scan(
+                self.address,
+                self.table,
+                after_id=after_id,
+                since=None if bookmark is None else Cursor(bookmark),
+                page_size=page_size,
+                choice_style=choice_style,
+                on_repaired=surrogate_reporter(self.table, self.logger),
+            ),
+            name=f"read-ahead {self.name}",
         ):
             pages += 1
             rows = [convert(record) for record in page]

@@ -109,6 +109,20 @@ def test_backup_of_the_crm_with_attachments_equals_the_emulators_bytes(emulator,
     assert [m["stream"] for m in out.messages if m["type"] == "SCHEMA"].count("files") == 1
 
 
+def test_pages_read_ahead_never_overlap_the_files_streams_requests(emulator, tmp_path):
+    # The next records page is read while the files of this one are listed
+    # and downloaded; Ninox must still see one request at a time.
+    extra = add_files(emulator)
+    emulator.max_concurrent = 1
+    emulator.faults.add(kind="latency", seconds=0.005, times=None, path=r"/records$")
+    out = run_tap(backup_config(emulator, tmp_path, page_size=3))
+    assert emulator.concurrency_violations == 0
+    assert {(r["_table_id"], r["_record_id"], r["name"]) for r in out.records["files"]} >= set(
+        extra
+    )
+    assert emulator.request_count(method="GET", path_regex=r"/records$") > 10
+
+
 def test_a_second_run_downloads_nothing_and_a_changed_file_only(emulator, tmp_path):
     add_files(emulator)
     config = backup_config(emulator, tmp_path)
