@@ -20,7 +20,7 @@ from typing import Any
 
 from ninox_core.backend import Record, TableAddress
 from ninox_core.classic.records import FieldIds, to_records
-from ninox_core.schema import NinoxTable
+from ninox_core.model.schema import NinoxTable
 from target_ninox.key_index import INDEX_PAGE_SIZE, Key, KeyIndex, normalize
 
 TABLE = NinoxTable.from_api(

@@ -36,7 +36,7 @@ from bench_target import singer_input
 TIMED_TARGET = """
 import json, sys, time
 started = time.perf_counter()
-from ninox_core import transport
+from ninox_core.http import transport
 from target_ninox import sinks, write_queue
 from target_ninox.target import TargetNinox
 

@@ -21,10 +21,10 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 import msgspec
 
-from ninox_core.schema import NinoxTable
+from ninox_core.model.schema import NinoxTable
 
 if TYPE_CHECKING:
-    from ninox_core.client import NinoxClient
+    from ninox_core.http.client import NinoxClient
 
 #: `(record id, field key)` → report one text value the backend repaired.
 RepairReport = Callable[[Any, Any], None]

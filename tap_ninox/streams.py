@@ -10,11 +10,11 @@ from singer_sdk.helpers.conform import TypeConformanceLevel
 from typing_extensions import override
 
 from ninox_core.backend import Backend, Cursor, TableAddress
-from ninox_core.client import PAGE_SIZE, NinoxClient
-from ninox_core.datetimes import epoch_ms_to_singer
+from ninox_core.cli.progress import ProgressClock
 from ninox_core.errors import NinoxError
-from ninox_core.progress import ProgressClock
-from ninox_core.schema import NinoxTable
+from ninox_core.http.client import PAGE_SIZE, NinoxClient
+from ninox_core.model.datetimes import epoch_ms_to_singer
+from ninox_core.model.schema import NinoxTable
 from tap_ninox._sdk_compat import CompatStream
 from tap_ninox.cli import write_lines
 from tap_ninox.file_parent import FilesParent

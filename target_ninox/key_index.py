@@ -15,8 +15,8 @@ from decimal import Decimal
 from typing import Any
 
 from ninox_core.backend import Backend, Record
-from ninox_core.client import PAGE_SIZE
-from ninox_core.schema import NinoxField, NinoxTable
+from ninox_core.http.client import PAGE_SIZE
+from ninox_core.model.schema import NinoxField, NinoxTable
 
 logger = logging.getLogger(__name__)
 

@@ -15,7 +15,7 @@ from typing import Any
 
 from ninox_core.backend import Backend, Cursor, Record, TableAddress
 from ninox_core.errors import NinoxError
-from ninox_core.schema import NinoxTable
+from ninox_core.model.schema import NinoxTable
 from target_ninox.batches import Planned, WriteStats, count_write
 from target_ninox.errors import WriteError
 from target_ninox.key_index import INDEX_PAGE_SIZE, KeyIndex, normalize

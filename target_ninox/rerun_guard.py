@@ -57,7 +57,7 @@ from typing import Any
 
 from ninox_core.backend import Backend, Cursor, Record, TableAddress
 from ninox_core.errors import NinoxError
-from ninox_core.schema import NinoxTable
+from ninox_core.model.schema import NinoxTable
 
 logger = logging.getLogger(__name__)
 

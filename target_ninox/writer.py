@@ -54,7 +54,7 @@ from ninox_core.errors import (
     NinoxNotFoundError,
     NinoxWriteOutcomeUnknown,
 )
-from ninox_core.schema import NinoxField, NinoxTable
+from ninox_core.model.schema import NinoxField, NinoxTable
 from target_ninox.batches import (
     PendingRecord,
     Planned,

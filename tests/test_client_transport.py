@@ -10,8 +10,8 @@ from collections.abc import Iterator
 import pytest
 import requests
 
-from ninox_core.client import NinoxClient
 from ninox_core.errors import NinoxRedirectError
+from ninox_core.http.client import NinoxClient
 from tests.local_server import http_answer, scripted_server
 from tests.tap_support import CRM_DB, DEMO_TEAM, TEST_KEY
 

@@ -9,16 +9,16 @@ from decimal import Decimal
 import jsonschema
 import pytest
 
-from ninox_core import fieldtypes as ft
-from ninox_core.datetimes import (
+from ninox_core.errors import ValueConversionError, show_value
+from ninox_core.model import fieldtypes as ft
+from ninox_core.model.datetimes import (
     epoch_ms_to_singer,
     ninox_datetime_to_singer,
     parse_datetime,
     to_utc,
 )
-from ninox_core.errors import ValueConversionError, show_value
-from ninox_core.read_values import user_to_singer
-from ninox_core.schema import Choice, NinoxField
+from ninox_core.model.read_values import user_to_singer
+from ninox_core.model.schema import Choice, NinoxField
 
 CHOICES = (Choice("1", "Person"), Choice("2", "Company"), Choice("3", "Smith, Jones & Co"))
 CET = timezone(timedelta(hours=1))

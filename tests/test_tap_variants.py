@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from ninox_core.client import NinoxClient
+from ninox_core.http.client import NinoxClient
 from ninox_emulator.variants import VARIANTS
 from tests.replica_support import apply, computed_columns, random_changes
 from tests.tap_support import CRM_DB, DEMO_TEAM, TEST_KEY, run_tap, tap_config
@@ -227,7 +227,7 @@ def test_dates_and_datetimes_are_emitted_in_singer_form(emulator, api, variant):
 
 @pytest.mark.parametrize("choice_style", ["names", "ids"])
 def test_change_feed_multi_values_read_as_lists_also_from_a_bitmask(emulator, api, choice_style):
-    from ninox_core import fieldtypes
+    from ninox_core.model import fieldtypes
 
     table = api.get_table(DEMO_TEAM, CRM_DB, "C")
     products = next(f for f in table.fields if f.type == "multi")

@@ -23,9 +23,9 @@ from ninox_core.backend import (
     WriteResult,
 )
 from ninox_core.classic.records import Elements, FieldIds, to_records, to_saved
-from ninox_core.client import PAGE_SIZE, NinoxClient
 from ninox_core.errors import NinoxNotFoundError
-from ninox_core.schema import NinoxTable
+from ninox_core.http.client import PAGE_SIZE, NinoxClient
+from ninox_core.model.schema import NinoxTable
 
 #: What the classic API can do (docs/api.md; `Capabilities` says what each means).
 CLASSIC_CAPABILITIES = Capabilities(

@@ -11,11 +11,11 @@ from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
-from ninox_core.datetimes import EPOCH
 from ninox_core.errors import ValueConversionError
-from ninox_core.read_values import READERS
-from ninox_core.schema import NinoxField
-from ninox_core.value_forms import Converter
+from ninox_core.model.datetimes import EPOCH
+from ninox_core.model.read_values import READERS
+from ninox_core.model.schema import NinoxField
+from ninox_core.model.value_forms import Converter
 
 
 def _read_raw_date(field: NinoxField, style: str) -> Converter:

@@ -28,15 +28,15 @@ from typing import IO, Any, TypeVar
 import requests
 from urllib3.fields import format_multipart_header_param
 
-from ninox_core.client import (
+from ninox_core.errors import NinoxConnectionError
+from ninox_core.http.client import (
     NinoxClient,
     _decode_body,
     _describe_transport_error,
     _table_path,
     segment,
 )
-from ninox_core.deadline import Watchdog, last_socket
-from ninox_core.errors import NinoxConnectionError
+from ninox_core.http.deadline import Watchdog, last_socket
 
 #: Bytes read from the socket (and written to disk) at a time.
 CHUNK_SIZE = 1024 * 1024

@@ -100,11 +100,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from ninox_core.feed_values import FEED_READERS
-from ninox_core.read_values import READERS
-from ninox_core.schema import NinoxField
-from ninox_core.value_forms import Converter
-from ninox_core.write_values import WRITERS
+from ninox_core.model.feed_values import FEED_READERS
+from ninox_core.model.read_values import READERS
+from ninox_core.model.schema import NinoxField
+from ninox_core.model.value_forms import Converter
+from ninox_core.model.write_values import WRITERS
 
 __all__ = [
     "CHOICE_STYLES",

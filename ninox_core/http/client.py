@@ -34,10 +34,8 @@ import msgspec
 import requests
 from urllib3.exceptions import ConnectTimeoutError, NameResolutionError, NewConnectionError
 
-from ninox_core import answers, termination, transport
-from ninox_core.answers import Check, SurrogateReport, Unchecked
+from ninox_core import termination
 from ninox_core.classic.calls import PAGE_SIZE, ClassicCalls, _table_path
-from ninox_core.deadline import DeadlineAdapter, Watchdog
 from ninox_core.errors import (
     NinoxAPIError,
     NinoxAuthError,
@@ -49,8 +47,11 @@ from ninox_core.errors import (
     NinoxRetryableError,
     NinoxWriteOutcomeUnknown,
 )
-from ninox_core.redaction import add_secret, install, protect_url, redact, redact_url
-from ninox_core.transport import segment
+from ninox_core.http import answers, transport
+from ninox_core.http.answers import Check, SurrogateReport, Unchecked
+from ninox_core.http.deadline import DeadlineAdapter, Watchdog
+from ninox_core.http.redaction import add_secret, install, protect_url, redact, redact_url
+from ninox_core.http.transport import segment
 
 # `PAGE_SIZE`, `segment` and `_table_path` are re-exported: the connectors,
 # files.py and the tests import them from here.
@@ -91,7 +92,7 @@ MAX_MESSAGE_CHARS = 300
 _encode_json = msgspec.json.Encoder(decimal_format="number").encode
 _decode_json = msgspec.json.decode
 
-logger = logging.getLogger("ninox_core.client")
+logger = logging.getLogger("ninox_core.http.client")
 
 
 class NinoxClient(ClassicCalls):
@@ -142,7 +143,7 @@ class NinoxClient(ClassicCalls):
         self.max_retries = max(0, int(max_retries))
         if backoff_base is not None:
             self.backoff_base = backoff_base
-        # Reentrant: a streamed download holds it across its tries (ninox_core.files).
+        # Reentrant: a streamed download holds it across its tries (ninox_core.http.files).
         self._lock = threading.RLock()
         self._session = transport.new_session(self.base_url)
         adapter = DeadlineAdapter()
