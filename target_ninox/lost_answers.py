@@ -101,7 +101,6 @@ class LostAnswerReconciler:
             self.written_ids.add(match)
             count_write(stats, item.counts_as)
             applied += 1
-        stats.recovered += applied
         logger.warning(
             "Stream '%s': %d of %d elements of the batch were found applied in %s; sending "
             "%d again.",

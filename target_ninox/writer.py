@@ -118,7 +118,6 @@ class TableWriter(LostAnswerReconciler, RecordDeleter):
         # <= known_sq: a re-read may return them, and they are not new.
         self._recent_created: set[int] = set()
         self._dry_ids = 0
-        self.posts = 0
         #: Ids of the records this run wrote (for `load_method: overwrite`;
         #: not kept otherwise: a set of a million ids costs 30-60 MB).
         self.written_ids: set[int] = set() if remember_written else _Forgotten()
@@ -351,11 +350,9 @@ class TableWriter(LostAnswerReconciler, RecordDeleter):
             ):
                 # The point to read back from should an answer be lost.
                 self.known_sq = self._database_sequence(stream_name, pending, key_properties)
-            self.posts += 1
             try:
                 answer = self.backend.write(self.address, self.table, pending)
             except NinoxWriteOutcomeUnknown as exc:
-                stats.lost_answers += 1
                 logger.warning(
                     "Stream '%s': %s. Reading back %s to find out what was applied.",
                     stream_name,

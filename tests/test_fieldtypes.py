@@ -319,27 +319,6 @@ def test_epoch_ms(value, expected):
     assert epoch_ms_to_singer(value) == expected
 
 
-@pytest.mark.parametrize(
-    ("type_name", "value", "expected"),
-    [
-        ("date", 1611360000000, "2021-01-23"),
-        ("datetime", 1611405000000, "2021-01-23T12:30:00Z"),
-        ("choice", "2", "Company"),
-        ("multi", ["1", "3"], ["Person", "Smith, Jones & Co"]),
-        ("ref", 4, 4),
-    ],
-)
-def test_change_feed_raw_form(type_name, value, expected):
-    conv = ft.raw_reader(field(type_name))
-    assert conv is not None
-    assert conv(value) == expected
-
-
-def test_change_feed_text_types_pass_unchanged():
-    assert ft.raw_reader(field("string")) is None
-    assert must(ft.raw_reader(field("choice"), "ids"))("2") == "2"
-
-
 # ----------------------------------------------------------------- writing
 
 WRITES = [
