@@ -12,7 +12,7 @@ from typing_extensions import override
 from ninox_core.backend import Backend, Cursor, TableAddress
 from ninox_core.cli.progress import ProgressClock
 from ninox_core.errors import NinoxError
-from ninox_core.http.client import PAGE_SIZE, NinoxClient
+from ninox_core.http.client import NinoxClient
 from ninox_core.model.datetimes import epoch_ms_to_singer
 from ninox_core.model.schema import NinoxTable
 from tap_ninox._sdk_compat import CompatStream
@@ -36,10 +36,6 @@ if TYPE_CHECKING:
 RESUME_KEY = "ninox_resume"
 #: Up to this many removed ids of a resumed read are checked one request each.
 _PER_ID_CHECKS = 50
-#: Records asked for per page: the most Ninox answers (docs/api.md), so a
-#: full read takes the fewest calls; a server capping lower is still read to
-#: its empty last page.
-DEFAULT_PAGE_SIZE = PAGE_SIZE
 
 
 class NinoxStream(CompatStream):
@@ -66,6 +62,14 @@ class NinoxStream(CompatStream):
     def backend(self) -> Backend:
         """The tap's backend (docs/design.md "Layers"), over the same client."""
         return self.ninox_tap.backend
+
+    @property
+    def page_size(self) -> int:
+        """Records asked for per page: the setting, else the most the backend answers.
+
+        A server capping lower is still read to its empty last page.
+        """
+        return int(self.config.get("page_size") or self.backend.capabilities.max_page_size)
 
     @cached_property
     def every_property_selected(self) -> bool:  # type: ignore[override]
@@ -157,7 +161,7 @@ class TableStream(FilesParent, NinoxStream):
             self.table, choice_style, self.logger, self.columns, self.absent_columns
         )
         emitted_now: set[int] = set()
-        page_size = int(self.config.get("page_size", DEFAULT_PAGE_SIZE))
+        page_size = self.page_size
         clock = ProgressClock()
         count = pages = 0
 
@@ -308,7 +312,7 @@ class TableStream(FilesParent, NinoxStream):
             self.address,
             self.table,
             since=Cursor(bookmark),
-            page_size=int(self.config.get("page_size", DEFAULT_PAGE_SIZE)),
+            page_size=self.page_size,
         ):
             found.update(r.id for r in page if r.id in wanted)
             if page[-1].id >= up_to:

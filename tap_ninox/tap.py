@@ -31,7 +31,7 @@ from tap_ninox.files import (
 )
 from tap_ninox.records import META_SCHEMA
 from tap_ninox.state_check import check_input_state
-from tap_ninox.streams import DEFAULT_PAGE_SIZE, TableStream
+from tap_ninox.streams import TableStream
 
 
 class TapNinox(NinoxTapCommand):
@@ -61,7 +61,8 @@ class TapNinox(NinoxTapCommand):
         th.Property(
             "page_size",
             th.IntegerType(minimum=1),
-            default=DEFAULT_PAGE_SIZE,
+            # The most the classic API answers: a full read takes the fewest calls.
+            default=ClassicBackend.capabilities.max_page_size,
             title="Page size",
             description=(
                 "Records per request. The default asks for the most Ninox answers "

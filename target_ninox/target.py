@@ -23,7 +23,7 @@ from ninox_core.cli.inputs import ConfigInput, check_plugin_settings, config_or_
 from ninox_core.cli.progress import ProgressClock
 from ninox_core.cli.settings import client_from_config, connection_properties
 from ninox_core.errors import NinoxError, NinoxNotFoundError
-from ninox_core.http.client import PAGE_SIZE, NinoxClient
+from ninox_core.http.client import NinoxClient
 from ninox_core.model.schema import NinoxField, NinoxTable
 from ninox_core.termination import Interrupted
 from target_ninox._sdk_compat import CompatTarget, SDKConfigInput
@@ -434,10 +434,7 @@ class TargetNinox(CompatTarget):
         for table, keep in written.values():
             address = self.backend.address(team_id, database_id, table)
             stale = sorted(
-                r.id
-                for page in self.backend.scan(address, table, page_size=PAGE_SIZE)
-                for r in page
-                if r.id not in keep
+                r.id for page in self.backend.scan(address, table) for r in page if r.id not in keep
             )
             if stale and not dry:
                 for start in range(0, len(stale), OVERWRITE_DELETE_CHUNK):

@@ -67,7 +67,7 @@ from target_ninox.batches import (
 )
 from target_ninox.deletes import RecordDeleter
 from target_ninox.errors import WriteError
-from target_ninox.key_index import INDEX_PAGE_SIZE, Key, KeyIndex, normalize
+from target_ninox.key_index import Key, KeyIndex, normalize
 from target_ninox.lost_answers import LostAnswerReconciler
 from target_ninox.mapping import describe_table
 from target_ninox.rerun_guard import RerunGuard, read_candidates
@@ -214,7 +214,7 @@ class TableWriter(LostAnswerReconciler, RecordDeleter):
         try:
             candidates, claimed = guard.candidates(
                 self.table.id,
-                read_candidates(self.backend, self.address, self.table, INDEX_PAGE_SIZE),
+                read_candidates(self.backend, self.address, self.table),
             )
         except NinoxError as exc:
             raise WriteError(

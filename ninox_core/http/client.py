@@ -35,7 +35,7 @@ import requests
 from urllib3.exceptions import ConnectTimeoutError, NameResolutionError, NewConnectionError
 
 from ninox_core import termination
-from ninox_core.classic.calls import PAGE_SIZE, ClassicCalls, _table_path
+from ninox_core.classic.calls import ClassicCalls
 from ninox_core.errors import (
     NinoxAPIError,
     NinoxAuthError,
@@ -51,25 +51,6 @@ from ninox_core.http import answers, transport
 from ninox_core.http.answers import Check, SurrogateReport, Unchecked
 from ninox_core.http.deadline import DeadlineAdapter, Watchdog
 from ninox_core.http.redaction import add_secret, install, protect_url, redact, redact_url
-from ninox_core.http.transport import segment
-
-# `PAGE_SIZE`, `segment` and `_table_path` are re-exported: the connectors,
-# files.py and the tests import them from here.
-__all__ = [
-    "CONNECT_TIMEOUT",
-    "DEFAULT_BASE_URL",
-    "DEFAULT_MAX_RETRIES",
-    "DEFAULT_TIMEOUT",
-    "FIRST_CONNECT_TIMEOUT",
-    "FIRST_CONTACT_BUDGET",
-    "FIRST_CONTACT_RETRIES",
-    "MAX_BACKOFF_SECONDS",
-    "MAX_MESSAGE_CHARS",
-    "PAGE_SIZE",
-    "NinoxClient",
-    "_table_path",
-    "segment",
-]
 
 DEFAULT_BASE_URL = "https://api.ninox.com/v1"
 DEFAULT_TIMEOUT = 300.0
@@ -197,7 +178,7 @@ class NinoxClient(ClassicCalls):
     ) -> Any:
         """Send one request (with retries) and return the decoded JSON answer.
 
-        `path` is relative to the base URL and already quoted (see `segment`).
+        `path` is relative to the base URL and already quoted (`transport.segment`).
         With `idempotent=False` a lost answer raises `NinoxWriteOutcomeUnknown`
         instead of resending. With `raw=True` the body's bytes are returned.
         `answer_type` (a msgspec type) decodes only what it names: the rest of

@@ -20,7 +20,8 @@ from typing import Any
 import requests
 
 from ninox_core.errors import NinoxNotFoundError
-from ninox_core.http.client import NinoxClient, segment
+from ninox_core.http.client import NinoxClient
+from ninox_core.http.transport import segment
 from ninox_core.model.schema import NinoxField
 
 #: The `sinceSq` that asks the change feed for nothing but its current `seq`.
