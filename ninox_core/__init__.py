@@ -4,7 +4,7 @@
   (`TableAddress`, `Record`, `Cursor`, `WriteOp`, `Capabilities`);
 - `classic/`: the classic API behind it (`ClassicBackend`, its calls,
   answer checks and record forms);
-- `http/`: the one place that talks HTTP (`NinoxClient`, the transport,
+- `transport/`: the one place that talks HTTP (`NinoxClient`, the transport,
   deadline, key redaction, answer checking, attachment transfers);
 - `model/`: tables and fields, the field-type model and the value
   conversions, the stream-name rule;

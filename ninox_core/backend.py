@@ -24,7 +24,7 @@ import msgspec
 from ninox_core.model.schema import NinoxTable
 
 if TYPE_CHECKING:
-    from ninox_core.http.client import NinoxClient
+    from ninox_core.transport.client import NinoxClient
 
 #: `(record id, field key)` → report one text value the backend repaired.
 RepairReport = Callable[[Any, Any], None]

@@ -12,9 +12,9 @@ from typing_extensions import override
 from ninox_core.backend import Backend, Cursor, TableAddress
 from ninox_core.cli.progress import ProgressClock
 from ninox_core.errors import NinoxError
-from ninox_core.http.client import NinoxClient
 from ninox_core.model.datetimes import epoch_ms_to_singer
 from ninox_core.model.schema import NinoxTable
+from ninox_core.transport.client import NinoxClient
 from tap_ninox._sdk_compat import CompatStream
 from tap_ninox.cli import write_lines
 from tap_ninox.file_parent import FilesParent

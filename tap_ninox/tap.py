@@ -14,10 +14,10 @@ from ninox_core.backend import Backend, Container
 from ninox_core.classic.backend import ClassicBackend
 from ninox_core.cli.settings import client_from_config, connection_properties
 from ninox_core.errors import NinoxConfigError
-from ninox_core.http.client import NinoxClient
 from ninox_core.model import fieldtypes
 from ninox_core.model.naming import database_part, field_column, stream_names
 from ninox_core.model.schema import NinoxField, NinoxTable
+from ninox_core.transport.client import NinoxClient
 from tap_ninox.catalog import CatalogStream
 from tap_ninox.catalog import annotate as annotate_catalog
 from tap_ninox.catalog import read_input as read_catalog_ids

@@ -4,7 +4,7 @@ docs/spec.md "Settings" (`upload_files`), docs/api.md §7. A row from
 tap-ninox with `download_files` names a record (`_table_id`, `_record_id`),
 an attachment `name` and the `path` its bytes were written to; the sink
 uploads the file at `path` to that record of the target database, streamed
-from disk (`ninox_core.http.files.upload_file`), under its original name.
+from disk (`ninox_core.transport.files.upload_file`), under its original name.
 
 - Idempotent: a record that already has a file of that name and size is
   left alone. One `GET .../files` per record and batch tells.
@@ -44,7 +44,7 @@ from typing_extensions import override
 
 from ninox_core.cli.failures import mark_where
 from ninox_core.errors import NinoxError, NinoxNotFoundError
-from ninox_core.http.files import upload_file
+from ninox_core.transport.files import upload_file
 from target_ninox.errors import MappingError, WriteError
 
 if t.TYPE_CHECKING:

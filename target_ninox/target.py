@@ -23,9 +23,9 @@ from ninox_core.cli.inputs import ConfigInput, check_plugin_settings, config_or_
 from ninox_core.cli.progress import ProgressClock
 from ninox_core.cli.settings import client_from_config, connection_properties
 from ninox_core.errors import NinoxError, NinoxNotFoundError
-from ninox_core.http.client import NinoxClient
 from ninox_core.model.schema import NinoxField, NinoxTable
 from ninox_core.termination import Interrupted
+from ninox_core.transport.client import NinoxClient
 from target_ninox._sdk_compat import CompatTarget, SDKConfigInput
 from target_ninox.commit_policy import CommitPolicy, RunEnd
 from target_ninox.errors import (

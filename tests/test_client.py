@@ -16,7 +16,7 @@ from ninox_core.errors import (
     NinoxRetryableError,
     NinoxWriteOutcomeUnknown,
 )
-from ninox_core.http.client import NinoxClient
+from ninox_core.transport.client import NinoxClient
 from tests.tap_support import CRM_DB, DEMO_TEAM, TEST_KEY
 
 

@@ -9,9 +9,9 @@ from typing import Any
 import pytest
 
 from ninox_core.errors import NinoxConfigError
-from ninox_core.http.client import NinoxClient
 from ninox_core.model import fieldtypes
 from ninox_core.model.naming import slug
+from ninox_core.transport.client import NinoxClient
 from tests.tap_support import (
     CRM_DB,
     DEMO_TEAM,

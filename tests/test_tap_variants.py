@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from ninox_core.http.client import NinoxClient
+from ninox_core.transport.client import NinoxClient
 from ninox_emulator.variants import VARIANTS
 from tests.replica_support import apply, computed_columns, random_changes
 from tests.tap_support import CRM_DB, DEMO_TEAM, TEST_KEY, run_tap, tap_config

@@ -25,8 +25,8 @@ from ninox_core.backend import (
 from ninox_core.classic.calls import PAGE_SIZE
 from ninox_core.classic.records import Elements, FieldIds, to_records, to_saved
 from ninox_core.errors import NinoxNotFoundError
-from ninox_core.http.client import NinoxClient
 from ninox_core.model.schema import NinoxTable
+from ninox_core.transport.client import NinoxClient
 
 #: What the classic API can do (docs/api.md; `Capabilities` says what each means).
 CLASSIC_CAPABILITIES = Capabilities(

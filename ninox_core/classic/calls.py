@@ -19,9 +19,9 @@ import msgspec
 
 from ninox_core.classic import checks
 from ninox_core.errors import NinoxAPIError
-from ninox_core.http.answers import SurrogateReport
-from ninox_core.http.transport import segment
 from ninox_core.model.schema import NinoxTable
+from ninox_core.transport.answers import SurrogateReport
+from ninox_core.transport.session import segment
 
 #: Records per page of every read, tap and target (docs/decisions/0015-page-size-default.md).
 PAGE_SIZE = 1000
@@ -29,7 +29,7 @@ PAGE_SIZE = 1000
 _MAX_SCANS = 5
 
 # The client's logger: the warnings about server differences keep their name.
-logger = logging.getLogger("ninox_core.http.client")
+logger = logging.getLogger("ninox_core.transport.client")
 
 
 class ClassicCalls:

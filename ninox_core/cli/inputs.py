@@ -21,7 +21,7 @@ from typing import Any
 from jsonschema import validators
 
 from ninox_core.errors import NinoxError
-from ninox_core.http.redaction import add_secret, install, protect_url
+from ninox_core.transport.redaction import add_secret, install, protect_url
 
 logger = logging.getLogger("ninox_core.cli.inputs")
 

@@ -7,7 +7,7 @@ from typing import Any
 
 from singer_sdk import typing as th
 
-from ninox_core.http.client import (
+from ninox_core.transport.client import (
     DEFAULT_BASE_URL,
     DEFAULT_MAX_RETRIES,
     DEFAULT_TIMEOUT,

@@ -30,9 +30,9 @@ from urllib3.fields import format_multipart_header_param
 
 from ninox_core.classic.calls import table_path
 from ninox_core.errors import NinoxConnectionError
-from ninox_core.http.client import NinoxClient, _decode_body, _describe_transport_error
-from ninox_core.http.deadline import Watchdog, last_socket
-from ninox_core.http.transport import segment
+from ninox_core.transport.client import NinoxClient, _decode_body, _describe_transport_error
+from ninox_core.transport.deadline import Watchdog, last_socket
+from ninox_core.transport.session import segment
 
 #: Bytes read from the socket (and written to disk) at a time.
 CHUNK_SIZE = 1024 * 1024

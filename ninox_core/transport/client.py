@@ -47,10 +47,10 @@ from ninox_core.errors import (
     NinoxRetryableError,
     NinoxWriteOutcomeUnknown,
 )
-from ninox_core.http import answers, transport
-from ninox_core.http.answers import Check, SurrogateReport, Unchecked
-from ninox_core.http.deadline import DeadlineAdapter, Watchdog
-from ninox_core.http.redaction import add_secret, install, protect_url, redact, redact_url
+from ninox_core.transport import answers, session
+from ninox_core.transport.answers import Check, SurrogateReport, Unchecked
+from ninox_core.transport.deadline import DeadlineAdapter, Watchdog
+from ninox_core.transport.redaction import add_secret, install, protect_url, redact, redact_url
 
 DEFAULT_BASE_URL = "https://api.ninox.com/v1"
 DEFAULT_TIMEOUT = 300.0
@@ -73,7 +73,7 @@ MAX_MESSAGE_CHARS = 300
 _encode_json = msgspec.json.Encoder(decimal_format="number").encode
 _decode_json = msgspec.json.decode
 
-logger = logging.getLogger("ninox_core.http.client")
+logger = logging.getLogger("ninox_core.transport.client")
 
 
 class NinoxClient(ClassicCalls):
@@ -124,9 +124,9 @@ class NinoxClient(ClassicCalls):
         self.max_retries = max(0, int(max_retries))
         if backoff_base is not None:
             self.backoff_base = backoff_base
-        # Reentrant: a streamed download holds it across its tries (ninox_core.http.files).
+        # Reentrant: a streamed download holds it across its tries (ninox_core.transport.files).
         self._lock = threading.RLock()
-        self._session = transport.new_session(self.base_url)
+        self._session = session.new_session(self.base_url)
         adapter = DeadlineAdapter()
         self._session.mount("http://", adapter)
         self._session.mount("https://", adapter)
@@ -178,7 +178,7 @@ class NinoxClient(ClassicCalls):
     ) -> Any:
         """Send one request (with retries) and return the decoded JSON answer.
 
-        `path` is relative to the base URL and already quoted (`transport.segment`).
+        `path` is relative to the base URL and already quoted (`session.segment`).
         With `idempotent=False` a lost answer raises `NinoxWriteOutcomeUnknown`
         instead of resending. With `raw=True` the body's bytes are returned.
         `answer_type` (a msgspec type) decodes only what it names: the rest of
@@ -261,7 +261,7 @@ class NinoxClient(ClassicCalls):
                         Watchdog(self.timeout) as watchdog,
                     ):
                         try:
-                            response = transport.send(
+                            response = session.send(
                                 self._session,
                                 method,
                                 url,
