@@ -144,7 +144,10 @@ def main() -> None:
             )
             target_config = tmp / "target.json"
             target_config.write_text(
-                json.dumps(common | {"database_id": COPY, "upload_files": True})
+                json.dumps(
+                    common
+                    | {"database_id": COPY, "upload_files": True, "files_path": str(tmp / "files")}
+                )
             )
             singer = tmp / "tap-output.jsonl"
             bin_dir = Path(sys.executable).parent

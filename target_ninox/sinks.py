@@ -228,13 +228,15 @@ class NinoxSink(CompatBatchSink):
                 return
             key, key_values = (None, None)
             if record_id is None and mapping.key_properties:
-                key, key_values = self._key(record, self._convert(record, line), line, False)
+                key, key_values = self._key(
+                    record, self._convert(record, line), line, optional=False
+                )
             pending = PendingRecord(line, {}, record_id, key, key_values, deleted=True)
         else:
             fields = self._convert(record, line)
             key, key_values = (None, None)
             if mapping.key_properties:
-                key, key_values = self._key(record, fields, line, record_id is not None)
+                key, key_values = self._key(record, fields, line, optional=record_id is not None)
             pending = PendingRecord(line, fields, record_id, key, key_values)
         records = context.get("records")
         if records is None:
@@ -298,7 +300,7 @@ class NinoxSink(CompatBatchSink):
         return fields
 
     def _key(
-        self, record: dict[str, Any], fields: dict[str, Any], line: int, optional: bool
+        self, record: dict[str, Any], fields: dict[str, Any], line: int, *, optional: bool
     ) -> tuple[Any, Any]:
         """The record's upsert key: (index key, input values), or (None, None).
 

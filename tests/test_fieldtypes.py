@@ -140,7 +140,7 @@ def test_values_already_in_singer_form_need_no_reader(type_name):
         ("2021-01-23", "2021-01-23"),
         (1611360000000, "2021-01-23"),  # epoch ms of its UTC midnight
         (1611403800000, "2021-01-23"),  # epoch ms later that day
-        (Decimal("1611360000000"), "2021-01-23"),
+        (Decimal(1611360000000), "2021-01-23"),
         (-86400000, "1969-12-31"),
         ("2021-01-23T00:00:00", "2021-01-23"),
         ("2021-01-23T00:00:00.000Z", "2021-01-23"),
@@ -208,7 +208,7 @@ READS = [
     ("multi", "2", ["Company"]),
     ("ref", 1, 1),
     ("ref", "7", 7),
-    ("ref", Decimal("3"), 3),
+    ("ref", Decimal(3), 3),
     ("ref", 2**40, 2**40),
     ("rev", [8, 9], [8, 9]),
     ("rev", [], []),
@@ -333,7 +333,7 @@ WRITES = [
     ("string", time(12, 30), "12:30:00"),
     (
         "text",
-        {"name": "Zoë", "n": Decimal("2"), "d": date(2021, 1, 2)},
+        {"name": "Zoë", "n": Decimal(2), "d": date(2021, 1, 2)},
         '{"name":"Zoë","n":2,"d":"2021-01-02"}',
     ),
     ("text", ["a", 1.5], '["a",1.5]'),
@@ -388,7 +388,7 @@ WRITES = [
     ("choice", "Smith, Jones & Co", "Smith, Jones & Co"),
     ("choice", "2", "Company"),
     ("choice", 2, "Company"),
-    ("choice", Decimal("3"), "Smith, Jones & Co"),
+    ("choice", Decimal(3), "Smith, Jones & Co"),
     ("choice", "", None),
     ("multi", ["Person", "3"], ["Person", "Smith, Jones & Co"]),
     ("multi", ("Company", 1), ["Company", "Person"]),
@@ -398,7 +398,7 @@ WRITES = [
     ("multi", "", []),
     ("ref", 4, 4),
     ("ref", 2**40, 2**40),
-    ("ref", Decimal("4"), 4),
+    ("ref", Decimal(4), 4),
     ("ref", 4.0, 4),
     ("ref", "4", 4),
     ("ref", "", None),
@@ -406,7 +406,7 @@ WRITES = [
     ("hologram", "kept", "kept"),
     ("hologram", True, True),
     ("hologram", Decimal("1.5"), 1.5),
-    ("hologram", [1, Decimal("2"), date(2021, 1, 2)], [1, 2, "2021-01-02"]),
+    ("hologram", [1, Decimal(2), date(2021, 1, 2)], [1, 2, "2021-01-02"]),
     ("hologram", {"at": datetime(2021, 1, 2, 3, 4, 5)}, {"at": "2021-01-02T03:04:05Z"}),
 ]
 

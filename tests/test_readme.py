@@ -104,7 +104,7 @@ def commands(block: str) -> list[str]:
 def blocks() -> list[list[str]]:
     """The README's bash blocks, each a list of commands."""
     text = README.read_text(encoding="utf-8")
-    return [commands(block) for block in re.findall(r"```bash\n(.*?)```", text, re.S)]
+    return [commands(block) for block in re.findall(r"```bash\n(.*?)```", text, re.DOTALL)]
 
 
 def whole_block(heading: str) -> list[str]:
@@ -146,7 +146,7 @@ def shell(command: str, cwd: Path, emulator: NinoxEmulator) -> subprocess.Comple
     }.items():
         command = command.replace(placeholder, value)
     # `uv run X` in the clone is X from this environment.
-    command = re.sub(r"(^|\| )uv run ", r"\1", command, flags=re.M)
+    command = re.sub(r"(^|\| )uv run ", r"\1", command, flags=re.MULTILINE)
     env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
     return subprocess.run(
         ["bash", "-euo", "pipefail", "-c", command],

@@ -462,7 +462,7 @@ def _decode_body(
                 response.status_code, response.request.method or "?", _path_of(response), message
             ) from exc
         method, path = response.request.method or "?", _path_of(response)
-        path = path[len(base_url) :] if path.startswith(base_url) else path
+        path = path.removeprefix(base_url)
         return answers.replace_surrogates(
             value, on_replaced or (lambda rid, field: _warn_surrogate(method, path, rid, field))
         )

@@ -65,7 +65,7 @@ class DuckDBConnector(SQLConnector):
         schema: dict,
         primary_keys: Sequence[str] | None = None,
         partition_keys: list[str] | None = None,
-        as_temp_table: bool = False,  # the SDK's signature
+        as_temp_table: bool = False,  # noqa: FBT001, FBT002 (the SDK's signature)
     ) -> None:
         """Create the table, its key columns plain (not auto-incremented).
 
