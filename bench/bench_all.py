@@ -1,9 +1,19 @@
 """Every performance figure of tap-ninox and target-ninox, in one run (docs/design.md).
 
-    uv run python bench/bench_all.py [--records 100000] [--target-records 60000] [--big]
+    uv run python bench/bench_all.py [--latency 0.020] [--low-latency 0.001] [--big]
+    uv run python bench/bench_all.py --headline-only   # only the first section
 
 Starts the emulator in its own process and prints, next to the plain loops
 of `bench/plain_loops.py` (what a user would write by hand):
+
+- the headline: tap and target against the emulator made `--latency`
+  (20 ms) slower on every request, as Ninox answers in tens to hundreds of
+  milliseconds, and again `--low-latency` (1 ms) slower: wall-time ratio of
+  each to the plain serial loop doing the same calls, in the same run, the
+  requests each made and the most requests the emulator saw in flight at
+  once (1: never two calls in flight). Tap `--headline-records`, page
+  `--page-size`; target `--headline-target-records` creates, batch `--batch`;
+  `--big` takes the issue's sizes (100,000 and 40,000);
 
 - tap and target records/s and CPU seconds per 100,000 records (each a
   process of its own, start-up included; medians of `--repeat` alternating runs);
@@ -294,6 +304,117 @@ def key_index_bytes(keys: int = 100_000) -> float:
     return held * 100_000 / keys / 2**20
 
 
+# --------------------------------------------------------------- headline
+
+
+@contextlib.contextmanager
+def latency(base_url: str, seconds: float) -> Iterator[None]:
+    """Every Ninox request (any method, any path) `seconds` slower while inside."""
+    control(base_url, "DELETE", "faults")
+    if seconds > 0:
+        control(base_url, "POST", "faults", {"kind": "latency", "seconds": seconds, "times": None})
+    try:
+        yield
+    finally:
+        control(base_url, "DELETE", "faults")
+
+
+class Measured:
+    """One timed run: its process figures, the requests it made, the peak in flight."""
+
+    def __init__(self, result: Run, calls: int, peak: int) -> None:
+        self.result, self.calls, self.peak = result, calls, peak
+
+
+def measured(base_url: str, seconds: float, go: Any) -> Measured:
+    """Run `go()` with every request `seconds` slower; count its requests and peak."""
+    clear_requests(base_url)
+    control(base_url, "DELETE", "concurrency")
+    with latency(base_url, seconds):
+        result = go()
+    peak = int(control(base_url, "GET", "concurrency")["peak"])
+    return Measured(result, count_requests(base_url), peak)
+
+
+def pair_line(
+    what: str, count: int, plain: list[Measured], ours: list[Measured]
+) -> tuple[float, str]:
+    """The ratio plain / ours (median wall), and a line with both loops' medians."""
+    pw = statistics.median(m.result.wall for m in plain)
+    ow = statistics.median(m.result.wall for m in ours)
+    pc = statistics.median(m.result.cpu for m in plain)
+    oc = statistics.median(m.result.cpu for m in ours)
+    peak = max(m.peak for m in plain + ours)
+    spread = ", ".join(
+        f"{pw_ / ow_:.2f}"
+        for pw_, ow_ in zip(
+            (m.result.wall for m in plain), (m.result.wall for m in ours), strict=True
+        )
+    )
+    text = (
+        f"  {what + ' ' + str(count):<13} plain loop {pw:6.2f} s wall {pc:5.2f} s CPU "
+        f"{plain[0].calls:5d} requests"
+        f" | ours {ow:6.2f} s wall {oc:5.2f} s CPU {ours[0].calls:5d} requests"
+        f" | ratio {pw / ow:.2f}x (runs: {spread}) | peak in flight {peak}"
+    )
+    return pw / ow, text
+
+
+def headline(args: argparse.Namespace) -> None:
+    """Tap and target vs the plain serial loops with every request slower (the headline)."""
+    records = 100_000 if args.big else args.headline_records
+    target_records = 40_000 if args.big else args.headline_target_records
+    print(
+        f"headline: tap {records} records, page {args.page_size}; target {target_records} "
+        f"creates, batch {args.batch}; median of {args.headline_repeat} alternating runs "
+        "(process each, start-up included; ratio = plain loop wall / ours, >1 is faster)"
+    )
+    ratios: dict[tuple[str, float], float] = {}
+    which = set(args.headline_connectors.split(","))
+    lines: dict[float, list[str]] = {args.latency: [], args.low_latency: []}
+    # The tap and the target each on a fresh emulator: the target empties
+    # and refills its table, and a store that held a large table answers
+    # more slowly.
+    if "tap" in which:
+        with emulator() as base_url, tempfile.TemporaryDirectory() as tmp_name:
+            bench = Bench(base_url, Path(tmp_name), args.page_size, args.batch)
+            count = fill(base_url, TAP_TABLE, records)
+            for seconds, shown in lines.items():
+                plain, tap = [], []
+                for _ in range(args.headline_repeat):
+                    plain.append(measured(base_url, seconds, bench.plain_tap))
+                    tap.append(measured(base_url, seconds, bench.tap))
+                ratio, text = pair_line("tap", count, plain, tap)
+                ratios["tap", seconds] = ratio
+                shown.append(text)
+    if "target" in which:
+        with emulator() as base_url, tempfile.TemporaryDirectory() as tmp_name:
+            tmp = Path(tmp_name)
+            bench = Bench(base_url, tmp, args.page_size, args.batch)
+            input_path = tmp / "input.singer"
+            singer_input(target_records, input_path)
+            for seconds, shown in lines.items():
+                plain, target = [], []
+                for _ in range(args.headline_repeat):
+                    empty(base_url, TARGET_TABLE)
+                    plain.append(
+                        measured(base_url, seconds, lambda: bench.plain_target(input_path))
+                    )
+                    empty(base_url, TARGET_TABLE)
+                    target.append(measured(base_url, seconds, lambda: bench.target(input_path)))
+                ratio, text = pair_line("target", target_records, plain, target)
+                ratios["target", seconds] = ratio
+                shown.append(text)
+    for seconds, texts in lines.items():
+        print(f"every request {seconds * 1000:g} ms slower:")
+        for text in texts:
+            print(text)
+    print(
+        "headline ratios: "
+        + ", ".join(f"{who} {s * 1000:g} ms {r:.2f}x" for (who, s), r in ratios.items())
+    )
+
+
 # ------------------------------------------------------------------- main
 
 
@@ -317,12 +438,29 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=100)
     parser.add_argument("--changes", type=int, default=100, help="k for the incremental sync")
     parser.add_argument("--repeat", type=int, default=2, help="alternating runs per figure")
-    parser.add_argument("--big", action="store_true", help="also peak RSS at 200,000 records")
+    parser.add_argument(
+        "--big",
+        action="store_true",
+        help="the issue's headline sizes, and peak RSS at 200,000 records",
+    )
     parser.add_argument(
         "--server-latency",
         type=float,
         default=0.005,
         help="seconds added to each POST for the second target comparison",
+    )
+    parser.add_argument(
+        "--latency", type=float, default=0.020, help="seconds added to every request (headline)"
+    )
+    parser.add_argument(
+        "--low-latency", type=float, default=0.001, help="the headline again with this latency"
+    )
+    parser.add_argument("--headline-records", type=int, default=50_000, help="headline tap rows")
+    parser.add_argument("--headline-target-records", type=int, default=10_000)
+    parser.add_argument("--headline-repeat", type=int, default=3)
+    parser.add_argument("--headline-only", action="store_true", help="skip every other figure")
+    parser.add_argument(
+        "--headline-connectors", default="tap,target", help="which connectors the headline runs"
     )
     args = parser.parse_args()
 
@@ -333,6 +471,9 @@ def main() -> None:
         f"tap: {args.records} records, page {args.page_size}; target: "
         f"{args.target_records} records, batch {args.batch}; {args.repeat} runs each"
     )
+    headline(args)
+    if args.headline_only:
+        return
 
     print("start-up (CPU s, median of 3):")
     for name in ("tap-ninox", "target-ninox"):

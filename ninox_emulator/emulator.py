@@ -13,8 +13,9 @@ response is sent, so a client that has its answer sees both already.
   `DELETE requests` clears the log;
 - `GET faults`, `POST faults` (the keyword arguments of `Faults.add` as an
   object), `DELETE faults`;
-- `GET concurrency` → `{"max", "inFlight", "violations"}`;
-  `POST concurrency` with `{"max": N}` (null = unlimited);
+- `GET concurrency` → `{"max", "inFlight", "violations", "peak"}` (`peak`:
+  the most requests in flight at once); `POST concurrency` with `{"max": N}`
+  (null = unlimited); `DELETE concurrency` starts counting the peak afresh;
 - `GET variants` → `{"enabled": [...], "available": {name: description}}`;
   `POST variants` with `{"clear": true, "enable": [...], "disable": [...]}`
   (each optional, applied in that order; an unknown name is a 400 and
@@ -284,6 +285,11 @@ class NinoxEmulator:
         return self._gate.in_flight
 
     @property
+    def peak_in_flight(self) -> int:
+        """The most /v1 requests handled at once since the peak was last reset."""
+        return self._gate.peak
+
+    @property
     def concurrency_violations(self) -> int:
         """Requests refused with 429 for breaking `max_concurrent`."""
         return self._gate.violations
@@ -454,6 +460,22 @@ class NinoxEmulator:
         self.reset(demo=bool(data.get("demo", True)))
         return {}
 
+    def _concurrency_control(self, method: str, data: Any) -> tuple[int, Any]:
+        """`GET`, `POST` and `DELETE /_emulator/concurrency` (module docstring)."""
+        gate = self._gate
+        if method == "POST":
+            self.max_concurrent = data.get("max")
+            return 200, {"max": self.max_concurrent}
+        if method == "DELETE":
+            gate.reset_peak()
+            return 200, {}
+        return 200, {
+            "max": gate.limit,
+            "inFlight": gate.in_flight,
+            "violations": gate.violations,
+            "peak": gate.peak,
+        }
+
     def _control(self, exchange: Exchange, route: str) -> tuple[int, Any]:
         method = exchange.method
         data = json.loads(exchange.body) if exchange.body.strip() else {}
@@ -472,16 +494,8 @@ class NinoxEmulator:
         if route == "faults" and method == "DELETE":
             self.faults.clear()
             return 200, {}
-        if route == "concurrency" and method == "GET":
-            gate = self._gate
-            return 200, {
-                "max": gate.limit,
-                "inFlight": gate.in_flight,
-                "violations": gate.violations,
-            }
-        if route == "concurrency" and method == "POST":
-            self.max_concurrent = data.get("max")
-            return 200, {"max": self.max_concurrent}
+        if route == "concurrency" and method in ("GET", "POST", "DELETE"):
+            return self._concurrency_control(method, data)
         if route == "variants" and method == "GET":
             return 200, {"enabled": sorted(self.variants.enabled), "available": dict(VARIANTS)}
         if route == "variants" and method == "POST":

@@ -163,7 +163,11 @@ class Faults:
 
 
 class ConcurrencyGate:
-    """Counts requests in flight; over `limit` they are refused (and counted)."""
+    """Counts requests in flight; over `limit` they are refused (and counted).
+
+    `peak` is the most requests seen in flight at once since the last
+    `reset_peak` (the benchmarks check a connector keeps one call in flight).
+    """
 
     def __init__(self) -> None:
         """Unlimited."""
@@ -171,11 +175,13 @@ class ConcurrencyGate:
         self.limit: int | None = None
         self.in_flight = 0
         self.violations = 0
+        self.peak = 0
 
     def enter(self) -> bool:
         """Count one more request in flight; False when that breaks the limit."""
         with self._lock:
             self.in_flight += 1
+            self.peak = max(self.peak, self.in_flight)
             if self.limit is not None and self.in_flight > self.limit:
                 self.violations += 1
                 return False
@@ -187,10 +193,16 @@ class ConcurrencyGate:
             self.in_flight -= 1
 
     def reset(self) -> None:
-        """Unlimited again, no violations counted."""
+        """Unlimited again, no violations counted, no peak."""
         with self._lock:
             self.limit = None
             self.violations = 0
+            self.peak = 0
+
+    def reset_peak(self) -> None:
+        """Start counting the peak afresh."""
+        with self._lock:
+            self.peak = 0
 
 
 @dataclass

@@ -558,6 +558,28 @@ def test_concurrency_limit_answers_429_and_counts(emulator, api):
     assert emulator.concurrency_violations == 1
 
 
+def test_peak_in_flight_counts_the_most_requests_handled_at_once(emulator, api):
+    """The benchmarks read it to check that a connector keeps one call in flight."""
+    root = api.url("/teams").split("/v1", 1)[0]
+    requests.delete(f"{root}/_emulator/concurrency", timeout=5).raise_for_status()
+    api.get("/teams")
+    api.get("/teams")
+    assert requests.get(f"{root}/_emulator/concurrency", timeout=5).json()["peak"] == 1
+    emulator.faults.add("latency", seconds=0.5, times=1, path=r"^/teams$")
+    thread = threading.Thread(
+        target=lambda: requests.get(api.url("/teams"), headers=api.session.headers, timeout=5)
+    )
+    thread.start()
+    while emulator.in_flight == 0:  # wait until the slow request is in flight
+        threading.Event().wait(0.005)
+    api.get(f"/teams/{TEAM}")
+    thread.join()
+    assert emulator.peak_in_flight == 2
+    assert requests.get(f"{root}/_emulator/concurrency", timeout=5).json()["peak"] == 2
+    requests.delete(f"{root}/_emulator/concurrency", timeout=5).raise_for_status()
+    assert emulator.peak_in_flight == 0
+
+
 # ------------------------------------------------------------------ log, hooks
 
 
