@@ -59,7 +59,7 @@ import requests
 # The same input as bench_target.py (run as a script: bench/ is on sys.path).
 from bench_target import STREAM, singer_input
 
-from ninox_core.client import NinoxClient
+from ninox_core.transport.client import NinoxClient
 
 TEAM, DB, KEY = "mnPLY6DMsvq9wz4id", "gt5k36w957yt", "bench-key"
 TAP_TABLE, TARGET_TABLE = "A", "A"

@@ -3,7 +3,7 @@
     uv run python bench/bench_files.py [--mb 200]
 
 Starts `ninox-emulator --demo` as its own process, attaches a file of
-`--mb` MB to one CRM record (uploaded with `ninox_core.files.upload_file`),
+`--mb` MB to one CRM record (uploaded with `ninox_core.transport.files.upload_file`),
 then runs as separate processes:
 
 1. `tap-ninox` with `include_files` + `download_files` into a temporary
@@ -35,8 +35,8 @@ from typing import Any
 
 import requests
 
-from ninox_core.client import NinoxClient
-from ninox_core.files import download_file, upload_file
+from ninox_core.transport.client import NinoxClient
+from ninox_core.transport.files import download_file, upload_file
 
 TEAM, DB, COPY, KEY = "mnPLY6DMsvq9wz4id", "gt5k36w957yt", "bench0copy", "bench-key"
 TABLE, RECORD, NAME = "B", 1, "big attachment.bin"

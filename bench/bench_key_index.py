@@ -19,9 +19,10 @@ from collections.abc import Iterator
 from typing import Any
 
 from ninox_core.backend import Record, TableAddress
+from ninox_core.classic.calls import PAGE_SIZE
 from ninox_core.classic.records import FieldIds, to_records
-from ninox_core.schema import NinoxTable
-from target_ninox.key_index import INDEX_PAGE_SIZE, Key, KeyIndex, normalize
+from ninox_core.model.schema import NinoxTable
+from target_ninox.key_index import Key, KeyIndex, normalize
 
 TABLE = NinoxTable.from_api(
     {"id": "A", "name": "People", "fields": [{"id": "A", "name": "Email", "type": "email"}]}
@@ -35,8 +36,8 @@ class FakeClient:
         self.count = count
 
     def iter_record_pages(self, *args: Any, **kwargs: Any) -> Iterator[list[dict[str, Any]]]:
-        for start in range(1, self.count + 1, INDEX_PAGE_SIZE):
-            stop = min(start + INDEX_PAGE_SIZE, self.count + 1)
+        for start in range(1, self.count + 1, PAGE_SIZE):
+            stop = min(start + PAGE_SIZE, self.count + 1)
             yield [
                 {"id": i, "sequence": i, "fields": {"A": f"person.{i:08d}@example.com"}}
                 for i in range(start, stop)

@@ -23,7 +23,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from ninox_core.client import NinoxClient
+from ninox_core.transport.client import NinoxClient
 from ninox_emulator import NinoxEmulator
 
 TEAM, DB, KEY = "mnPLY6DMsvq9wz4id", "gt5k36w957yt", "bench-key"

@@ -40,10 +40,10 @@ from bench_all import TAP_TABLE, Bench, emulator, fill, latency
 #: Runs in the tap's process: a timer around the transport, then the tap's command line.
 TIMED_TAP = """
 import json, sys, time
-from ninox_core import transport
+from ninox_core.transport import session as session_module
 
 calls = []
-send = transport.send
+send = session_module.send
 
 def timed(session, method, url, **kwargs):
     began = time.monotonic()
@@ -52,7 +52,7 @@ def timed(session, method, url, **kwargs):
     finally:
         calls.append((began, time.monotonic(), "/records" in url and "perPage" in str(kwargs)))
 
-transport.send = timed
+session_module.send = timed
 
 from tap_ninox.tap import TapNinox
 try:

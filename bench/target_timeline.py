@@ -36,7 +36,7 @@ from bench_target import singer_input
 TIMED_TARGET = """
 import json, sys, time
 started = time.perf_counter()
-from ninox_core import transport
+from ninox_core.transport import session
 from target_ninox import sinks, write_queue
 from target_ninox.target import TargetNinox
 
@@ -52,7 +52,7 @@ def timed(name, function):
             seconds[name] += time.perf_counter() - began
     return wrapper
 
-transport.send = timed("POSTs", transport.send)
+session.send = timed("POSTs", session.send)
 write_batch = sinks.NinoxSink.write_batch
 
 def timed_write(self, records):

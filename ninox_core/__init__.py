@@ -1,14 +1,17 @@
-"""Code shared by tap-ninox and target-ninox.
+"""Code shared by tap-ninox and target-ninox, by layer (docs/design.md, "Layers").
 
-- `client`: the Ninox HTTP API client (auth, retries, one request at a time).
-- `errors`: the exceptions the client and the conversions raise; `show_value`.
-- `schema`: tables, fields and choices as the metadata endpoints describe them.
-- `fieldtypes`: per Ninox field type, its Singer JSON schema and its converters;
-  the converters live by job in `read_values` (records → Singer), `feed_values`
-  (change feed → Singer), `write_values` (Singer → Ninox), with `datetimes`
-  and `value_forms` (numbers, JSON, choices) shared by them.
-- `naming`: the stream-name rule both connectors use to pair streams and tables.
-- `settings`: the settings both connectors declare.
+- `backend.py`: the seam: the `Backend` protocol and its domain types
+  (`TableAddress`, `Record`, `Cursor`, `WriteOp`, `Capabilities`);
+- `classic/`: the classic API behind it (`ClassicBackend`, its calls,
+  answer checks and record forms);
+- `transport/`: the one place that talks HTTP (`NinoxClient`, the transport,
+  deadline, key redaction, answer checking, attachment transfers);
+- `model/`: tables and fields, the field-type model and the value
+  conversions, the stream-name rule;
+- `cli/`: how a run starts and ends (config, env vars, state files, shared
+  settings, failure lines, progress lines);
+- `errors.py` (the exceptions every layer raises) and `termination.py`
+  (signals, interruptible waits), which every layer uses.
 
 This package imports neither connector.
 """

@@ -21,10 +21,10 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 import msgspec
 
-from ninox_core.schema import NinoxTable
+from ninox_core.model.schema import NinoxTable
 
 if TYPE_CHECKING:
-    from ninox_core.client import NinoxClient
+    from ninox_core.transport.client import NinoxClient
 
 #: `(record id, field key)` → report one text value the backend repaired.
 RepairReport = Callable[[Any, Any], None]
@@ -199,7 +199,7 @@ class Backend(Protocol):
         *,
         after_id: int = 0,
         since: Cursor | None = None,
-        page_size: int,
+        page_size: int | None = None,
         choice_style: str = "names",
         on_repaired: RepairReport | None = None,
     ) -> Iterator[list[Record]]:
@@ -207,6 +207,8 @@ class Backend(Protocol):
 
         `after_id`: only records with larger ids (a resumed scan; needs
         `stable_paging`). `since`: only records changed after that cursor.
+        `page_size`: records per page, by default `capabilities.max_page_size`
+        (every read's default: the fewest requests).
         `on_repaired(record id, field)` hears of text the backend repaired.
         """
         ...

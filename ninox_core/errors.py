@@ -12,7 +12,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from ninox_core.schema import NinoxField
+    from ninox_core.model.schema import NinoxField
 
 
 class NinoxError(Exception):

@@ -66,11 +66,6 @@ def request_stop(signum: int) -> None:
         os.write(_wake_writer, b"!")
 
 
-def stop_requested() -> int:
-    """The signal number that asked the run to stop, 0 if none."""
-    return _stop_signal
-
-
 def pause(seconds: float) -> None:
     """Wait `seconds`; raise `Interrupted` at once when a stop is (or gets) requested."""
     if seconds > 0 and not _stop_signal:

@@ -31,7 +31,7 @@ if TYPE_CHECKING:
     from singer_sdk.helpers.types import Context
     from singer_sdk.io_base import GenericSingerWriter
 
-    from ninox_core.cli_input import ConfigInput
+    from ninox_core.cli.inputs import ConfigInput
 
 __all__ = ["BudgetedStateWriter", "CompatStream", "CompatTap"]
 
@@ -322,7 +322,7 @@ class CompatTap(Tap):
     ) -> ConfigInput:
         # Why: the SDK's callback returns its private `_ConfigInput`, which
         # reads files with tracebacks and refuses numbers from env vars. Ours
-        # (`ninox_core.cli_input.ConfigInput`) has the same fields
+        # (`ninox_core.cli.inputs.ConfigInput`) has the same fields
         # (`config`, `parse_env`), which is all `invoke` reads.
         return cls.read_config_option(value)
 

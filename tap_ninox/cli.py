@@ -28,7 +28,8 @@ from singer_sdk.exceptions import (
 from singer_sdk.singerlib import Message, RecordMessage, StateMessage
 from typing_extensions import override
 
-from ninox_core.cli_input import (
+from ninox_core.cli.failures import mark_where, one_line, report_failure
+from ninox_core.cli.inputs import (
     CliInputError,
     ConfigInput,
     check_plugin_settings,
@@ -37,7 +38,6 @@ from ninox_core.cli_input import (
     read_state_file,
 )
 from ninox_core.errors import NinoxError
-from ninox_core.failures import mark_where, one_line, report_failure
 from ninox_core.termination import Interrupted, TerminationGuard
 from tap_ninox._sdk_compat import CompatTap
 
@@ -238,7 +238,7 @@ def quiet_closed_pipe(logger: logging.Logger) -> None:
 def _one_line_errors(logger: logging.Logger) -> Iterator[None]:
     """Turn a failure into one ERROR line and exit code 1; a signal into 143/130.
 
-    The policy of both connectors (ninox_core/failures.py): a user error's
+    The policy of both connectors (ninox_core/cli/failures.py): a user error's
     message already says what failed, where and what to do; any other
     exception is a bug of tap-ninox and says so. The traceback is logged at
     DEBUG only, and the SDK's own "An unhandled error occurred while syncing"

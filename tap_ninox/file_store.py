@@ -176,7 +176,7 @@ class FileStore:
         `safe_names` gives those of a whole record).
 
         `fetch(consume)` downloads the bytes and passes them to `consume`
-        (see `ninox_core.files.download_file`); it is only called when the
+        (see `ninox_core.transport.files.download_file`); it is only called when the
         copy on disk is missing or stale.
         """
         file_name = file_name or safe_name(str(meta["name"]))

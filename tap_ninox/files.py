@@ -28,9 +28,9 @@ from singer_sdk import Stream
 from singer_sdk import typing as th
 from typing_extensions import override
 
-from ninox_core.datetimes import epoch_ms_to_singer
 from ninox_core.errors import NinoxConfigError, NinoxError, NinoxNotFoundError
-from ninox_core.files import download_file
+from ninox_core.model.datetimes import epoch_ms_to_singer
+from ninox_core.transport.files import download_file
 from tap_ninox.file_parent import DATABASE_ID, RECORD_ID, TABLE_ID
 from tap_ninox.file_store import FileStore, safe_names
 from tap_ninox.streams import NinoxStream, TableStream

@@ -16,9 +16,9 @@ from typing import Any
 
 from ninox_core import __version__
 from ninox_core.classic.backend import ClassicBackend
-from ninox_core.cli_input import CliInputError, closest_setting, read_json_file
+from ninox_core.cli.inputs import CliInputError, closest_setting, read_json_file
+from ninox_core.cli.settings import client_from_config
 from ninox_core.errors import NinoxError
-from ninox_core.settings import client_from_config
 
 #: The settings this tool reads (other keys of a tap or target config are
 #: left alone: the connectors check them when they run).

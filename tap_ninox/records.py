@@ -13,13 +13,13 @@ import logging
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
-from ninox_core import fieldtypes
 from ninox_core.backend import Record
-from ninox_core.datetimes import ninox_datetime_to_singer
 from ninox_core.errors import NinoxError, ValueConversionError
-from ninox_core.naming import field_column
-from ninox_core.read_values import user_to_singer
-from ninox_core.schema import NinoxTable
+from ninox_core.model import fieldtypes
+from ninox_core.model.datetimes import ninox_datetime_to_singer
+from ninox_core.model.naming import field_column
+from ninox_core.model.read_values import user_to_singer
+from ninox_core.model.schema import NinoxTable
 
 #: Columns every table stream has besides its fields (docs/design.md "Streams").
 META_SCHEMA: dict[str, dict[str, Any]] = {

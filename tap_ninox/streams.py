@@ -10,12 +10,12 @@ from singer_sdk.helpers.conform import TypeConformanceLevel
 from typing_extensions import override
 
 from ninox_core.backend import Backend, Cursor, TableAddress
-from ninox_core.client import PAGE_SIZE, NinoxClient
-from ninox_core.datetimes import epoch_ms_to_singer
+from ninox_core.cli.progress import ProgressClock
 from ninox_core.errors import NinoxError
-from ninox_core.progress import ProgressClock
+from ninox_core.model.datetimes import epoch_ms_to_singer
+from ninox_core.model.schema import NinoxTable
 from ninox_core.read_ahead import read_ahead
-from ninox_core.schema import NinoxTable
+from ninox_core.transport.client import NinoxClient
 from tap_ninox._sdk_compat import CompatStream
 from tap_ninox.cli import write_lines
 from tap_ninox.file_parent import FilesParent
@@ -37,10 +37,6 @@ if TYPE_CHECKING:
 RESUME_KEY = "ninox_resume"
 #: Up to this many removed ids of a resumed read are checked one request each.
 _PER_ID_CHECKS = 50
-#: Records asked for per page: the most Ninox answers (docs/api.md), so a
-#: full read takes the fewest calls; a server capping lower is still read to
-#: its empty last page.
-DEFAULT_PAGE_SIZE = PAGE_SIZE
 
 
 class NinoxStream(CompatStream):
@@ -67,6 +63,14 @@ class NinoxStream(CompatStream):
     def backend(self) -> Backend:
         """The tap's backend (docs/design.md "Layers"), over the same client."""
         return self.ninox_tap.backend
+
+    @property
+    def page_size(self) -> int:
+        """Records asked for per page: the setting, else the most the backend answers.
+
+        A server capping lower is still read to its empty last page.
+        """
+        return int(self.config.get("page_size") or self.backend.capabilities.max_page_size)
 
     @cached_property
     def every_property_selected(self) -> bool:  # type: ignore[override]
@@ -158,7 +162,7 @@ class TableStream(FilesParent, NinoxStream):
             self.table, choice_style, self.logger, self.columns, self.absent_columns
         )
         emitted_now: set[int] = set()
-        page_size = int(self.config.get("page_size", DEFAULT_PAGE_SIZE))
+        page_size = self.page_size
         clock = ProgressClock()
         count = pages = 0
 
@@ -314,7 +318,7 @@ class TableStream(FilesParent, NinoxStream):
             self.address,
             self.table,
             since=Cursor(bookmark),
-            page_size=int(self.config.get("page_size", DEFAULT_PAGE_SIZE)),
+            page_size=self.page_size,
         ):
             found.update(r.id for r in page if r.id in wanted)
             if page[-1].id >= up_to:

@@ -9,14 +9,15 @@ from singer_sdk import Stream
 from singer_sdk import typing as th
 from typing_extensions import override
 
-from ninox_core import __version__, fieldtypes
+from ninox_core import __version__
 from ninox_core.backend import Backend, Container
 from ninox_core.classic.backend import ClassicBackend
-from ninox_core.client import NinoxClient
+from ninox_core.cli.settings import client_from_config, connection_properties
 from ninox_core.errors import NinoxConfigError
-from ninox_core.naming import database_part, field_column, stream_names
-from ninox_core.schema import NinoxField, NinoxTable
-from ninox_core.settings import client_from_config, connection_properties
+from ninox_core.model import fieldtypes
+from ninox_core.model.naming import database_part, field_column, stream_names
+from ninox_core.model.schema import NinoxField, NinoxTable
+from ninox_core.transport.client import NinoxClient
 from tap_ninox.catalog import CatalogStream
 from tap_ninox.catalog import annotate as annotate_catalog
 from tap_ninox.catalog import read_input as read_catalog_ids
@@ -30,7 +31,7 @@ from tap_ninox.files import (
 )
 from tap_ninox.records import META_SCHEMA
 from tap_ninox.state_check import check_input_state
-from tap_ninox.streams import DEFAULT_PAGE_SIZE, TableStream
+from tap_ninox.streams import TableStream
 
 
 class TapNinox(NinoxTapCommand):
@@ -60,7 +61,8 @@ class TapNinox(NinoxTapCommand):
         th.Property(
             "page_size",
             th.IntegerType(minimum=1),
-            default=DEFAULT_PAGE_SIZE,
+            # The most the classic API answers: a full read takes the fewest calls.
+            default=ClassicBackend.capabilities.max_page_size,
             title="Page size",
             description=(
                 "Records per request. The default asks for the most Ninox answers "

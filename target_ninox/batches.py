@@ -40,8 +40,6 @@ class WriteStats:
     delete_no_match: int = 0
     skipped_deletes: int = 0
     merged: int = 0
-    lost_answers: int = 0
-    recovered: int = 0
     #: Unkeyed creates a stopped run had already created (not created again).
     found: int = 0
 
@@ -59,7 +57,6 @@ class Planned(WriteOp):
     #: How the element counts in the stats (a lost create resent as an
     #: update still counts as created).
     counts_as: str = ""
-    result_id: int | None = None
 
     def __post_init__(self) -> None:
         if not self.counts_as:

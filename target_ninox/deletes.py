@@ -6,7 +6,7 @@ from collections.abc import Callable, Sequence
 
 from ninox_core.backend import Backend, TableAddress
 from ninox_core.errors import NinoxError
-from ninox_core.schema import NinoxTable
+from ninox_core.model.schema import NinoxTable
 from target_ninox.batches import PendingRecord, WriteStats
 from target_ninox.errors import WriteError
 from target_ninox.key_index import KeyIndex

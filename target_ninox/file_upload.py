@@ -4,7 +4,7 @@ docs/spec.md "Settings" (`upload_files`), docs/api.md §7. A row from
 tap-ninox with `download_files` names a record (`_table_id`, `_record_id`),
 an attachment `name` and the `path` its bytes were written to; the sink
 uploads the file at `path` to that record of the target database, streamed
-from disk (`ninox_core.files.upload_file`), under its original name.
+from disk (`ninox_core.transport.files.upload_file`), under its original name.
 
 - Idempotent: a record that already has a file of that name and size is
   left alone. One `GET .../files` per record and batch tells.
@@ -42,9 +42,9 @@ from singer_sdk import typing as th
 from singer_sdk.sinks import BatchSink
 from typing_extensions import override
 
+from ninox_core.cli.failures import mark_where
 from ninox_core.errors import NinoxError, NinoxNotFoundError
-from ninox_core.failures import mark_where
-from ninox_core.files import upload_file
+from ninox_core.transport.files import upload_file
 from target_ninox.errors import MappingError, WriteError
 
 if t.TYPE_CHECKING:
@@ -185,7 +185,7 @@ class FileUploadSink(BatchSink):
             if isinstance(exc, WriteError):
                 raise
             if not isinstance(exc, (NinoxError, OSError)):
-                # A bug of ours, reported as one (ninox_core/failures.py).
+                # A bug of ours, reported as one (ninox_core/cli/failures.py).
                 mark_where(exc, f"stream {self.stream_name!r}, uploading files")
                 raise
             raise WriteError(

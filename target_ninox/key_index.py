@@ -15,15 +15,11 @@ from decimal import Decimal
 from typing import Any
 
 from ninox_core.backend import Backend, Record
-from ninox_core.client import PAGE_SIZE
-from ninox_core.schema import NinoxField, NinoxTable
+from ninox_core.model.schema import NinoxField, NinoxTable
 
 logger = logging.getLogger(__name__)
 
 Key = tuple[Any, ...]
-
-#: Records per page of the index read and every other read of the target.
-INDEX_PAGE_SIZE = PAGE_SIZE
 
 
 def normalize(value: Any) -> Any:
@@ -195,7 +191,7 @@ class KeyIndex:
         hashes, ids, offsets, blob = array("q"), array("q"), array("q", [0]), bytearray()
         pages = 0
         address = backend.address(workspace, database, self.table)
-        for page in backend.scan(address, self.table, page_size=INDEX_PAGE_SIZE):
+        for page in backend.scan(address, self.table):
             pages += 1
             for record in page:
                 self.max_sequence = max(self.max_sequence, int(record.sequence or 0))

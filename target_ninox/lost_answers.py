@@ -15,10 +15,10 @@ from typing import Any
 
 from ninox_core.backend import Backend, Cursor, Record, TableAddress
 from ninox_core.errors import NinoxError
-from ninox_core.schema import NinoxTable
+from ninox_core.model.schema import NinoxTable
 from target_ninox.batches import Planned, WriteStats, count_write
 from target_ninox.errors import WriteError
-from target_ninox.key_index import INDEX_PAGE_SIZE, KeyIndex, normalize
+from target_ninox.key_index import KeyIndex, normalize
 from target_ninox.mapping import describe_table
 from target_ninox.rerun_guard import RerunGuard
 from target_ninox.write_errors import span
@@ -50,9 +50,7 @@ class LostAnswerReconciler:
         try:
             changed = [
                 record
-                for page in self.backend.scan(
-                    self.address, self.table, since=Cursor(since), page_size=INDEX_PAGE_SIZE
-                )
+                for page in self.backend.scan(self.address, self.table, since=Cursor(since))
                 for record in page
             ]
         except NinoxError as exc:
@@ -101,7 +99,6 @@ class LostAnswerReconciler:
             self.written_ids.add(match)
             count_write(stats, item.counts_as)
             applied += 1
-        stats.recovered += applied
         logger.warning(
             "Stream '%s': %d of %d elements of the batch were found applied in %s; sending "
             "%d again.",

@@ -10,9 +10,9 @@ import logging
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
-from ninox_core import fieldtypes
-from ninox_core.naming import slug, table_part
-from ninox_core.schema import NinoxField, NinoxTable
+from ninox_core.model import fieldtypes
+from ninox_core.model.naming import slug, table_part
+from ninox_core.model.schema import NinoxField, NinoxTable
 from target_ninox.errors import MappingError
 
 logger = logging.getLogger(__name__)

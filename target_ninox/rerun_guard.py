@@ -57,7 +57,7 @@ from typing import Any
 
 from ninox_core.backend import Backend, Cursor, Record, TableAddress
 from ninox_core.errors import NinoxError
-from ninox_core.schema import NinoxTable
+from ninox_core.model.schema import NinoxTable
 
 logger = logging.getLogger(__name__)
 
@@ -371,14 +371,14 @@ _ID: Callable[[Any], int] = attrgetter("id")
 
 
 def read_candidates(
-    backend: Backend, address: TableAddress, table: NinoxTable, page_size: int
+    backend: Backend, address: TableAddress, table: NinoxTable
 ) -> Callable[[int | None, list[int]], list[Record]]:
     """`read(since_sq, ids)` for `RerunGuard.candidates`, through the backend."""
 
     def read(since_sq: int | None, ids: list[int]) -> list[Record]:
         found: dict[int, Record] = {}
         if since_sq is not None:
-            for page in backend.scan(address, table, since=Cursor(since_sq), page_size=page_size):
+            for page in backend.scan(address, table, since=Cursor(since_sq)):
                 for record in page:
                     sequence = record.sequence
                     if isinstance(sequence, int) and sequence <= since_sq:

@@ -21,9 +21,9 @@ from singer_sdk import metrics
 from singer_sdk.sinks.core import BaseJSONSchemaValidator
 from typing_extensions import override
 
+from ninox_core.cli.failures import mark_where
 from ninox_core.errors import NinoxError, ValueConversionError
-from ninox_core.failures import mark_where
-from ninox_core.schema import NinoxTable
+from ninox_core.model.schema import NinoxTable
 from target_ninox._sdk_compat import CompatBatchSink
 from target_ninox.commit_policy import HOLD_BATCHES
 from target_ninox.errors import (
@@ -404,6 +404,6 @@ class NinoxSink(CompatBatchSink):
                 "rerun from that STATE."
             ) from exc
         except Exception as exc:
-            # Not a user error: a bug of ours, reported as one (ninox_core/failures.py).
+            # Not a user error: a bug of ours, reported as one (ninox_core/cli/failures.py).
             mark_where(exc, f"stream {self.stream_name!r}, writing to {describe_table(self.table)}")
             raise

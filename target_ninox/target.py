@@ -18,14 +18,14 @@ from typing_extensions import override
 from ninox_core import __version__
 from ninox_core.backend import Backend
 from ninox_core.classic.backend import ClassicBackend
-from ninox_core.cli_input import ConfigInput, check_plugin_settings, config_or_exit
-from ninox_core.client import PAGE_SIZE, NinoxClient
+from ninox_core.cli.failures import one_line, report_failure
+from ninox_core.cli.inputs import ConfigInput, check_plugin_settings, config_or_exit
+from ninox_core.cli.progress import ProgressClock
+from ninox_core.cli.settings import client_from_config, connection_properties
 from ninox_core.errors import NinoxError, NinoxNotFoundError
-from ninox_core.failures import one_line, report_failure
-from ninox_core.progress import ProgressClock
-from ninox_core.schema import NinoxField, NinoxTable
-from ninox_core.settings import client_from_config, connection_properties
+from ninox_core.model.schema import NinoxField, NinoxTable
 from ninox_core.termination import Interrupted
+from ninox_core.transport.client import NinoxClient
 from target_ninox._sdk_compat import CompatTarget, SDKConfigInput
 from target_ninox.commit_policy import CommitPolicy, RunEnd
 from target_ninox.errors import (
@@ -434,10 +434,7 @@ class TargetNinox(CompatTarget):
         for table, keep in written.values():
             address = self.backend.address(team_id, database_id, table)
             stale = sorted(
-                r.id
-                for page in self.backend.scan(address, table, page_size=PAGE_SIZE)
-                for r in page
-                if r.id not in keep
+                r.id for page in self.backend.scan(address, table) for r in page if r.id not in keep
             )
             if stale and not dry:
                 for start in range(0, len(stale), OVERWRITE_DELETE_CHUNK):
@@ -489,7 +486,7 @@ class TargetNinox(CompatTarget):
     def cb_config(  # type: ignore[override]  # duck-types the SDK's private _ConfigInput
         cls, ctx: Any, param: Any, value: tuple[str, ...]
     ) -> ConfigInput:
-        """Read `--config` files and `ENV` with one-line errors (ninox_core.cli_input)."""
+        """Read `--config` files and `ENV` with one-line errors (ninox_core.cli.inputs)."""
         return config_or_exit(cls, value)
 
     @classmethod
@@ -553,7 +550,7 @@ def _no_state(value: dict[str, Any]) -> None:
 
 
 def describe_failure(exc: BaseException, target: TargetNinox | None = None) -> str:
-    """The one line a run failed by a user error ends with (bugs: ninox_core/failures.py)."""
+    """The one line a run failed by a user error ends with (bugs: ninox_core/cli/failures.py)."""
     if isinstance(exc, Interrupted):
         text = (
             f"{exc}: the STATE of what was committed was emitted; rerun from the last "

@@ -163,11 +163,6 @@ class RecordValidator:
         except _Unsupported:
             self._fast = None
 
-    @property
-    def compiled(self) -> bool:
-        """True when records are checked by the compiled fast path."""
-        return self._fast is not None
-
     def first_error(self, record: dict[str, Any]) -> jsonschema.ValidationError | None:
         """None for a valid record, else the most relevant validation error."""
         if self._fast is not None and self._fast(record):

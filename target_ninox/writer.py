@@ -54,7 +54,7 @@ from ninox_core.errors import (
     NinoxNotFoundError,
     NinoxWriteOutcomeUnknown,
 )
-from ninox_core.schema import NinoxField, NinoxTable
+from ninox_core.model.schema import NinoxField, NinoxTable
 from target_ninox.batches import (
     PendingRecord,
     Planned,
@@ -67,7 +67,7 @@ from target_ninox.batches import (
 )
 from target_ninox.deletes import RecordDeleter
 from target_ninox.errors import WriteError
-from target_ninox.key_index import INDEX_PAGE_SIZE, Key, KeyIndex, normalize
+from target_ninox.key_index import Key, KeyIndex, normalize
 from target_ninox.lost_answers import LostAnswerReconciler
 from target_ninox.mapping import describe_table
 from target_ninox.rerun_guard import RerunGuard, read_candidates
@@ -118,7 +118,6 @@ class TableWriter(LostAnswerReconciler, RecordDeleter):
         # <= known_sq: a re-read may return them, and they are not new.
         self._recent_created: set[int] = set()
         self._dry_ids = 0
-        self.posts = 0
         #: Ids of the records this run wrote (for `load_method: overwrite`;
         #: not kept otherwise: a set of a million ids costs 30-60 MB).
         self.written_ids: set[int] = set() if remember_written else _Forgotten()
@@ -215,7 +214,7 @@ class TableWriter(LostAnswerReconciler, RecordDeleter):
         try:
             candidates, claimed = guard.candidates(
                 self.table.id,
-                read_candidates(self.backend, self.address, self.table, INDEX_PAGE_SIZE),
+                read_candidates(self.backend, self.address, self.table),
             )
         except NinoxError as exc:
             raise WriteError(
@@ -351,11 +350,9 @@ class TableWriter(LostAnswerReconciler, RecordDeleter):
             ):
                 # The point to read back from should an answer be lost.
                 self.known_sq = self._database_sequence(stream_name, pending, key_properties)
-            self.posts += 1
             try:
                 answer = self.backend.write(self.address, self.table, pending)
             except NinoxWriteOutcomeUnknown as exc:
-                stats.lost_answers += 1
                 logger.warning(
                     "Stream '%s': %s. Reading back %s to find out what was applied.",
                     stream_name,

@@ -14,7 +14,7 @@ from collections.abc import Iterator
 import pytest
 
 from ninox_core import termination
-from ninox_core.client import NinoxClient
+from ninox_core.transport.client import NinoxClient
 from ninox_emulator import NinoxEmulator
 from tests.standard_emulator import stop_standard_tests_emulator
 

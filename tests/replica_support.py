@@ -6,8 +6,8 @@ import random
 from datetime import date, datetime, timedelta, timezone
 from typing import Any
 
-from ninox_core.client import NinoxClient
-from ninox_core.schema import NinoxField
+from ninox_core.model.schema import NinoxField
+from ninox_core.transport.client import NinoxClient
 from tests.tap_support import CRM_DB, DEMO_TEAM, TapOutput
 
 #: Ninox computes these from other tables without changing the record's

@@ -16,7 +16,7 @@ from typing import Any
 
 from singer_sdk.plugin_base import _ConfigInput
 
-from ninox_core.client import NinoxClient
+from ninox_core.transport.client import NinoxClient
 from target_ninox import commit_policy
 from target_ninox.rerun_guard import without_marker
 from target_ninox.target import TargetNinox

@@ -14,7 +14,7 @@ from typing import Any
 
 from ninox_core.backend import Backend, Cursor, WriteOp
 from ninox_core.classic.backend import ClassicBackend
-from ninox_core.schema import NinoxTable
+from ninox_core.model.schema import NinoxTable
 from tests.target_support import DEMO_TEAM, TEST_DB, api, make_database
 
 ROOT = Path(__file__).resolve().parent.parent

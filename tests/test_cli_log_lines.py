@@ -11,7 +11,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from ninox_core.client import NinoxClient
+from ninox_core.transport.client import NinoxClient
 from ninox_emulator import NinoxEmulator
 from tests.tap_support import CRM_DB, DEMO_TEAM, tap_config
 from tests.target_support import (

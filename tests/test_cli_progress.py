@@ -1,6 +1,6 @@
 """Progress lines on long runs: the tap says how far it read, the target how far it wrote.
 
-The interval (`ninox_core.progress.PROGRESS_EVERY`, 10 s) is set to 0 here,
+The interval (`ninox_core.cli.progress.PROGRESS_EVERY`, 10 s) is set to 0 here,
 so a line is due at every check: the counts are asserted, not the timing.
 """
 
@@ -11,7 +11,7 @@ import re
 
 import pytest
 
-from ninox_core import progress
+from ninox_core.cli import progress
 from tests.tap_support import run_tap, tap_config
 from tests.target_support import make_database, record, run_target, schema, target_config
 

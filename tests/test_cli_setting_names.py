@@ -138,7 +138,7 @@ def test_the_ids_tool_reads_a_target_config_too(emulator, tmp_path):
 
 
 def test_two_edits_and_a_swap_count_as_typos():
-    from ninox_core.cli_input import closest_setting, edit_distance
+    from ninox_core.cli.inputs import closest_setting, edit_distance
 
     known = ["database_ids", "tables", "page_size"]
     assert closest_setting("databse_ids", known) == "database_ids"

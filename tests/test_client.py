@@ -8,7 +8,6 @@ import threading
 
 import pytest
 
-from ninox_core.client import NinoxClient
 from ninox_core.errors import (
     NinoxAuthError,
     NinoxBadRequestError,
@@ -17,6 +16,7 @@ from ninox_core.errors import (
     NinoxRetryableError,
     NinoxWriteOutcomeUnknown,
 )
+from ninox_core.transport.client import NinoxClient
 from tests.tap_support import CRM_DB, DEMO_TEAM, TEST_KEY
 
 

@@ -13,15 +13,15 @@ import time
 import pytest
 import requests
 
-from ninox_core import client as client_module
-from ninox_core.client import NinoxClient
 from ninox_core.errors import (
     NinoxAPIError,
     NinoxConfigError,
     NinoxConnectionError,
     NinoxRetryableError,
 )
-from ninox_core.redaction import redact_url
+from ninox_core.transport import client as client_module
+from ninox_core.transport.client import NinoxClient
+from ninox_core.transport.redaction import redact_url
 from tests.local_server import canned_server, free_port, http_answer
 from tests.tap_support import DEMO_TEAM, TEST_KEY
 
@@ -234,7 +234,7 @@ def test_gives_up_on_429_as_before(emulator, sleeps):
 
 
 def test_redact_masks_known_secrets_bearer_tokens_and_url_passwords():
-    from ninox_core.redaction import add_secret, redact
+    from ninox_core.transport.redaction import add_secret, redact
 
     add_secret("s3cr3t/with space")
     assert redact("key s3cr3t/with space here") == "key *** here"
@@ -246,7 +246,7 @@ def test_redact_masks_known_secrets_bearer_tokens_and_url_passwords():
 
 
 def test_a_traceback_logged_with_the_key_in_its_message_is_masked(caplog):
-    from ninox_core import redaction
+    from ninox_core.transport import redaction
 
     redaction.add_secret("traceback-secret-777")
     redaction.install()

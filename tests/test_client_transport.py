@@ -10,8 +10,8 @@ from collections.abc import Iterator
 import pytest
 import requests
 
-from ninox_core.client import NinoxClient
 from ninox_core.errors import NinoxRedirectError
+from ninox_core.transport.client import NinoxClient
 from tests.local_server import http_answer, scripted_server
 from tests.tap_support import CRM_DB, DEMO_TEAM, TEST_KEY
 
@@ -110,7 +110,7 @@ def test_change_feed_without_updates_keeps_seq_and_removes(emulator):
         assert lean["removes"] == [f"{table}{ids[1]}"]
 
 
-# ------------------------------------------------- the short path (transport.py)
+# --------------------------------------------------- the short path (session.py)
 
 
 def test_a_post_with_a_body_skips_the_sessions_request_machinery(emulator, monkeypatch):

@@ -2,7 +2,7 @@
 
 The servers and proxies here trickle their answers a byte at a time, so no
 single socket read ever waits as long as `request_timeout`: only the
-whole-answer deadline (ninox_core/deadline.py) can end them.
+whole-answer deadline (ninox_core/transport/deadline.py) can end them.
 """
 
 from __future__ import annotations
@@ -14,9 +14,9 @@ import time
 
 import pytest
 
-from ninox_core.client import NinoxClient
 from ninox_core.errors import NinoxConnectionError
-from ninox_core.files import download_file, upload_file
+from ninox_core.transport.client import NinoxClient
+from ninox_core.transport.files import download_file, upload_file
 from tests.local_server import canned_server, free_port, http_answer
 from tests.tap_support import TEST_KEY
 

@@ -7,8 +7,8 @@ import json
 
 import pytest
 
-from ninox_core.client import NinoxClient
 from ninox_core.errors import NinoxAPIError, NinoxNotFoundError
+from ninox_core.transport.client import NinoxClient
 from tests.cli_support import run
 from tests.tap_support import DEMO_TEAM, TEST_KEY, tap_config
 from tests.target_support import make_database, record, schema, singer_text, target_config

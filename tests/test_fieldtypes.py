@@ -9,16 +9,16 @@ from decimal import Decimal
 import jsonschema
 import pytest
 
-from ninox_core import fieldtypes as ft
-from ninox_core.datetimes import (
+from ninox_core.errors import ValueConversionError, show_value
+from ninox_core.model import fieldtypes as ft
+from ninox_core.model.datetimes import (
     epoch_ms_to_singer,
     ninox_datetime_to_singer,
     parse_datetime,
     to_utc,
 )
-from ninox_core.errors import ValueConversionError, show_value
-from ninox_core.read_values import user_to_singer
-from ninox_core.schema import Choice, NinoxField
+from ninox_core.model.read_values import user_to_singer
+from ninox_core.model.schema import Choice, NinoxField
 
 CHOICES = (Choice("1", "Person"), Choice("2", "Company"), Choice("3", "Smith, Jones & Co"))
 CET = timezone(timedelta(hours=1))
@@ -317,27 +317,6 @@ def test_user_columns(value, expected):
 )
 def test_epoch_ms(value, expected):
     assert epoch_ms_to_singer(value) == expected
-
-
-@pytest.mark.parametrize(
-    ("type_name", "value", "expected"),
-    [
-        ("date", 1611360000000, "2021-01-23"),
-        ("datetime", 1611405000000, "2021-01-23T12:30:00Z"),
-        ("choice", "2", "Company"),
-        ("multi", ["1", "3"], ["Person", "Smith, Jones & Co"]),
-        ("ref", 4, 4),
-    ],
-)
-def test_change_feed_raw_form(type_name, value, expected):
-    conv = ft.raw_reader(field(type_name))
-    assert conv is not None
-    assert conv(value) == expected
-
-
-def test_change_feed_text_types_pass_unchanged():
-    assert ft.raw_reader(field("string")) is None
-    assert must(ft.raw_reader(field("choice"), "ids"))("2") == "2"
 
 
 # ----------------------------------------------------------------- writing

@@ -6,7 +6,7 @@ import itertools
 
 import pytest
 
-from ninox_core.naming import database_part, slug, stream_names, table_part
+from ninox_core.model.naming import database_part, slug, stream_names, table_part
 
 
 @pytest.mark.parametrize(

@@ -25,7 +25,7 @@ from singer_sdk.sinks import BatchSink
 
 import tap_ninox._sdk_compat as tap_compat
 import target_ninox._sdk_compat as target_compat
-from ninox_core.cli_input import ConfigInput
+from ninox_core.cli.inputs import ConfigInput
 
 ROOT = Path(__file__).resolve().parent.parent
 SDK_VERSION = version("singer-sdk")

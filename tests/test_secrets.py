@@ -175,7 +175,7 @@ def test_the_structured_formatter_prints_no_secret_from_extra_fields_or_exceptio
 
     from singer_sdk.logging import StructuredFormatter
 
-    from ninox_core.redaction import add_secret, install
+    from ninox_core.transport.redaction import add_secret, install
 
     add_secret(SECRET)
     install()

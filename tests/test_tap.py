@@ -8,10 +8,10 @@ from typing import Any
 
 import pytest
 
-from ninox_core import fieldtypes
-from ninox_core.client import NinoxClient
 from ninox_core.errors import NinoxConfigError
-from ninox_core.naming import slug
+from ninox_core.model import fieldtypes
+from ninox_core.model.naming import slug
+from ninox_core.transport.client import NinoxClient
 from tests.tap_support import (
     CRM_DB,
     DEMO_TEAM,
@@ -103,7 +103,7 @@ def test_full_sync_emits_every_record_with_converted_values(emulator, api):
 def expected_value(field, value):
     """The Singer value of a Ninox value as read with the defaults (names, style=names).
 
-    Written independently of `ninox_core.fieldtypes` (an oracle, so a bug
+    Written independently of `ninox_core.model.fieldtypes` (an oracle, so a bug
     there fails this test); the demo's values are in Ninox's usual forms.
     """
     if value is None:
@@ -505,7 +505,7 @@ def classic_record(table: Any, raw: dict[str, Any]) -> Any:
 
 def test_record_converter_takes_name_keyed_fields_too():
     """A server that ignores `style=ids` answers name-keyed fields: none is lost."""
-    from ninox_core.schema import NinoxTable
+    from ninox_core.model.schema import NinoxTable
     from tap_ninox.records import record_converter
 
     table = NinoxTable.from_api(
@@ -530,7 +530,7 @@ def test_record_converter_takes_name_keyed_fields_too():
 
 
 def test_a_field_added_after_discovery_is_warned_about_once(caplog):
-    from ninox_core.schema import NinoxTable
+    from ninox_core.model.schema import NinoxTable
     from tap_ninox.records import record_converter
 
     table = NinoxTable.from_api({"id": "A", "name": "T", "fields": []})
@@ -543,7 +543,7 @@ def test_a_field_added_after_discovery_is_warned_about_once(caplog):
 
 def test_a_value_the_type_cannot_hold_fails_naming_table_record_and_field():
     from ninox_core.errors import NinoxError
-    from ninox_core.schema import NinoxTable
+    from ninox_core.model.schema import NinoxTable
     from tap_ninox.records import record_converter
 
     table = NinoxTable.from_api(

@@ -11,7 +11,7 @@ import jsonschema
 import pytest
 
 from ninox_core.errors import NinoxConfigError
-from ninox_core.naming import field_column
+from ninox_core.model.naming import field_column
 from tap_ninox.catalog import DATABASE_ID, FIELD_ID, TABLE_ID, TABLE_NAME
 from tests.tap_support import CRM_DB, DEMO_TEAM, discover, run_tap, tap_config
 

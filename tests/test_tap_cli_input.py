@@ -11,7 +11,7 @@ import time
 
 import pytest
 
-from ninox_core.cli_input import CliInputError, env_config
+from ninox_core.cli.inputs import CliInputError, env_config
 from tap_ninox.tap import TapNinox
 from tests.cli_support import env_from, run
 from tests.local_server import canned_server, http_answer

@@ -25,7 +25,7 @@ from typing import Any
 
 import pytest
 
-from ninox_core.client import NinoxClient
+from ninox_core.transport.client import NinoxClient
 from tests.replica_support import (
     Replica,
     apply,

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 import singer_sdk.streams.core as sdk_core
 
-from ninox_core.client import NinoxClient
+from ninox_core.transport.client import NinoxClient
 from tap_ninox import _sdk_compat
 from tap_ninox import streams as tap_streams
 from tap_ninox._sdk_compat import CompatStream

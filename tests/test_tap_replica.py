@@ -13,7 +13,7 @@ import random
 
 import pytest
 
-from ninox_core.client import NinoxClient
+from ninox_core.transport.client import NinoxClient
 from tests.tap_support import CRM_DB, DEMO_TEAM, TEST_KEY, run_tap, tap_config
 
 TABLE = "D"  # Lead: small, no refs pointing at it

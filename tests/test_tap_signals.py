@@ -17,7 +17,7 @@ import threading
 
 import pytest
 
-from ninox_core.client import NinoxClient
+from ninox_core.transport.client import NinoxClient
 from tests.cli_support import wait_until_blocked
 from tests.tap_support import CRM_DB, DEMO_TEAM, TEST_KEY, tap_config
 

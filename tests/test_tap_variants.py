@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from ninox_core.client import NinoxClient
+from ninox_core.transport.client import NinoxClient
 from ninox_emulator.variants import VARIANTS
 from tests.replica_support import apply, computed_columns, random_changes
 from tests.tap_support import CRM_DB, DEMO_TEAM, TEST_KEY, run_tap, tap_config
@@ -223,27 +223,3 @@ def test_dates_and_datetimes_are_emitted_in_singer_form(emulator, api, variant):
     assert all(isinstance(v, str) and len(v) == 10 and v[4] == "-" for v in birthdays)
     assert all(isinstance(v, str) and v.endswith("Z") and ".000" not in v for v in contacts)
     assert all(r["_created_at"] is None or r["_created_at"].endswith("Z") for r in rows)
-
-
-@pytest.mark.parametrize("choice_style", ["names", "ids"])
-def test_change_feed_multi_values_read_as_lists_also_from_a_bitmask(emulator, api, choice_style):
-    from ninox_core import fieldtypes
-
-    table = api.get_table(DEMO_TEAM, CRM_DB, "C")
-    products = next(f for f in table.fields if f.type == "multi")
-    read = fieldtypes.raw_reader(products, choice_style)
-    assert read is not None
-    plain = api.table_changes(DEMO_TEAM, CRM_DB, "C", 0)["updates"]
-    emulator.variants.enable("multi_bitmask_feed", "int_choice_ids")
-    masked = api.table_changes(DEMO_TEAM, CRM_DB, "C", 0)["updates"]
-    values = [(plain[n].get(products.id), masked[n].get(products.id)) for n in plain]
-    assert any(isinstance(m, str) and p for p, m in values)
-    # The expected list, independently of the reader: the plain feed's ids
-    # as strings, or their captions.
-    caption = {c.id: c.caption for c in products.choices}
-    for p, m in values:
-        if p is not None:
-            ids = [str(i) for i in p]
-            want = ids if choice_style == "ids" else [caption[i] for i in ids]
-            assert read(m) == want
-            assert read(p) == want

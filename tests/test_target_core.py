@@ -20,7 +20,7 @@ from singer_sdk.testing import get_target_test_class
 from singer_sdk.testing import target_tests as std
 from singer_sdk.testing.suites import SingerTestSuite
 
-from ninox_core.client import NinoxClient
+from ninox_core.transport.client import NinoxClient
 from target_ninox.target import TargetNinox
 from tests.standard_emulator import KEY, standard_tests_emulator
 from tests.tap_support import DEMO_TEAM

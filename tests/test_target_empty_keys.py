@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from ninox_core.classic.backend import ClassicBackend
-from ninox_core.schema import NinoxTable
+from ninox_core.model.schema import NinoxTable
 from target_ninox.key_index import KeyIndex
 from tests.tap_support import DEMO_TEAM
 from tests.target_support import (

@@ -15,8 +15,8 @@ from typing import Any
 import pytest
 import requests
 
-from ninox_core.client import NinoxClient
 from ninox_core.errors import NinoxError, NinoxWriteOutcomeUnknown
+from ninox_core.transport.client import NinoxClient
 from tests.local_server import http_answer, scripted_server
 from tests.tap_support import CRM_DB, DEMO_TEAM, TEST_KEY, run_tap, tap_config
 from tests.target_support import (

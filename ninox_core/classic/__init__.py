@@ -13,5 +13,5 @@ The first implementation of `ninox_core.backend.Backend`
   "Checked answers").
 
 Import the modules themselves: this package imports nothing, so that
-`ninox_core.client` can use `checks` without a cycle.
+`ninox_core.transport.client` can use `checks` without a cycle.
 """

@@ -22,10 +22,11 @@ from ninox_core.backend import (
     WriteOp,
     WriteResult,
 )
+from ninox_core.classic.calls import PAGE_SIZE
 from ninox_core.classic.records import Elements, FieldIds, to_records, to_saved
-from ninox_core.client import PAGE_SIZE, NinoxClient
 from ninox_core.errors import NinoxNotFoundError
-from ninox_core.schema import NinoxTable
+from ninox_core.model.schema import NinoxTable
+from ninox_core.transport.client import NinoxClient
 
 #: What the classic API can do (docs/api.md; `Capabilities` says what each means).
 CLASSIC_CAPABILITIES = Capabilities(
@@ -85,7 +86,7 @@ class ClassicBackend:
         *,
         after_id: int = 0,
         since: Cursor | None = None,
-        page_size: int = PAGE_SIZE,
+        page_size: int | None = None,
         choice_style: str = "names",
         on_repaired: RepairReport | None = None,
     ) -> Iterator[list[Record]]:
@@ -97,7 +98,7 @@ class ClassicBackend:
             address.table,
             since_id=after_id,
             since_sq=None if since is None else since.value,
-            page_size=page_size,
+            page_size=PAGE_SIZE if page_size is None else page_size,
             choice_style=choice_style,
             style="ids",
             on_replaced=on_repaired,

@@ -17,11 +17,11 @@ from typing import TYPE_CHECKING, Any
 
 import msgspec
 
-from ninox_core.answers import SurrogateReport
 from ninox_core.classic import checks
 from ninox_core.errors import NinoxAPIError
-from ninox_core.schema import NinoxTable
-from ninox_core.transport import segment
+from ninox_core.model.schema import NinoxTable
+from ninox_core.transport.answers import SurrogateReport
+from ninox_core.transport.session import segment
 
 #: Records per page of every read, tap and target (docs/decisions/0015-page-size-default.md).
 PAGE_SIZE = 1000
@@ -29,7 +29,7 @@ PAGE_SIZE = 1000
 _MAX_SCANS = 5
 
 # The client's logger: the warnings about server differences keep their name.
-logger = logging.getLogger("ninox_core.client")
+logger = logging.getLogger("ninox_core.transport.client")
 
 
 class ClassicCalls:
@@ -123,7 +123,7 @@ class ClassicCalls:
 
     def get_table(self, team_id: str, database_id: str, table_id: str) -> NinoxTable:
         """`GET .../tables/{table}`: one table with its fields."""
-        path = _table_path(team_id, database_id, table_id)
+        path = table_path(team_id, database_id, table_id)
         table = self._object(path, "a table")
         if "id" not in table:
             raise self._not_ninox(path, "a table", table)
@@ -161,7 +161,7 @@ class ClassicCalls:
         ids do not rise fails the read. `on_replaced(record id, field id)`
         hears of each lone surrogate replaced (by default: one warning).
         """
-        path = f"{_table_path(team_id, database_id, table_id)}/records"
+        path = f"{table_path(team_id, database_id, table_id)}/records"
         params: dict[str, Any] = {
             "perPage": page_size,
             "choiceStyle": choice_style,
@@ -298,7 +298,7 @@ class ClassicCalls:
         self, team_id: str, database_id: str, table_id: str, record_id: int
     ) -> dict[str, Any]:
         """`GET .../records/{id}`: one record (404 → `NinoxNotFoundError`)."""
-        path = f"{_table_path(team_id, database_id, table_id)}/records/{segment(record_id)}"
+        path = f"{table_path(team_id, database_id, table_id)}/records/{segment(record_id)}"
         found: dict[str, Any] = self.request("GET", path, check=checks.one_record)
         return found
 
@@ -328,7 +328,7 @@ class ClassicCalls:
         raises it for any batch (a server may apply part of a batch and then
         fail: resending all of it would fail the same way).
         """
-        path = f"{_table_path(team_id, database_id, table_id)}/records"
+        path = f"{table_path(team_id, database_id, table_id)}/records"
         idempotent = all("id" in r or "_id" in r for r in records)
         if resend is not None:
             idempotent = idempotent and resend
@@ -356,7 +356,7 @@ class ClassicCalls:
         Confirmed only by Ninox's own answer (`checks.deleted`); an
         unconfirmed deletion is sent again (deleting is idempotent), then fails.
         """
-        path = f"{_table_path(team_id, database_id, table_id)}/records"
+        path = f"{table_path(team_id, database_id, table_id)}/records"
         self.request("DELETE", path, json=[int(i) for i in record_ids], check=checks.deleted)
 
     # ----------------------------------------------------------- change feed
@@ -376,7 +376,7 @@ class ClassicCalls:
         carries every changed record's values too. With `updates=False` only
         `seq` and `removes` are decoded; the updates are skipped unparsed.
         """
-        path = f"{_table_path(team_id, database_id, table_id)}/changes"
+        path = f"{table_path(team_id, database_id, table_id)}/changes"
         params = {"sinceSq": since_sq}
         if updates:
             full: dict[str, Any] = self.request(
@@ -401,7 +401,7 @@ class ClassicCalls:
         self, team_id: str, database_id: str, table_id: str, record_id: int
     ) -> list[dict[str, Any]]:
         """`GET .../records/{id}/files`: metadata of a record's attachments."""
-        path = f"{_table_path(team_id, database_id, table_id)}/records/{segment(record_id)}/files"
+        path = f"{table_path(team_id, database_id, table_id)}/records/{segment(record_id)}/files"
         return _as_list(self.request("GET", path))
 
 
@@ -452,7 +452,8 @@ def _db_path(team_id: str, database_id: str) -> str:
     return f"/teams/{segment(team_id)}/databases/{segment(database_id)}"
 
 
-def _table_path(team_id: str, database_id: str, table_id: str) -> str:
+def table_path(team_id: str, database_id: str, table_id: str) -> str:
+    """The path of a table under the base URL, each id quoted."""
     return f"{_db_path(team_id, database_id)}/tables/{segment(table_id)}"
 
 

@@ -19,7 +19,7 @@ from typing import Any
 
 import msgspec
 
-from ninox_core.answers import Check, Unchecked, describe
+from ninox_core.transport.answers import Check, Unchecked, describe
 
 
 def records_page(answer: Any, status: int) -> list[dict[str, Any]]:

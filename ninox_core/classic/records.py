@@ -12,7 +12,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from ninox_core.backend import Record, Saved, WriteOp
-from ninox_core.schema import NinoxTable
+from ninox_core.model.schema import NinoxTable
 
 
 class FieldIds:

@@ -15,8 +15,8 @@ from typing import Any
 
 import pytest
 
-from ninox_core.client import DEFAULT_BASE_URL, NinoxClient
 from ninox_core.errors import NinoxNotFoundError
+from ninox_core.transport.client import DEFAULT_BASE_URL, NinoxClient
 from ninox_emulator import NinoxEmulator
 from tests.live.probe import Scratch
 

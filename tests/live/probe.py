@@ -19,9 +19,10 @@ from typing import Any
 
 import requests
 
-from ninox_core.client import NinoxClient, segment
 from ninox_core.errors import NinoxNotFoundError
-from ninox_core.schema import NinoxField
+from ninox_core.model.schema import NinoxField
+from ninox_core.transport.client import NinoxClient
+from ninox_core.transport.session import segment
 
 #: The `sinceSq` that asks the change feed for nothing but its current `seq`.
 _FAR_FUTURE = 10**15

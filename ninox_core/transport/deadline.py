@@ -53,10 +53,6 @@ class Watchdog:
         with self._lock:
             self._sock = None
 
-    def remaining(self) -> float:
-        """Seconds left before the deadline (never negative)."""
-        return max(0.0, self.deadline - time.monotonic())
-
     def watch(self, sock: socket.socket | None) -> None:
         """Make `sock` the socket to shut down at the deadline."""
         if sock is None:

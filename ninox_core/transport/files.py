@@ -28,15 +28,11 @@ from typing import IO, Any, TypeVar
 import requests
 from urllib3.fields import format_multipart_header_param
 
-from ninox_core.client import (
-    NinoxClient,
-    _decode_body,
-    _describe_transport_error,
-    _table_path,
-    segment,
-)
-from ninox_core.deadline import Watchdog, last_socket
+from ninox_core.classic.calls import table_path
 from ninox_core.errors import NinoxConnectionError
+from ninox_core.transport.client import NinoxClient, _decode_body, _describe_transport_error
+from ninox_core.transport.deadline import Watchdog, last_socket
+from ninox_core.transport.session import segment
 
 #: Bytes read from the socket (and written to disk) at a time.
 CHUNK_SIZE = 1024 * 1024
@@ -54,7 +50,7 @@ class _BrokenTransfer(Exception):
 def file_path(team_id: str, database_id: str, table_id: str, record_id: int, name: str) -> str:
     """The API path of one attachment (`name` URL-encoded)."""
     return (
-        f"{_table_path(team_id, database_id, table_id)}/records/{segment(record_id)}"
+        f"{table_path(team_id, database_id, table_id)}/records/{segment(record_id)}"
         f"/files/{segment(name)}"
     )
 
@@ -122,7 +118,7 @@ def upload_file(
     is computed from it, so nothing is buffered). Returns the server's
     metadata of the stored file.
     """
-    path = f"{_table_path(team_id, database_id, table_id)}/records/{segment(record_id)}/files"
+    path = f"{table_path(team_id, database_id, table_id)}/records/{segment(record_id)}/files"
     boundary = f"ninox-{time.time_ns():x}"
     head = (
         f"--{boundary}\r\n"

@@ -1,7 +1,7 @@
 """Writing values: a Singer value (as the SDK parsed it) → the Ninox text form for POST (target).
 
 `fieldtypes.writer` picks the converter per field; the decisions are listed
-in `ninox_core.fieldtypes`.
+in `ninox_core.model.fieldtypes`.
 """
 
 from __future__ import annotations
@@ -14,7 +14,8 @@ from datetime import date, datetime, time
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from ninox_core.datetimes import (
+from ninox_core.errors import ValueConversionError
+from ninox_core.model.datetimes import (
     DATE_RE,
     TIME_RE,
     UTC,
@@ -25,9 +26,8 @@ from ninox_core.datetimes import (
     singer_datetime,
     to_utc,
 )
-from ninox_core.errors import ValueConversionError
-from ninox_core.schema import NinoxField
-from ninox_core.value_forms import (
+from ninox_core.model.schema import NinoxField
+from ninox_core.model.value_forms import (
     INT_LIMIT,
     Converter,
     captions_longest_first,

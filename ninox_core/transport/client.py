@@ -34,10 +34,8 @@ import msgspec
 import requests
 from urllib3.exceptions import ConnectTimeoutError, NameResolutionError, NewConnectionError
 
-from ninox_core import answers, termination, transport
-from ninox_core.answers import Check, SurrogateReport, Unchecked
-from ninox_core.classic.calls import PAGE_SIZE, ClassicCalls, _table_path
-from ninox_core.deadline import DeadlineAdapter, Watchdog
+from ninox_core import termination
+from ninox_core.classic.calls import ClassicCalls
 from ninox_core.errors import (
     NinoxAPIError,
     NinoxAuthError,
@@ -49,26 +47,10 @@ from ninox_core.errors import (
     NinoxRetryableError,
     NinoxWriteOutcomeUnknown,
 )
-from ninox_core.redaction import add_secret, install, protect_url, redact, redact_url
-from ninox_core.transport import segment
-
-# `PAGE_SIZE`, `segment` and `_table_path` are re-exported: the connectors,
-# files.py and the tests import them from here.
-__all__ = [
-    "CONNECT_TIMEOUT",
-    "DEFAULT_BASE_URL",
-    "DEFAULT_MAX_RETRIES",
-    "DEFAULT_TIMEOUT",
-    "FIRST_CONNECT_TIMEOUT",
-    "FIRST_CONTACT_BUDGET",
-    "FIRST_CONTACT_RETRIES",
-    "MAX_BACKOFF_SECONDS",
-    "MAX_MESSAGE_CHARS",
-    "PAGE_SIZE",
-    "NinoxClient",
-    "_table_path",
-    "segment",
-]
+from ninox_core.transport import answers, session
+from ninox_core.transport.answers import Check, SurrogateReport, Unchecked
+from ninox_core.transport.deadline import DeadlineAdapter, Watchdog
+from ninox_core.transport.redaction import add_secret, install, protect_url, redact, redact_url
 
 DEFAULT_BASE_URL = "https://api.ninox.com/v1"
 DEFAULT_TIMEOUT = 300.0
@@ -91,7 +73,7 @@ MAX_MESSAGE_CHARS = 300
 _encode_json = msgspec.json.Encoder(decimal_format="number").encode
 _decode_json = msgspec.json.decode
 
-logger = logging.getLogger("ninox_core.client")
+logger = logging.getLogger("ninox_core.transport.client")
 
 
 class NinoxClient(ClassicCalls):
@@ -142,9 +124,9 @@ class NinoxClient(ClassicCalls):
         self.max_retries = max(0, int(max_retries))
         if backoff_base is not None:
             self.backoff_base = backoff_base
-        # Reentrant: a streamed download holds it across its tries (ninox_core.files).
+        # Reentrant: a streamed download holds it across its tries (ninox_core.transport.files).
         self._lock = threading.RLock()
-        self._session = transport.new_session(self.base_url)
+        self._session = session.new_session(self.base_url)
         adapter = DeadlineAdapter()
         self._session.mount("http://", adapter)
         self._session.mount("https://", adapter)
@@ -196,7 +178,7 @@ class NinoxClient(ClassicCalls):
     ) -> Any:
         """Send one request (with retries) and return the decoded JSON answer.
 
-        `path` is relative to the base URL and already quoted (see `segment`).
+        `path` is relative to the base URL and already quoted (`session.segment`).
         With `idempotent=False` a lost answer raises `NinoxWriteOutcomeUnknown`
         instead of resending. With `raw=True` the body's bytes are returned.
         `answer_type` (a msgspec type) decodes only what it names: the rest of
@@ -279,7 +261,7 @@ class NinoxClient(ClassicCalls):
                         Watchdog(self.timeout) as watchdog,
                     ):
                         try:
-                            response = transport.send(
+                            response = session.send(
                                 self._session,
                                 method,
                                 url,

@@ -9,8 +9,8 @@ from datetime import date, datetime, time
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from ninox_core.datetimes import singer_datetime, to_utc
-from ninox_core.schema import NinoxField
+from ninox_core.model.datetimes import singer_datetime, to_utc
+from ninox_core.model.schema import NinoxField
 
 #: A per-field value converter, built once by `reader` or `writer`.
 Converter = Callable[[Any], Any]

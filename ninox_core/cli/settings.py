@@ -7,7 +7,12 @@ from typing import Any
 
 from singer_sdk import typing as th
 
-from ninox_core.client import DEFAULT_BASE_URL, DEFAULT_MAX_RETRIES, DEFAULT_TIMEOUT, NinoxClient
+from ninox_core.transport.client import (
+    DEFAULT_BASE_URL,
+    DEFAULT_MAX_RETRIES,
+    DEFAULT_TIMEOUT,
+    NinoxClient,
+)
 
 
 def connection_properties(plugin_name: str, version: str) -> list[th.Property[Any]]:

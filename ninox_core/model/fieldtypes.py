@@ -100,11 +100,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from ninox_core.feed_values import FEED_READERS
-from ninox_core.read_values import READERS
-from ninox_core.schema import NinoxField
-from ninox_core.value_forms import Converter
-from ninox_core.write_values import WRITERS
+from ninox_core.model.read_values import READERS
+from ninox_core.model.schema import NinoxField
+from ninox_core.model.value_forms import Converter
+from ninox_core.model.write_values import WRITERS
 
 __all__ = [
     "CHOICE_STYLES",
@@ -114,7 +113,6 @@ __all__ = [
     "is_known_type",
     "is_writable",
     "kind_of",
-    "raw_reader",
     "reader",
     "singer_schema",
     "writer",
@@ -130,7 +128,7 @@ CHOICE_STYLES = ("names", "ids")
 class FieldKind:
     """How one Ninox type maps to Singer and back.
 
-    `make_reader`/`make_raw_reader` are None when values pass unchanged.
+    `make_reader` is None when values pass unchanged.
     """
 
     name: str
@@ -139,8 +137,6 @@ class FieldKind:
     make_writer: Callable[[NinoxField], Converter]
     writable: bool = True
     known: bool = True
-    #: For the change feed's raw form when it differs from the text form.
-    make_raw_reader: Callable[[NinoxField, str], Converter] | None = None
 
 
 def _nullable(json_type: str, **extra: Any) -> dict[str, Any]:
@@ -186,7 +182,6 @@ KINDS: dict[str, FieldKind] = {
         _nullable("string", format="date"),
         READERS["date"],
         WRITERS["date"],
-        make_raw_reader=FEED_READERS["date"],
     ),
     "datetime": _DATETIME,
     "timestamp": _DATETIME,
@@ -197,7 +192,6 @@ KINDS: dict[str, FieldKind] = {
         _nullable("array", items={"type": "string"}),
         READERS["multi"],
         WRITERS["multi"],
-        make_raw_reader=FEED_READERS["multi"],
     ),
     "ref": FieldKind("ref", _nullable("integer"), READERS["ref"], WRITERS["ref"]),
     "rev": FieldKind(
@@ -245,17 +239,6 @@ def reader(field: NinoxField, choice_style: str = "names") -> Converter | None:
     """
     _check_style(choice_style)
     make = kind_of(field).make_reader
-    return make(field, choice_style) if make else None
-
-
-def raw_reader(field: NinoxField, choice_style: str = "names") -> Converter | None:
-    """Change-feed raw value (epoch ms dates, choice ids) → Singer value; None = unchanged.
-
-    Like `reader`, for the values of `.../changes` (docs/api.md §5).
-    """
-    _check_style(choice_style)
-    kind = kind_of(field)
-    make = kind.make_raw_reader or kind.make_reader
     return make(field, choice_style) if make else None
 
 

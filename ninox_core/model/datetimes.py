@@ -1,6 +1,6 @@
 """Dates, times and date-times in the forms Ninox and Singer use (docs/api.md).
 
-Shared by reading (`read_values`, `feed_values`) and writing (`write_values`).
+Shared by reading (`read_values`) and writing (`write_values`).
 """
 
 from __future__ import annotations

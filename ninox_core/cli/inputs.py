@@ -21,9 +21,9 @@ from typing import Any
 from jsonschema import validators
 
 from ninox_core.errors import NinoxError
-from ninox_core.redaction import add_secret, install, protect_url
+from ninox_core.transport.redaction import add_secret, install, protect_url
 
-logger = logging.getLogger("ninox_core.cli_input")
+logger = logging.getLogger("ninox_core.cli.inputs")
 
 _TRUE = ("true", "1", "yes", "on")
 _FALSE = ("false", "0", "no", "off", "")

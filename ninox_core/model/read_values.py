@@ -1,7 +1,7 @@
 """Reading values: a field's value as Ninox sends it in records → its Singer value (tap).
 
 `fieldtypes.reader` picks the converter per field; the decisions are listed
-in `ninox_core.fieldtypes`.
+in `ninox_core.model.fieldtypes`.
 """
 
 from __future__ import annotations
@@ -12,10 +12,10 @@ from datetime import timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from ninox_core.datetimes import DATE_RE, EPOCH, ninox_datetime_to_singer, parse_datetime
 from ninox_core.errors import ValueConversionError
-from ninox_core.schema import NinoxField
-from ninox_core.value_forms import (
+from ninox_core.model.datetimes import DATE_RE, EPOCH, ninox_datetime_to_singer, parse_datetime
+from ninox_core.model.schema import NinoxField
+from ninox_core.model.value_forms import (
     Converter,
     captions_longest_first,
     choice_maps,
