@@ -8,12 +8,10 @@ with `signal.signal` (target_ninox/commit_policy.py), no SDK name needed.
 
 from __future__ import annotations
 
-import math
 import sys
 from typing import Any, NoReturn
 
-from singer_sdk import Sink, Target
-from singer_sdk.mapper import SameRecordTransform
+from singer_sdk import Target
 from singer_sdk.plugin_base import _ConfigInput as SDKConfigInput
 from singer_sdk.sinks import BatchSink
 from typing_extensions import override
@@ -30,83 +28,6 @@ class CompatTarget(Target):
     # their STATE, and an age drain would write them early, to be written
     # again by a rerun. No setting or public hook turns the age drain off.
     _MAX_RECORD_AGE_IN_MINUTES: float = float("inf")
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        """The SDK's target, plus a cache of the streams that take the fast path."""
-        #: stream name → (its stream maps, its sink, whether records take the fast path).
-        self.fast_streams: dict[str, tuple[object, object, bool]] = {}
-        super().__init__(*args, **kwargs)
-
-    @override
-    def _process_record_message(self, message_dict: dict[str, Any]) -> None:
-        # Why: the SDK's per-record path runs, for every record, what only a
-        # stream map, flattening, metadata columns, a `preprocess_record` or a
-        # record age limit need (a copy of the record, the map loop, a debug
-        # log line, an age check): about a fifth of the target's CPU
-        # (docs/design.md, "Performance"). When none of them is active the
-        # record takes `fast_record`, which makes the same calls of the sink
-        # in the same order; anything else takes the SDK's path unchanged.
-        sink = self.fast_record_sink(message_dict)
-        if sink is None:
-            super()._process_record_message(message_dict)
-        else:
-            self.fast_record(sink, message_dict["record"])
-
-    def fast_record_sink(self, message_dict: dict[str, Any]) -> CompatBatchSink | None:
-        """The sink of a RECORD that may take the fast path, else None."""
-        stream_name = message_dict.get("stream")
-        if not isinstance(stream_name, str) or "record" not in message_dict:
-            return None  # the SDK's path reports what is missing
-        cached = self.fast_streams.get(stream_name)
-        if (
-            cached is not None
-            # Why `_sinks_active`: `get_sink` would cost two calls per record.
-            and self._sinks_active.get(stream_name) is cached[1]
-            and self.mapper.stream_maps.get(stream_name) is cached[0]
-        ):
-            return cached[1] if cached[2] else None  # type: ignore[return-value]
-        maps = self.mapper.stream_maps.get(stream_name)
-        if maps is None or not self.sink_exists(stream_name):
-            return None
-        sink = self.get_sink(stream_name)
-        allowed = isinstance(sink, CompatBatchSink) and self.fast_path_allowed(
-            stream_name, maps, sink
-        )
-        self.fast_streams[stream_name] = (maps, sink, allowed)
-        return sink if allowed and isinstance(sink, CompatBatchSink) else None
-
-    def fast_path_allowed(self, stream_name: str, maps: Any, sink: Any) -> bool:
-        """True when the SDK's per-record path would only forward to the sink."""
-        if not math.isinf(self._MAX_RECORD_AGE_IN_MINUTES):
-            return False
-        if not (isinstance(maps, list) and len(maps) == 1):
-            return False
-        stream_map = maps[0]
-        if type(stream_map) is not SameRecordTransform or stream_map.flattening_enabled:
-            return False
-        if stream_map.stream_alias != stream_name:
-            return False
-        return isinstance(sink, CompatBatchSink) and sink.takes_fast_records()
-
-    def fast_record(self, sink: CompatBatchSink, record: dict[str, Any]) -> None:
-        """One RECORD through `sink`: the SDK's per-record calls, nothing else."""
-        # The SDK's order: batch context, `_validate_and_parse` and
-        # `_singer_validate_message` (ours forward to these two), tally,
-        # `process_record`, metric, drain when full. The record is not
-        # copied: nothing of ours changes or keeps it.
-        context = sink._get_context(record)
-        sink.validate_record(record)
-        sink.check_key_properties(record)
-        sink.tally_record_read()
-        sink.process_record(record, context)
-        sink.record_counter_metric.increment()
-        if sink.is_full:
-            self.logger.info(
-                "Target sink for '%s' is full. Current size is '%s'. Draining...",
-                sink.stream_name,
-                sink.current_size,
-            )
-            self.drain_one(sink)
 
     @override
     def _assert_sink_exists(self, stream_name: str) -> None:
@@ -177,22 +98,6 @@ class CompatBatchSink(BatchSink):
     def _singer_validate_message(self, record: dict[str, Any]) -> None:
         # Why: the SDK's message for a missing key property names no line.
         self.check_key_properties(record)
-
-    #: Records may skip the SDK's generic per-record path (`CompatTarget.fast_record`).
-    fast_records = False
-
-    def takes_fast_records(self) -> bool:
-        """True when the SDK's per-record steps would only forward to our methods."""
-        cls = type(self)
-        return (
-            self.fast_records
-            and not self.include_sdc_metadata_properties
-            and cls.preprocess_record is Sink.preprocess_record
-            and cls._validate_and_parse is CompatBatchSink._validate_and_parse
-            and cls._singer_validate_message is CompatBatchSink._singer_validate_message
-            and cls._remove_sdc_metadata_from_record
-            is CompatBatchSink._remove_sdc_metadata_from_record
-        )
 
     def validate_record(self, record: dict[str, Any]) -> dict[str, Any]:
         """Check a record against the stream's SCHEMA; returns it."""

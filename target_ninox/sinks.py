@@ -97,9 +97,6 @@ class SettledBatchTimer(metrics.Timer):
 class NinoxSink(CompatBatchSink):
     """Writes one stream into the Ninox table it maps to."""
 
-    #: Nothing of the SDK's generic per-record path is needed (target_ninox/_sdk_compat.py).
-    fast_records = True
-
     def __init__(
         self,
         target: TargetNinox,

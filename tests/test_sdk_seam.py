@@ -82,7 +82,6 @@ def test_the_seams_override_the_private_names_relied_on() -> None:
         "_assert_sink_exists",
         "_validate_and_parse",
         "_MAX_RECORD_AGE_IN_MINUTES",
-        "_process_record_message",
     } <= names
 
 
@@ -114,8 +113,6 @@ def test_each_private_override_still_matches_the_sdk(
     [
         # CompatStream.write_state_now
         ("tap-ninox", Stream, "_write_state_message", ["self"]),
-        # CompatTarget.fast_record
-        ("target-ninox", BatchSink, "_get_context", ["self", "record"]),
     ],
 )
 def test_private_methods_called_still_exist(
@@ -134,8 +131,6 @@ def test_private_methods_called_still_exist(
     [
         # CompatStream._generate_record_messages: the ACTIVATE_VERSION version.
         ("tap-ninox", Stream, "_stream_version"),
-        # CompatTarget.fast_record_sink: the active sink of a stream.
-        ("target-ninox", Target, "_sinks_active"),
         # CompatTap.__init__: the writer every STATE goes through.
         ("tap-ninox", Tap, "_state_writer"),
     ],

@@ -1,18 +1,14 @@
-"""The per-record fast path (target_ninox/_sdk_compat.py `CompatTarget.fast_record`).
+"""Several streams into two tables in one run, STATEs between them.
 
-The same input, once through the fast path and once through the SDK's
-generic per-record path, must leave the same tables and emit the same
-STATE lines: keyed upserts, `_id` updates, unkeyed creates and deletions.
+Keyed upserts, `_id` updates, unkeyed creates and deletions, in batches
+smaller than the streams, leave the expected tables and the last STATE;
+a stream map applies to its stream only.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-import pytest
-
-from target_ninox.sinks import NinoxSink
-from target_ninox.target import TargetNinox
 from tests.target_support import (
     NUMBER,
     STRING,
@@ -26,7 +22,7 @@ from tests.target_support import (
     target_config,
 )
 
-FAST_DB, SDK_DB = "tgt0fast0db", "tgt0sdkp0db"
+DB = "tgt0mixd0db"
 INTEGER_ID = {"type": ["integer", "null"]}
 DELETED = {"type": ["string", "null"], "format": "date-time"}
 
@@ -80,45 +76,20 @@ def _run(emulator: Any, database_id: str, **settings: Any) -> tuple[TargetRun, d
     return run, tables
 
 
-@pytest.fixture
-def fast_calls(monkeypatch: pytest.MonkeyPatch) -> list[str]:
-    """The streams of the records that took the fast path."""
-    calls: list[str] = []
-    original = TargetNinox.fast_record
-
-    def spy(self: TargetNinox, sink: Any, record: dict[str, Any]) -> None:
-        calls.append(sink.stream_name)
-        original(self, sink, record)
-
-    monkeypatch.setattr(TargetNinox, "fast_record", spy)
-    return calls
-
-
-def test_the_fast_path_and_the_sdk_path_leave_the_same_tables_and_states(
-    emulator: Any, monkeypatch: pytest.MonkeyPatch, fast_calls: list[str]
-) -> None:
-    fast, fast_tables = _run(emulator, FAST_DB)
-    assert len(fast_calls) == len([m for m in _input() if m["type"] == "RECORD"])
-
-    fast_calls.clear()
-    monkeypatch.setattr(NinoxSink, "fast_records", False)
-    sdk, sdk_tables = _run(emulator, SDK_DB)
-    assert fast_calls == []
-
-    assert fast.exit_code == sdk.exit_code == 0
-    assert fast.stdout == sdk.stdout  # the same STATE lines, rerun markers included
-    assert fast.raw_posts_at_state == sdk.raw_posts_at_state
-    assert fast_tables == sdk_tables
-    people = fast_tables["A"]
+def test_keyed_id_and_unkeyed_streams_leave_the_expected_tables(emulator: Any) -> None:
+    run, tables = _run(emulator, DB)
+    assert run.exit_code == 0
+    people = tables["A"]
     # 30 keyed creates + 1 new key - 2 deleted by key - 1 deleted by _id.
     assert len(people) == 28
     assert people[1]["Name"] == "renamed 1" and 6 not in people
-    assert len(fast_tables["B"]) == 26
-    assert fast.states[-1] == {"companies": "done"}
+    assert people[3]["Name"] == "again 3"
+    assert len(tables["B"]) == 26
+    assert run.states[-1] == {"companies": "done"}
 
 
-def test_a_stream_map_takes_the_sdk_path(emulator: Any, fast_calls: list[str]) -> None:
-    run, tables = _run(emulator, FAST_DB, stream_maps={"companies": {"Name": "Name.lower()"}})
+def test_a_stream_map_applies_to_its_stream_only(emulator: Any) -> None:
+    run, tables = _run(emulator, DB, stream_maps={"companies": {"Name": "Name.lower()"}})
     assert run.exit_code == 0
-    assert "companies" not in fast_calls and "people" in fast_calls
     assert sorted(r["Name"] for r in tables["B"].values())[:2] == ["c1", "c10"]
+    assert {r["Name"] for r in tables["A"].values()} >= {"P9", "again 3"}
