@@ -42,8 +42,8 @@ class NinoxMessageReader(MsgSpecReader):
         self.line_number = 0
         #: Set by the target: where STATE messages go.
         self.policy: CommitPolicy | None = None
-        #: Set by the target: run every `EVERY_LINES` lines (the write
-        #: queue lets its worker run, target_ninox/write_queue.py).
+        #: Set by the target: run every `EVERY_LINES` lines (the progress
+        #: line, target_ninox/target.py).
         self.every_lines: Callable[[], None] | None = None
 
     @override

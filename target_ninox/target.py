@@ -182,8 +182,7 @@ class TargetNinox(CompatTarget):
             reader.every_lines = self.every_lines
 
     def every_lines(self) -> None:
-        """Run every few input lines: let the write in flight go on; say how far we are."""
-        self.writes.let_worker_run()
+        """Run every few input lines: say how far we are."""
         if self.progress.due():
             self.log_progress()
 

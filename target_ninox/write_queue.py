@@ -16,7 +16,6 @@ them, or that emits a STATE, calls `settle()` first.
 
 from __future__ import annotations
 
-import time
 import typing as t
 from collections.abc import Callable
 
@@ -64,21 +63,6 @@ class WriteQueue:
 
             self._executor = ThreadPoolExecutor(1, thread_name_prefix="target-ninox-write")
         self._flight = (self._executor.submit(write), done)
-        # Hand the interpreter lock to the worker now: otherwise it waits for
-        # it while this thread converts the next batch, and its POST starts
-        # milliseconds late (3.6 ms → 0.1 ms per write, bench/bench_all.py).
-        time.sleep(0)
-
-    def let_worker_run(self) -> None:
-        """While a write is in flight, hand the worker the interpreter lock.
-
-        Called every few input lines: a worker whose answer has arrived
-        otherwise waits for the lock until this thread's switch interval
-        ends, and Ninox's next call starts that much later
-        (docs/design.md, "One write in flight").
-        """
-        if self._flight is not None:
-            time.sleep(0)
 
     def settle(self) -> None:
         """Wait for the write in flight (if any) and run its `done` here."""

@@ -15,7 +15,6 @@ from typing import Any
 
 import pytest
 
-from target_ninox.reader import EVERY_LINES
 from target_ninox.write_queue import WriteQueue
 from tests.target_support import (
     INTEGER,
@@ -247,22 +246,3 @@ def test_a_failed_write_is_raised_where_it_is_settled(background):
     queue.close()
     assert [type(e) for e in reported] == [ValueError]
     assert started == [], "a write after a failed one was started"
-
-
-def test_the_reader_lets_the_write_worker_run_every_few_lines(emulator, monkeypatch):
-    make_database(emulator)
-    calls: list[bool] = []
-    original = WriteQueue.let_worker_run
-
-    def spy(self: WriteQueue) -> None:
-        calls.append(self.in_flight)
-        original(self)
-
-    monkeypatch.setattr(WriteQueue, "let_worker_run", spy)
-    messages = [schema("people", PEOPLE), *people(1, 299), state({"n": 299})]
-    run = run_target(target_config(emulator, batch_size_rows=100), messages, emulator)
-    assert run.exit_code == 0
-    # 301 lines: after lines 50, 100, ..., 300; a write is in flight after
-    # the first batch (line 101) until the next drain settles it.
-    assert len(calls) == 301 // EVERY_LINES
-    assert any(calls)
