@@ -8,7 +8,6 @@ import threading
 from collections.abc import Iterator
 
 import pytest
-import requests
 
 from ninox_core.errors import NinoxRedirectError
 from ninox_core.transport.client import NinoxClient
@@ -110,36 +109,7 @@ def test_change_feed_without_updates_keeps_seq_and_removes(emulator):
         assert lean["removes"] == [f"{table}{ids[1]}"]
 
 
-# --------------------------------------------------- the short path (session.py)
-
-
-def test_a_post_with_a_body_skips_the_sessions_request_machinery(emulator, monkeypatch):
-    def refuse(*args: object, **kwargs: object) -> None:
-        raise AssertionError("requests.Session.request was used for a plain JSON POST")
-
-    rows = [{"fields": {"First name": "Short"}}]
-    with NinoxClient(TEST_KEY, emulator.base_url) as client:
-        monkeypatch.setattr(requests.Session, "request", refuse)
-        saved = client.save_records(DEMO_TEAM, CRM_DB, "A", rows, full_answer=False)
-        again = client.get_record(DEMO_TEAM, CRM_DB, "A", saved[0]["id"])
-    assert again["fields"]["First name"] == "Short"
-    posts = [e for e in emulator.log.snapshot() if e.method == "POST"]
-    assert len(posts) == 1
-
-
-def test_queries_and_uploads_still_take_the_sessions_path(emulator, monkeypatch):
-    used: list[str] = []
-    original = requests.Session.request
-
-    def spy(self: requests.Session, method: str, url: str, **kwargs: object) -> object:
-        used.append(f"{method} {url.rsplit('/', 1)[-1]}")
-        return original(self, method, url, **kwargs)  # type: ignore[arg-type]
-
-    monkeypatch.setattr(requests.Session, "request", spy)
-    with NinoxClient(TEST_KEY, emulator.base_url) as client:
-        pages = list(client.iter_record_pages(DEMO_TEAM, CRM_DB, "A", page_size=5))
-    assert pages
-    assert used and all(u.startswith("GET records") for u in used)
+# ------------------------------------------- the session (session.py)
 
 
 def test_a_redirect_answer_is_never_followed_and_names_the_new_base_url():

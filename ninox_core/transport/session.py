@@ -1,32 +1,18 @@
-"""The `requests` session under `NinoxClient.send`, and its short path.
+"""The `requests` session under `NinoxClient.send`.
 
-A `requests.Session.request` call merges settings, parses and requotes the
-URL, runs cookie and redirect machinery and response hooks: about half the
-client's CPU per call, and on a target's POST chain as much time as the
-server's answer (docs/design.md, "Performance"). The Ninox API needs none
-of it for a request with a prepared JSON body (or none) and no query: the
-URL is already quoted (`client.segment`), the key travels in a header, no
-cookie is sent. Such a request is prepared here directly and handed to the
-session's adapter; the answer is read the same way. Everything else (query
-parameters, uploads, streamed downloads, cookies a server set, non-ASCII
-URLs) takes the session's full path, so nothing changes for what the
-short path does not cover. Neither path follows a redirect: the client
-turns a 3xx into one error line (docs/design.md, "Checked answers").
+Every request takes `requests.Session.request`. No redirect is followed:
+the client turns a 3xx into one error line (docs/design.md, "Checked
+answers").
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from typing import Any
 from urllib.parse import quote, urlsplit, urlunsplit
 
 import requests
-from requests.cookies import extract_cookies_to_jar
-from requests.structures import CaseInsensitiveDict
-
-#: requests' own cookie extraction (untyped there; typed here for mypy).
-_extract_cookies: Callable[[Any, Any, Any], None] = extract_cookies_to_jar
 
 
 class _Session(requests.Session):
@@ -77,52 +63,17 @@ def send(
     timeout: tuple[float, float],
 ) -> requests.Response:
     """Send one request through `session`; the answer's body is read unless `stream`."""
-    short = (
-        not (params or files or stream or session.cookies)
-        and url.isascii()
-        and (data is None or isinstance(data, bytes))
-    )
-    if not short:
-        return session.request(
-            method,
-            url,
-            params=params,
-            data=data,
-            headers=headers,
-            files=files,
-            stream=stream,
-            timeout=timeout,
-            allow_redirects=False,
-        )
-    prepared = requests.PreparedRequest()
-    prepared.method = method
-    prepared.url = url
-    merged: CaseInsensitiveDict[str] = CaseInsensitiveDict()
-    for name, value in session.headers.items():
-        merged[name] = value if isinstance(value, str) else value.decode("latin-1")
-    if headers:
-        merged.update(headers)
-    if data is not None:
-        merged["Content-Length"] = str(len(data))
-    elif method not in ("GET", "HEAD"):
-        merged["Content-Length"] = "0"
-    prepared.headers = merged
-    prepared.body = data
-    prepared.hooks = {"response": []}
-    adapter = session.get_adapter(url)
-    response = adapter.send(
-        prepared,
-        stream=False,
+    return session.request(
+        method,
+        url,
+        params=params,
+        data=data,
+        headers=headers,
+        files=files,
+        stream=stream,
         timeout=timeout,
-        verify=True if session.verify is None else session.verify,
-        cert=session.cert,
-        proxies=session.proxies,
+        allow_redirects=False,
     )
-    if "set-cookie" in response.headers:
-        # Kept for the session's path, which later requests then take.
-        _extract_cookies(session.cookies, prepared, response.raw)
-    _ = response.content  # read the whole answer now, within the caller's deadline
-    return response
 
 
 def segment(value: object) -> str:
