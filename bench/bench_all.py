@@ -159,7 +159,7 @@ def fill(base_url: str, table: str, upto: int) -> int:
                 {"fields": {"First name": f"Name {i}", "Last name": "Bench"}}
                 for i in range(start, min(upto, start + 1000))
             ]
-            client.save_records(TEAM, DB, table, batch, full_answer=False)
+            client.save_records(TEAM, DB, table, batch)
         return max(have, upto)
 
 
@@ -175,7 +175,7 @@ def change(base_url: str, table: str, k: int) -> None:
     with NinoxClient(KEY, base_url) as client:
         page = next(iter(client.iter_record_pages(TEAM, DB, table, page_size=k)))
         rows = [{"id": r["id"], "fields": {"Last name": "Changed"}} for r in page[:k]]
-        client.save_records(TEAM, DB, table, rows, full_answer=False)
+        client.save_records(TEAM, DB, table, rows)
 
 
 def last_state(path: Path) -> dict[str, Any]:

@@ -78,23 +78,6 @@ def test_session_does_not_read_the_environment_per_request(emulator):
         assert client._session.trust_env is False
 
 
-def test_lean_save_answer_has_ids_and_sequences_only(emulator):
-    table = "A"
-    rows = [{"fields": {"First name": f"Lean {i}"}} for i in range(3)]
-    with NinoxClient(TEST_KEY, emulator.base_url) as client:
-        full = client.save_records(DEMO_TEAM, CRM_DB, table, rows)
-        lean = client.save_records(DEMO_TEAM, CRM_DB, table, rows, full_answer=False)
-        assert all("fields" in r for r in full)
-        assert [set(r) for r in lean] == [{"id", "sequence"}] * 3
-        assert [r["id"] for r in lean] == [r["id"] + 3 for r in full]
-        assert all(isinstance(r["sequence"], int) for r in lean)
-        # An update by id answers the same shape.
-        again = client.save_records(
-            DEMO_TEAM, CRM_DB, table, [{"id": lean[0]["id"], "fields": {}}], full_answer=False
-        )
-        assert again[0]["id"] == lean[0]["id"]
-
-
 def test_change_feed_without_updates_keeps_seq_and_removes(emulator):
     with NinoxClient(TEST_KEY, emulator.base_url) as client:
         table = "A"

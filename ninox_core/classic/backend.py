@@ -162,7 +162,7 @@ class ClassicBackend:
     def write(
         self, address: TableAddress, table: NinoxTable, plan: Sequence[WriteOp]
     ) -> WriteResult:
-        """One `POST .../records`; only each answer element's id and sequence are decoded.
+        """One `POST .../records`; each answer element's id and sequence.
 
         A batch of several elements is never resent as a whole (a server
         may apply part of one, docs/api.md); one that creates is never
@@ -175,7 +175,6 @@ class ClassicBackend:
             address.table,
             [element(op) for op in plan],
             resend=False if len(plan) > 1 else None,
-            full_answer=False,
         )
         return to_saved(answer)
 
