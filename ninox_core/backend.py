@@ -15,8 +15,8 @@ flag it consults, not a branch on which backend it holds.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
 import msgspec
@@ -94,35 +94,48 @@ class ChangeSet:
     `removed`: ids of the table's records deleted since (deduplicated, in
     feed order); `cursor`: the feed's own position (the cursor to read
     from next time), or None when the server did not say.
+    `changed`: ids created or updated since and not deleted since (only
+    backends without `change_feed_values` fill it: their caller reads those
+    records by id; the classic feed's changes come from a scan since the
+    cursor instead). `changed_at`: when the feed last reported each id of
+    `changed` and `removed` (RFC 3339 UTC), where the feed tells.
     """
 
     removed: tuple[int, ...]
     cursor: Cursor | None
+    changed: tuple[int, ...] = ()
+    changed_at: Mapping[int, str] = field(default_factory=dict)
 
 
 @dataclass(slots=True)
 class WriteOp:
     """One element of a write plan: a create, an update or an upsert.
 
-    `values` are keyed by field id; the backend turns them into its wire
+    `values` are keyed by field id, in the shared type model's write forms
+    (`ninox_core.model.write_values`); the backend turns them into its wire
     format. `record_id`: the record an update writes into, or the id an
-    upsert gives its record (create with a chosen id).
+    upsert gives its record (create with a chosen id, `create_with_id`).
+    Kind `"upsert_by"` lets the server match the record by the value of
+    `match_field` (a field id of a `unique` field; `server_upsert`).
     """
 
-    kind: str  # "create", "update" or "upsert"
+    kind: str  # "create", "update", "upsert" or "upsert_by"
     values: dict[str, Any]
     record_id: int | None = None
+    match_field: str | None = None
 
 
 class Saved(msgspec.Struct, gc=False):
     """One element of a checked write result: the record it wrote.
 
     `sequence` is the record's change number after the write, where the
-    API tells it (classic), else None.
+    API tells it (classic), else None. `created`: whether the write made a
+    new record, where the API tells (a server-matched upsert), else None.
     """
 
     id: int
     sequence: int | None = None
+    created: bool | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -206,7 +219,8 @@ class Backend(Protocol):
         """Pages of the table's records in ascending id order, never empty.
 
         `after_id`: only records with larger ids (a resumed scan; needs
-        `stable_paging`). `since`: only records changed after that cursor.
+        `stable_paging`: without it a scan restarts from the first record).
+        `since`: only records changed after that cursor.
         `page_size`: records per page, by default `capabilities.max_page_size`
         (every read's default: the fewest requests).
         `on_repaired(record id, field)` hears of text the backend repaired.
@@ -225,6 +239,7 @@ class Backend(Protocol):
         Read before a scan, it is the bookmark the scan's changes are
         covered by. `hint`: a cursor the caller already holds (a
         bookmark), which a backend may use to ask its server less.
+        Only for tables with `has_history`.
         """
         ...
 
@@ -237,7 +252,12 @@ class Backend(Protocol):
         ...
 
     def changes(self, address: TableAddress, since: Cursor) -> ChangeSet:
-        """The records of the table deleted since `since`, and the feed's cursor."""
+        """What the feed says changed since `since` (`ChangeSet`), and its cursor.
+
+        Raises `NinoxCursorExpired` when the feed no longer reaches back to
+        `since` (retention) or the table has no history any more: the
+        caller then reads the table in full, with one warning.
+        """
         ...
 
     # ------------------------------------------------------------ writes

@@ -89,6 +89,14 @@ class NinoxWriteOutcomeUnknown(NinoxError):
         )
 
 
+class NinoxCursorExpired(NinoxError):
+    """The change feed no longer reaches back to a bookmark (retention, history turned off).
+
+    The reader then reads the table in full, with one warning; a writer that
+    needed the feed fails with one line.
+    """
+
+
 class ValueConversionError(ValueError):
     """A value that cannot be converted for a field.
 

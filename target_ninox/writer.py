@@ -286,7 +286,11 @@ class TableWriter(LostAnswerReconciler, RecordDeleter):
                         stats.merged += 1
                     continue
                 item = Planned(
-                    "upsert", dict(record.fields), record.record_id, [record], record.key
+                    "upsert",
+                    dict(record.fields),
+                    record.record_id,
+                    sources=[record],
+                    key=record.key,
                 )
                 by_id[record.record_id] = item
                 if record.key is not None and index is not None:
@@ -302,7 +306,7 @@ class TableWriter(LostAnswerReconciler, RecordDeleter):
                     continue
                 existing = index.get(record.key) if index is not None else None
                 if existing is not None:
-                    item = Planned("update", record.fields, existing, [record])
+                    item = Planned("update", record.fields, existing, sources=[record])
                 else:
                     item = Planned("create", set_only(record.fields), sources=[record])
                 item.key = record.key

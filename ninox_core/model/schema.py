@@ -30,6 +30,9 @@ class NinoxField:
     choices: tuple[Choice, ...] = ()
     ref_table_id: str | None = None
     required: bool = False
+    #: The server keeps the field's values unique (Public API `unique`; the
+    #: target may then let the server match an upsert key). Classic: False.
+    unique: bool = False
 
     @classmethod
     def from_api(cls, data: Mapping[str, Any]) -> NinoxField:
@@ -51,6 +54,10 @@ class NinoxTable:
     id: str
     name: str
     fields: tuple[NinoxField, ...] = ()
+    #: The server keeps a change history for the table (classic: always, its
+    #: sequence; Public API: `hasHistory`). Without it there is no cursor
+    #: and no change feed: every read is a full scan.
+    has_history: bool = True
     _by_name: dict[str, NinoxField] = field(default_factory=dict, compare=False, repr=False)
     _by_id: dict[str, NinoxField] = field(default_factory=dict, compare=False, repr=False)
 
