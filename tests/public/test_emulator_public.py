@@ -1105,3 +1105,18 @@ def test_v29_a_new_record_takes_a_deleted_id(public_emulator):
         201,
     )
     assert created == {"ids": ["5"]}
+
+
+def test_a_record_may_keep_its_own_unique_value(public_emulator):
+    body = {"records": [{"id": 1, "email": "tim.becker@example.com", "nickname": "T"}]}
+    assert data(call(public_emulator, "PATCH", f"{CONTACTS}/records", json=body)) == {
+        "updatedIds": ["1"]
+    }
+
+
+def test_duplicates_that_predate_a_unique_flag_do_not_block_other_writes(public_emulator):
+    public_emulator.set_unique("crm", "contacts", "organization")
+    body = {"records": [{"last_name": "X", "organization": "Brand new"}]}
+    assert call(public_emulator, "POST", f"{CONTACTS}/records", json=body).status_code == 201
+    taken = {"records": [{"last_name": "Y", "organization": "Acme Corp"}]}
+    assert "unique" in error(call(public_emulator, "POST", f"{CONTACTS}/records", json=taken), 400)
