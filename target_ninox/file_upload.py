@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import posixpath
 import typing as t
+from collections.abc import Callable
 from functools import cached_property, partial
 from pathlib import Path
 from typing import Any
@@ -43,7 +44,7 @@ from singer_sdk.sinks import BatchSink
 from typing_extensions import override
 
 from ninox_core.cli.failures import mark_where
-from ninox_core.errors import NinoxError, NinoxNotFoundError
+from ninox_core.errors import NinoxError, NinoxNotFoundError, NinoxWriteOutcomeUnknown
 from ninox_core.transport.files import upload_file
 from target_ninox.errors import MappingError, WriteError
 
@@ -242,23 +243,21 @@ class FileUploadSink(BatchSink):
                     self.unchanged += 1
                     continue
                 if not self._dry_run:
-                    try:
-                        meta = upload_file(
-                            self._target.client,
-                            team_id,
-                            database_id,
-                            table_id,
-                            record_id,
-                            name,
-                            partial(fs.open, fs_path, "rb"),
-                            size,
-                            row.get("content_type"),
-                        )
-                    except (NinoxError, OSError) as exc:
-                        raise WriteError(
-                            f"{where}: uploading file {name!r} from {row[PATH]} failed: {exc}"
-                        ) from exc
-                    present[name] = meta or {"size": size}
+                    upload = partial(
+                        upload_file,
+                        self._target.client,
+                        team_id,
+                        database_id,
+                        table_id,
+                        record_id,
+                        name,
+                        partial(fs.open, fs_path, "rb"),
+                        size,
+                        row.get("content_type"),
+                    )
+                    present[name] = self._confirmed_upload(
+                        upload, (team_id, database_id, table_id, record_id), name, size, where, row
+                    )
                 self.uploaded += 1
 
     @cached_property
@@ -310,6 +309,50 @@ class FileUploadSink(BatchSink):
                 f"{where}: file {name!r}: {path} does not exist; run tap-ninox with "
                 "download_files into the same files_path again"
             ) from None
+
+    def _confirmed_upload(
+        self,
+        upload: Callable[[], dict[str, Any]],
+        record: tuple[str, str, str, int],
+        name: str,
+        size: int,
+        where: str,
+        row: dict[str, Any],
+    ) -> dict[str, Any]:
+        """Upload once; an unconfirmed answer is checked against the record's files.
+
+        An upload of the same name replaces the file, so one that was not
+        confirmed and is not listed with its size is sent once more; one
+        that is still not there fails the run (docs/design.md "Checked answers").
+        """
+        try:
+            try:
+                return upload()
+            except NinoxWriteOutcomeUnknown:
+                stored = self._stored(record, name, size, where)
+                if stored is not None:
+                    return stored
+            try:
+                return upload()
+            except NinoxWriteOutcomeUnknown as lost:
+                stored = self._stored(record, name, size, where)
+                if stored is not None:
+                    return stored
+                raise WriteError(
+                    f"{where}: uploading file {name!r} from {row[PATH]}: the server did "
+                    f"not confirm it and does not list it ({lost.reason}); run again"
+                ) from None
+        except (NinoxError, OSError) as exc:
+            raise WriteError(
+                f"{where}: uploading file {name!r} from {row[PATH]} failed: {exc}"
+            ) from exc
+
+    def _stored(
+        self, record: tuple[str, str, str, int], name: str, size: int, where: str
+    ) -> dict[str, Any] | None:
+        """The record's file `name` when it is listed with `size` bytes, else None."""
+        stored = (self._listed(*record, where) or {}).get(name)
+        return stored if stored is not None and stored.get("size") == size else None
 
     def _listed(
         self, team_id: str, database_id: str, table_id: str, record_id: int, where: str
