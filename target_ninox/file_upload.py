@@ -43,9 +43,9 @@ from singer_sdk import typing as th
 from singer_sdk.sinks import BatchSink
 from typing_extensions import override
 
+from ninox_core.backend import Attachment, TableAddress
 from ninox_core.cli.failures import mark_where
 from ninox_core.errors import NinoxError, NinoxNotFoundError, NinoxWriteOutcomeUnknown
-from ninox_core.transport.files import upload_file
 from target_ninox.errors import MappingError, WriteError
 
 if t.TYPE_CHECKING:
@@ -219,13 +219,14 @@ class FileUploadSink(BatchSink):
                     "upload_files needs a copy with the source's table ids"
                 )
             sources = [(row, *self._source(row, where)) for row in record_rows]
-            present = self._listed(team_id, database_id, table_id, record_id, where)
+            address = TableAddress(team_id, database_id, table_id)
+            present = self._listed(address, record_id, where)
             if present is None and not drained:
                 # Its record may wait in another sink's batch: write those first
                 # (only then, so that table batches keep their size otherwise).
                 self._policy.commit_others(self)
                 drained = True
-                present = self._listed(team_id, database_id, table_id, record_id, where)
+                present = self._listed(address, record_id, where)
             if present is None:
                 if not final and (table_id, record_id) == last:
                     self._carried = record_rows
@@ -239,16 +240,13 @@ class FileUploadSink(BatchSink):
             for row, fs, fs_path, size in sources:
                 name = str(row[NAME])
                 existing = present.get(name)
-                if existing is not None and existing.get("size") == size:
+                if existing is not None and existing.size == size:
                     self.unchanged += 1
                     continue
                 if not self._dry_run:
                     upload = partial(
-                        upload_file,
-                        self._target.client,
-                        team_id,
-                        database_id,
-                        table_id,
+                        self._target.backend.upload_file,
+                        address,
                         record_id,
                         name,
                         partial(fs.open, fs_path, "rb"),
@@ -256,7 +254,7 @@ class FileUploadSink(BatchSink):
                         row.get("content_type"),
                     )
                     present[name] = self._confirmed_upload(
-                        upload, (team_id, database_id, table_id, record_id), name, size, where, row
+                        upload, (address, record_id), name, size, where, row
                     )
                 self.uploaded += 1
 
@@ -312,13 +310,13 @@ class FileUploadSink(BatchSink):
 
     def _confirmed_upload(
         self,
-        upload: Callable[[], dict[str, Any]],
-        record: tuple[str, str, str, int],
+        upload: Callable[[], Attachment],
+        record: tuple[TableAddress, int],
         name: str,
         size: int,
         where: str,
         row: dict[str, Any],
-    ) -> dict[str, Any]:
+    ) -> Attachment:
         """Upload once; an unconfirmed answer is checked against the record's files.
 
         An upload of the same name replaces the file, so one that was not
@@ -348,23 +346,23 @@ class FileUploadSink(BatchSink):
             ) from exc
 
     def _stored(
-        self, record: tuple[str, str, str, int], name: str, size: int, where: str
-    ) -> dict[str, Any] | None:
+        self, record: tuple[TableAddress, int], name: str, size: int, where: str
+    ) -> Attachment | None:
         """The record's file `name` when it is listed with `size` bytes, else None."""
         stored = (self._listed(*record, where) or {}).get(name)
-        return stored if stored is not None and stored.get("size") == size else None
+        return stored if stored is not None and stored.size == size else None
 
     def _listed(
-        self, team_id: str, database_id: str, table_id: str, record_id: int, where: str
-    ) -> dict[str, Any] | None:
+        self, address: TableAddress, record_id: int, where: str
+    ) -> dict[str, Attachment] | None:
         """The record's attachments by name; None when the record does not exist."""
         try:
-            listed = self._target.client.list_files(team_id, database_id, table_id, record_id)
+            listed = self._target.backend.list_files(address, record_id)
         except NinoxNotFoundError:
             return None
         except NinoxError as exc:
             raise WriteError(f"{where}: listing the record's files failed: {exc}") from exc
-        return {str(meta.get("name")): meta for meta in listed}
+        return {meta.name: meta for meta in listed}
 
 
 class SkippedFilesSink(BatchSink):
