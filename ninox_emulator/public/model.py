@@ -2,9 +2,9 @@
 
 Everything is addressed by machine name (`^[a-z0-9_]+$`); a rename changes
 the name and nothing else identifies a table or a field. Record values are
-kept in their read form (CONTRACT-v4 §6 fixed readings: choices by option
-name, references as id strings, timestamps as ISO strings ending in `Z`),
-keyed by field name; empty fields are absent. `reverse` and `function`
+kept in their read form (the README's "Public API (Ninox 4)": choices by
+option name, references as id strings, timestamps as ISO strings ending in
+`Z`), keyed by field name; empty fields are absent. `reverse` and `function`
 fields hold no stored value (both are computed when read).
 """
 

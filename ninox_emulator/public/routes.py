@@ -1,4 +1,4 @@
-"""The Public API routes (CONTRACT-v4 §4, §7-9) over the store, without HTTP.
+"""The Public API routes (metadata, records, writes, change feeds) over the store, without HTTP.
 
 Paths are relative to `/api/v1` and matched segment by segment (each
 URL-decoded after the split). A path no route knows, or a known path with

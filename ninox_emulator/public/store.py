@@ -1,6 +1,6 @@
 """The Public API's in-memory workspace and its write rules, behind one lock.
 
-Rules it keeps (CONTRACT-v4 §5, §8, §9, fixed readings):
+Rules it keeps (the fixed readings where Ninox leaves room):
 - every write batch is validated whole before anything is applied
   (all-or-nothing); an update or delete naming a missing id is a 404 and
   changes nothing;

@@ -1,4 +1,4 @@
-"""Public API variants: one switch per CONTRACT-v4 §14 variant (V1-V29).
+"""Public API variants: one switch per known variant V1-V29 of the Ninox 4 Public API.
 
 Each switch has a readable name and its V-number alias (`"V5"` =
 `"limit_clamped"`); where the contract lists two forms of one variant, the

@@ -1,7 +1,7 @@
 """The emulator's Ninox 4 Public API: each route's strict behaviour and each variant.
 
-Raw `requests` calls over real HTTP (CONTRACT-v4 §2-12 as docs/ describes
-it, the fixed readings by default, one switch per §14 variant).
+Raw `requests` calls over real HTTP: the fixed readings by default, one
+switch per known variant (ninox_emulator/README.md, "Public API (Ninox 4)").
 """
 
 from __future__ import annotations
