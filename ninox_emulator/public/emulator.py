@@ -103,7 +103,6 @@ class PublicEmulator:
         if not WORKSPACE_ID.match(workspace_id):
             raise ValueError(f"a workspace id is 12 characters a-z 0-9, got {workspace_id!r}")
         self.variants = PublicVariants(variants)
-        self._initial_variants = self.variants.enabled
         self._initial_key = api_key
         self.api_key = api_key
         self.host = host

@@ -733,6 +733,21 @@ def test_ninox_emulator_with_api_public_builds_the_public_server():
         assert response.json()["data"]["name"] == "Demo Workspace"
 
 
+def test_ninox_emulator_refuses_an_unknown_api():
+    with pytest.raises(ValueError, match="'classic' or 'public'"):
+        NinoxEmulator(api="v3")
+
+
+def test_an_unknown_control_route_is_404(public_emulator):
+    response = requests.post(public_emulator.url + "/_emulator/nope", json={}, timeout=5)
+    assert response.status_code == 404
+
+
+def test_a_path_outside_api_v1_is_a_json_404(public_emulator):
+    response = requests.get(public_emulator.url + "/v1/teams", timeout=5)
+    assert "/api/v1" in error(response, 404)
+
+
 def test_requests_are_logged_relative_to_api_v1(public_emulator):
     call(public_emulator, "GET", f"{CONTACTS}/records?limit=5")
     (entry,) = public_emulator.requests
