@@ -11,7 +11,8 @@ For each `/api/v1` request, in this order: the `on_request` hooks run
 lost response, redirect, empty, broken gzip; `path` regexes are searched in
 the path after `/api/v1`); the key is checked (401: V1 `text/plain`
 `Workspace orchestrator error`, else the JSON envelope); the monthly quota
-is counted (`quota`; exhausted → 429 without `Retry-After`, V21 403);
+is counted (`quota`; exhausted → 429 without `Retry-After`, V21 403, until
+the server clock enters the next month);
 V22 refuses every 4th call; the route runs. Errors answer
 `{"error": {"message"}}` (V3: a 400 in NestJS form); a path no route knows
 answers 200 with the web app's HTML shell (V2; strict: a JSON 404).
@@ -121,6 +122,7 @@ class PublicEmulator:
         self._counter_lock = threading.Lock()
         self.quota: int | None = None
         self.quota_used = 0
+        self._quota_month = self.clock.now_iso()[:7]
         self._key_calls_left: int | None = None
         self._rate_calls = 0
         self._backups: dict[str, Workspace] = {}
@@ -192,6 +194,7 @@ class PublicEmulator:
         self.api_key = self._initial_key
         self.quota = None
         self.quota_used = 0
+        self._quota_month = self.clock.now_iso()[:7]
         self._key_calls_left = None
         self._rate_calls = 0
         self._backups.clear()
@@ -353,6 +356,9 @@ class PublicEmulator:
             if key_ok and self._key_calls_left is not None:
                 key_ok = self._key_calls_left > 0
                 self._key_calls_left = max(0, self._key_calls_left - 1)
+            month = self.clock.now_iso()[:7]
+            if month != self._quota_month:  # a new month: the count starts afresh
+                self._quota_month, self.quota_used = month, 0
             if key_ok and self.quota is not None:
                 if self.quota_used >= self.quota:
                     return fail(403 if "quota_403" in variants else 429, QUOTA_MESSAGE)

@@ -722,6 +722,15 @@ def test_an_exhausted_monthly_quota_is_429_without_retry_after(public_emulator):
     assert public_emulator.quota_used == 2
 
 
+def test_the_quota_counts_afresh_when_the_server_clock_enters_a_new_month(public_emulator):
+    public_emulator.clock.set("2026-12-31T23:00:00Z")
+    public_emulator.quota = 1
+    assert call(public_emulator, "GET", "/modules").status_code == 200
+    error(call(public_emulator, "GET", "/modules"), 429)
+    public_emulator.clock.advance(hours=2)
+    assert call(public_emulator, "GET", "/modules").status_code == 200
+
+
 # ------------------------------------------------------------ control surface
 
 
