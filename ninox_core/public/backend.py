@@ -16,10 +16,12 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any, TypeVar
 
 from ninox_core.backend import (
+    Attachment,
     Capabilities,
     ChangeSet,
     Container,
     Cursor,
+    FileOpener,
     Record,
     RepairReport,
     Saved,
@@ -75,6 +77,7 @@ PUBLIC_CAPABILITIES = Capabilities(
     transactional_writes=True,
     record_sequences=False,
     max_page_size=PAGE_SIZE,
+    files=False,
 )
 
 #: Tries of an upsert whose answer did not pass its check (it is idempotent).
@@ -567,6 +570,43 @@ class PublicBackend:
                 )
 
             _isolate(send, wanted[start : start + MAX_DELETE_IDS], int)
+
+    # ------------------------------------------------------- attachments
+
+    def _no_files(self) -> NinoxError:
+        return NinoxError(
+            f"workspace {self.workspace_id}: the Ninox 4 Public API has no usable file calls "
+            "(docs/api.md §11), so attachments cannot be listed, downloaded or uploaded; "
+            "turn off include_files / upload_files"
+        )
+
+    def list_files(self, address: TableAddress, record_id: int) -> list[Attachment]:  # noqa: ARG002
+        """Not available (`capabilities.files` is False): one line."""
+        raise self._no_files()
+
+    def download_file(
+        self,
+        address: TableAddress,  # noqa: ARG002
+        record_id: int,  # noqa: ARG002
+        name: str,  # noqa: ARG002
+        consume: Callable[[Iterator[bytes]], T],  # noqa: ARG002
+        *,
+        expected_size: int | None = None,  # noqa: ARG002
+    ) -> T:
+        """Not available (`capabilities.files` is False): one line."""
+        raise self._no_files()
+
+    def upload_file(
+        self,
+        address: TableAddress,  # noqa: ARG002
+        record_id: int,  # noqa: ARG002
+        name: str,  # noqa: ARG002
+        open_file: FileOpener,  # noqa: ARG002
+        size: int,  # noqa: ARG002
+        content_type: str | None = None,  # noqa: ARG002
+    ) -> Attachment:
+        """Not available (`capabilities.files` is False): one line."""
+        raise self._no_files()
 
 
 def _isolate(send: Callable[[list[T]], None], items: list[T], id_of: Callable[[T], int]) -> list[T]:
