@@ -409,7 +409,8 @@ class PublicBackend:
                 for position, record_id in zip(positions, self._create(path, items), strict=True):
                     saved[position] = Saved(record_id, created=True)
             elif kind == "update":
-                items = [{"id": plan[p].record_id, **wire(plan[p].values)} for p in positions]
+                # The record's id last: it wins over a field named "id".
+                items = [{**wire(plan[p].values), "id": plan[p].record_id} for p in positions]
                 gone = set(self._update(path, items))
                 for position in positions:
                     record_id = int(plan[position].record_id or 0)
