@@ -334,9 +334,13 @@ def test_an_upsert_batch_of_new_and_existing_keys_names_each_record(backend, pub
         ),
         WriteOp("upsert_by", {"email": "new2@example.com", "last_name": "N2"}, match_field="email"),
     ]
+    public_emulator.clear_log()
     saved = backend.write(address, table, plan)
     assert [s.created for s in saved] == [True, False, True]
     assert saved[1].id == 1
+    # Sent once more (idempotent): the second answer lists all three as updated, in order.
+    assert public_emulator.request_count("POST", r"/upsert$") == 2
+    assert public_emulator.request_count("GET") == 0
     found = backend.read_records(address, table, [s.id for s in saved])
     assert [found[s.id].values["email"] for s in saved] == [op.values["email"] for op in plan]
 
