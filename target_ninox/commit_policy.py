@@ -288,6 +288,22 @@ class CommitPolicy:
         self._write_state(self._guard.stamp(value, 0))
         self.emitted, self._emitted_line = value, 0
 
+    def emit_again(self) -> None:
+        """Emit the latest STATE once more with a fresh rerun marker.
+
+        Before the first unkeyed create into a table whose marker entry is
+        a change-feed cursor (target_ninox/rerun_guard.py, per-table mode):
+        the marker then names the table with a cursor from before the
+        create. Without an emitted STATE it is the start STATE
+        (`emit_start`).
+        """
+        if self._guard is None:
+            return
+        if self.emitted is None:
+            self.emit_start()
+            return
+        self._write_state(self._guard.stamp(self.emitted, self._emitted_line))
+
     # ------------------------------------------------------------- run end
 
     def end_run(self, failure: BaseException | None) -> RunEnd:
