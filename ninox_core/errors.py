@@ -8,7 +8,6 @@ one-line error knows what failed and where.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
@@ -103,22 +102,6 @@ class NinoxWriteOutcomeUnknown(NinoxError):
             f"Ninox API {method} {path}: the answer was lost ({reason}); "
             "the write may or may not have been applied"
         )
-
-
-class NinoxRecordsMissing(NinoxError):
-    """An update named records that do not exist; the rest of the plan was applied.
-
-    `ids`: the missing record ids; `saved`: one element per write-plan
-    element, its `Saved` where it was applied, None where it was not (the
-    missing ones). Raised by backends whose updates fail on a missing id
-    (Public API), after they applied everything else.
-    """
-
-    def __init__(self, message: str, *, ids: Sequence[int], saved: Sequence[Any]) -> None:
-        """Keep the missing ids and what was applied."""
-        self.ids = tuple(ids)
-        self.saved = list(saved)
-        super().__init__(message)
 
 
 class NinoxCursorExpired(NinoxError):

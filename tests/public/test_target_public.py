@@ -8,6 +8,7 @@ the STATE emitted and, where the promise is about cost, the requests.
 from __future__ import annotations
 
 import logging
+
 import pytest
 
 from tests.public.target_public_support import (
@@ -171,9 +172,7 @@ def test_id_of_a_missing_record_with_an_upsert_key_is_written_by_its_key(public_
     config = public_config(emu)
     assert run_target(config, messages).exit_code == 0
     created = {rid: v for rid, v in rows(emu, CONTACTS).items() if rid not in before}
-    assert [(v["email"], v["last_name"]) for v in created.values()] == [
-        ("copy@x.test", "Copied")
-    ]
+    assert [(v["email"], v["last_name"]) for v in created.values()] == [("copy@x.test", "Copied")]
     # A rerun finds it by its key: still one.
     assert run_target(config, messages).exit_code == 0
     assert len(rows(emu, CONTACTS)) == len(before) + 1
