@@ -364,7 +364,7 @@ class TableWriter(FeedReconciler, RecordDeleter):
             else:
                 item = Planned("create", set_only(record.fields), sources=[record])
             planned.append(item)
-        return planned
+        return _grouped_by_kind(planned)
 
     def _apply_dry(self, planned: Sequence[Planned], stats: WriteStats) -> None:
         """Count what would change; keep the index as if it had been written."""
@@ -641,6 +641,24 @@ class TableWriter(FeedReconciler, RecordDeleter):
                 f"{head}: Ninox refused {who}: {exc.server_message}. Fix that record. {tail}"
             )
         return WriteError(f"{head} ({span(pending)}): {exc}. {tail}")
+
+
+def _grouped_by_kind(planned: list[Planned]) -> list[Planned]:
+    """The elements with each kind together (stable), when no two write one record.
+
+    A backend with one request per kind (Public API: POST, PATCH, upsert)
+    then sends one of each per batch, not one per change of kind. The
+    elements of a batch write different records (same key or `_id` are
+    merged), so their order changes nothing in Ninox.
+    """
+    kinds = list(dict.fromkeys(p.kind for p in planned))
+    if len(kinds) < 2:
+        return planned
+    targets = [p.record_id for p in planned if p.record_id is not None]
+    if len(targets) != len(set(targets)):
+        return planned
+    rank = {kind: i for i, kind in enumerate(kinds)}
+    return sorted(planned, key=lambda p: rank[p.kind])
 
 
 class _Forgotten(set[int]):

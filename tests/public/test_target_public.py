@@ -55,20 +55,47 @@ def test_creates_cost_one_post_per_batch_and_land_exactly(public_emulator):
 
 def test_upsert_by_a_unique_key_reads_nothing_of_the_table(public_emulator):
     emu = public_emulator
-    (existing,) = emu.create_records(MODULE, CONTACTS, [{"last_name": "Old", "email": "p2@x.test"}])
     before = rows(emu, CONTACTS)
     emu.clear_log()
     messages = [people_schema(key=["email"]), *(person(n) for n in range(1, 151)), state({"n": 1})]
     run = run_target(public_config(emu, batch_size_rows=100), messages, emu)
     assert run.exit_code == 0
-    after = rows(emu, CONTACTS)
-    assert after[existing] == {**before[existing], "first_name": "F2", "last_name": "L2"}
-    assert new_rows(before, after) == people([n for n in range(1, 151) if n != 2])
+    assert new_rows(before, rows(emu, CONTACTS)) == people(range(1, 151))
     # The server matches the key: two upsert calls, no read of the table.
     assert emu.request_count("POST", rf"/tables/{CONTACTS}/records/upsert") == 2
     assert table_reads(emu) == 0
     assert writes(emu) == 2
     assert run.states == [{"n": 1}]
+    # The same keys again: every record updated, still no read.
+    created = rows(emu, CONTACTS)
+    emu.clear_log()
+    changed = [people_schema(key=["email"])]
+    changed += [person(n, last_name=f"New{n}") for n in range(1, 151)]
+    assert (
+        run_target(public_config(emu, batch_size_rows=100), [*changed, state({"n": 2})]).exit_code
+        == 0
+    )
+    after = rows(emu, CONTACTS)
+    assert set(after) == set(created)
+    assert sorted(v["last_name"] for k, v in after.items() if k not in before) == sorted(
+        f"New{n}" for n in range(1, 151)
+    )
+    assert table_reads(emu) == 0
+    assert emu.request_count("POST", rf"/tables/{CONTACTS}/records/upsert") == 2
+
+
+def test_upsert_by_a_unique_key_updates_and_creates_in_one_batch(public_emulator):
+    emu = public_emulator
+    (existing,) = emu.create_records(MODULE, CONTACTS, [{"last_name": "Old", "email": "p2@x.test"}])
+    before = rows(emu, CONTACTS)
+    emu.clear_log()
+    messages = [people_schema(key=["email"]), *(person(n) for n in range(1, 4)), state({"n": 1})]
+    run = run_target(public_config(emu), messages, emu)
+    assert run.exit_code == 0
+    after = rows(emu, CONTACTS)
+    assert after[existing] == {**before[existing], "first_name": "F2", "last_name": "L2"}
+    assert new_rows(before, after) == people([1, 3])
+    assert emu.request_count("POST", rf"/tables/{CONTACTS}/records/upsert") == 1
 
 
 def test_a_rerun_of_unique_key_upserts_changes_nothing(public_emulator):
@@ -149,7 +176,7 @@ def test_id_of_a_missing_record_fails_with_one_line_naming_it(public_emulator, c
         run = run_target(public_config(emu), messages, emu)
     assert run.exit_code == 1
     (line,) = errors(caplog)
-    assert "stream 'contacts'" in line and "input line 5" in line
+    assert "stream 'contacts'" in line and "input line 4" in line
     assert "_id 9999" in line and "upsert_keys" in line
     assert run.states == [{"n": 0}]
     after = rows(emu, CONTACTS)
