@@ -337,6 +337,11 @@ class CommitPolicy:
                     exc.args = (f"{exc} (the run was ending because of: {failure})",)
                 failure = exc
         self._emit_honest()
+        guard = self._guard
+        if failure is not None and guard is not None and guard.unstamped():
+            # Creates committed since the last STATE came out: its marker must
+            # list them for a rerun (tables without history have no cursor).
+            self.emit_again()
         if failure is None:
             if self._guard is not None and self.emitted is not None:
                 # A clean end: the next run is no rerun (rerun_guard.py, final marker).

@@ -246,6 +246,8 @@ class RerunGuard:
         self._table_cursor = table_cursor
         self._record_sequences = record_sequences
         self._per_table: bool | None = None
+        #: Per-table mode: unkeyed creates no stamped marker lists yet.
+        self._unstamped = False
         #: The marker of the latest STATE read (from the run being rerun).
         self.incoming: dict[str, Any] | None = None
         #: Highest sequence known to be in the past (answers, reads).
@@ -311,12 +313,14 @@ class RerunGuard:
         table = self._table(table_id)
         table.created.extend([(line, record_id)])
         table.dirty = True
+        self._unstamped = True
 
     def created_many(self, table_id: str, creates: Sequence[tuple[int, int]]) -> None:
         """Unkeyed creates of one answer: (input line, record id) each."""
         table = self._table(table_id)
         table.created.extend(creates)
         table.dirty = True
+        self._unstamped = True
 
     def _table(self, table_id: str) -> _Table:
         return self._tables.setdefault(table_id, _Table())
@@ -428,8 +432,19 @@ class RerunGuard:
             marker["tables"] = tables
         return marker
 
+    def unstamped(self) -> bool:
+        """True when unkeyed creates were made that no emitted marker accounts for.
+
+        Per-table mode only: a table without history has no cursor to find
+        them by, so a failed run emits its last STATE once more listing
+        them (`CommitPolicy.end_run`). With record sequences the stamp's
+        sequence already precedes them.
+        """
+        return self.per_table and self._unstamped
+
     def _table_marker(self, line: int) -> dict[str, Any] | None:
         """The per-table marker: each table's cursor (if it has history) and ids."""
+        self._unstamped = False
         incoming = self.incoming or {}
         old_tables = incoming.get("tables")
         tables: dict[str, Any] = dict(old_tables) if isinstance(old_tables, dict) else {}

@@ -68,6 +68,7 @@ from ninox_core.errors import (
     NinoxError,
     NinoxNotFoundError,
     NinoxRecordsMissing,
+    NinoxUpsertUnavailable,
     NinoxWriteOutcomeUnknown,
 )
 from ninox_core.model.schema import NinoxField, NinoxTable
@@ -398,23 +399,19 @@ class TableWriter(FeedReconciler, RecordDeleter):
             return
         pending = planned
         idle_rounds = 0
-        sequences = self.backend.capabilities.record_sequences
         while True:
-            if (
-                sequences
-                and self.known_sq is None
-                and (len(pending) > 1 or any(p.kind == "create" for p in pending))
-            ):
-                # The point to read back from should an answer be lost.
-                self.known_sq = self._database_sequence(stream_name, pending, key_properties)
-            elif not sequences and any(p.kind == "create" for p in pending):
-                self._feed_cursor(stream_name, pending, key_properties)
+            self._read_back_point(stream_name, pending, key_properties)
             try:
                 answer = self.backend.write(self.address, self.table, pending)
             except NinoxRecordsMissing as exc:
                 pending = self._records_missing(stream_name, pending, exc, stats, key_properties)
                 if not pending:
                     return
+                continue
+            except NinoxUpsertUnavailable as exc:
+                if self.match_field is None:
+                    raise self._failed(stream_name, pending, exc, key_properties) from None
+                self._without_server_upsert(stream_name, pending, exc)
                 continue
             except NinoxWriteOutcomeUnknown as exc:
                 logger.warning(
@@ -464,13 +461,52 @@ class TableWriter(FeedReconciler, RecordDeleter):
             f"anything; giving up. {self._unknown_outcome(pending)}"
         )
 
-    def _feed_cursor(
+    def _read_back_point(
         self, stream_name: str, pending: Sequence[Planned], key_properties: Sequence[str]
     ) -> None:
+        """Before a write: note the point to read back from should its answer be lost.
+
+        The database sequence (`record_sequences`), else the table's feed
+        cursor, needed only for creates (the rest is transactional).
+        """
+        creates = any(p.kind == "create" for p in pending)
         try:
-            self.take_feed_cursor()
+            if self.backend.capabilities.record_sequences:
+                if self.known_sq is None and (len(pending) > 1 or creates):
+                    # Not `schema.seq` alone: servers may leave it out (docs/api.md §10).
+                    self.known_sq = int(self.backend.cursor_now(self.address).value)
+            elif creates:
+                self.take_feed_cursor()
         except NinoxError as exc:
             raise self._failed(stream_name, pending, exc, key_properties) from None
+
+    def _without_server_upsert(
+        self, stream_name: str, pending: list[Planned], exc: NinoxUpsertUnavailable
+    ) -> None:
+        """The server cannot upsert by the key: match it with the key index from now on.
+
+        Nothing was written by the refused request; the elements before it
+        in the plan (updates) are idempotent and are sent again.
+        """
+        logger.warning(
+            "Stream '%s': %s; matching the upsert key of %s with the key index instead (one "
+            "read of the table).",
+            stream_name,
+            exc,
+            describe_table(self.table),
+        )
+        self.match_field = None
+        index = self.ensure_index()
+        for item in pending:
+            if item.kind != "upsert_by":
+                continue
+            holder = index.get(item.key) if item.key is not None else None
+            item.match_field = None
+            if holder is not None:
+                item.kind, item.record_id = "update", holder
+            else:
+                item.kind, item.values = "create", set_only(item.values)
+            item.counts_as = item.kind
 
     def _records_missing(
         self,
@@ -533,15 +569,6 @@ class TableWriter(FeedReconciler, RecordDeleter):
                     item.values = set_only(item.values)
             item.counts_as = item.kind
         return rest
-
-    def _database_sequence(
-        self, stream_name: str, pending: Sequence[Planned], key_properties: Sequence[str]
-    ) -> int:
-        try:
-            # Not `schema.seq` alone: servers may leave it out (docs/api.md §10).
-            return int(self.backend.cursor_now(self.address).value)
-        except NinoxError as exc:
-            raise self._failed(stream_name, pending, exc, key_properties) from None
 
     def _take_answer(
         self, pending: Sequence[Planned], answer: Sequence[Saved], stats: WriteStats
