@@ -65,6 +65,7 @@ from ninox_core.backend import Backend, Cursor, Saved, TableAddress
 from ninox_core.errors import (
     NinoxAPIError,
     NinoxBadRequestError,
+    NinoxCursorExpired,
     NinoxError,
     NinoxNotFoundError,
     NinoxRecordsMissing,
@@ -255,6 +256,15 @@ class TableWriter(FeedReconciler, RecordDeleter):
                 self.table.id,
                 read_candidates(self.backend, self.address, self.table),
             )
+        except NinoxCursorExpired as exc:
+            raise WriteError(
+                f"stream {stream_name!r}: the STATE this run started from points the rerun at "
+                f"changes to {describe_table(self.table)} that its change feed no longer "
+                f"keeps ({exc}), so which records the stopped run created cannot be told. "
+                f"Nothing from {lines_of(run)} was written. Check the table for them, then "
+                "run from a STATE without its `_target_ninox` entry (or give the stream "
+                "upsert_keys)."
+            ) from None
         except NinoxError as exc:
             raise WriteError(
                 f"stream {stream_name!r}: reading back {describe_table(self.table)} for the "

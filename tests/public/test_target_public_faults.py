@@ -174,6 +174,23 @@ def test_a_rerun_into_a_table_without_history_creates_nothing_twice(public_emula
     assert new_rows(before, rows(emu, LEADS)) == people(range(1, 61))
 
 
+def test_a_rerun_past_the_feeds_retention_fails_with_one_line(public_emulator, caplog):
+    emu = public_emulator
+    config = public_config(emu)
+    tail = [person(n) for n in range(1, 6)]
+    run = run_target(config, [people_schema(), state({"n": 0}), *tail, "not json"])
+    assert run.exit_code == 1
+    count = len(rows(emu, CONTACTS))
+    emu.clock.advance(days=40)  # past the feed's 30 days
+    caplog.clear()
+    with caplog.at_level(logging.ERROR):
+        rerun = run_target(config, [people_schema(), state(run.raw_states[-1]), *tail])
+    assert rerun.exit_code == 1
+    (line,) = errors(caplog)
+    assert "stream 'contacts'" in line and "no longer keeps" in line and "_target_ninox" in line
+    assert len(rows(emu, CONTACTS)) == count  # nothing created twice
+
+
 def test_an_ordinary_run_after_a_clean_one_creates_everything(public_emulator):
     emu = public_emulator
     before = rows(emu, CONTACTS)
