@@ -1,4 +1,4 @@
-"""`PublicEmulator`: the Ninox 4 Public API (CONTRACT-v4) served over real HTTP.
+"""`PublicEmulator`: the Ninox 4 Public API served over real HTTP.
 
 The same control surface as the classic `NinoxEmulator` (start/stop,
 context manager, faults, variants, request log, hooks, concurrency limit),
@@ -80,7 +80,7 @@ def _envelope(status: int, message: str, variants: frozenset[str]) -> bytes:
 
 
 class PublicEmulator:
-    """A Ninox 4 Public API server (CONTRACT-v4) on a background thread.
+    """A Ninox 4 Public API server on a background thread (its README section says what it plays).
 
     `port=0` picks a free port; `base_url` (`http://127.0.0.1:PORT/api/v1`)
     is known after `start()`.

@@ -1,4 +1,4 @@
-"""The Public API routes (CONTRACT-v4 §4, §7-9) over the store, without HTTP.
+"""The Public API routes (metadata, records, writes, change feeds) over the store, without HTTP.
 
 Paths are relative to `/api/v1` and matched segment by segment (each
 URL-decoded after the split). A path no route knows, or a known path with
@@ -148,7 +148,7 @@ class PublicApi:
             ):
                 continue
             handler = methods.get(req.method)
-            if handler is None or (handler == self.upsert and "no_upsert" in req.variants):
+            if handler is None or _absent(handler.__name__, req.variants):
                 break
             params = [s for p, s in zip(pattern, parts, strict=True) if p == "*"]
             if params[0] != self.store.workspace.id:
@@ -414,6 +414,13 @@ class PublicApi:
         answer = _paged(req, items, limit, offset)
         answer["meta"] = meta
         return Response(data=answer)
+
+
+def _absent(handler: str, variants: frozenset[str]) -> bool:
+    """V20 / V2b: a deployment without the upsert or the change-feed route."""
+    return (handler == "upsert" and "no_upsert" in variants) or (
+        handler == "record_changes" and "no_change_feed" in variants
+    )
 
 
 def _equal(stored: Any, wanted: Any) -> bool:
