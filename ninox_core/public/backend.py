@@ -16,10 +16,12 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any, TypeVar
 
 from ninox_core.backend import (
+    Attachment,
     Capabilities,
     ChangeSet,
     Container,
     Cursor,
+    FileOpener,
     Record,
     RepairReport,
     Saved,
@@ -580,6 +582,44 @@ class PublicBackend:
                 )
 
             _isolate(send, wanted[start : start + MAX_DELETE_IDS], int)
+
+    # ------------------------------------------------------- attachments
+    # `capabilities.files` is False: no connector calls these (CONTRACT-v4
+    # §10 has no usable file endpoint); they exist to keep the protocol whole.
+
+    def list_files(self, address: TableAddress, record_id: int) -> list[Attachment]:  # noqa: ARG002
+        """Not available through the Public API (`capabilities.files` is False)."""
+        raise _no_files(address)
+
+    def download_file(
+        self,
+        address: TableAddress,
+        record_id: int,  # noqa: ARG002
+        name: str,  # noqa: ARG002
+        consume: Callable[[Iterator[bytes]], T],  # noqa: ARG002
+        *,
+        expected_size: int | None = None,  # noqa: ARG002
+    ) -> T:
+        """Not available through the Public API (`capabilities.files` is False)."""
+        raise _no_files(address)
+
+    def upload_file(
+        self,
+        address: TableAddress,
+        record_id: int,  # noqa: ARG002
+        name: str,  # noqa: ARG002
+        open_file: FileOpener,  # noqa: ARG002
+        size: int,  # noqa: ARG002
+        content_type: str | None = None,  # noqa: ARG002
+    ) -> Attachment:
+        """Not available through the Public API (`capabilities.files` is False)."""
+        raise _no_files(address)
+
+
+def _no_files(address: TableAddress) -> NinoxError:
+    return NinoxError(
+        f"table {address.table}: the Ninox 4 Public API has no endpoint for record attachments"
+    )
 
 
 def _isolate(send: Callable[[list[T]], None], items: list[T], id_of: Callable[[T], int]) -> list[T]:
