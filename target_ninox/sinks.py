@@ -118,6 +118,7 @@ class NinoxSink(CompatBatchSink):
             target.ninox_tables,
             config.get("table_mapping") or {},
             target.config.get("module") or target.database,
+            container="module" if target.config.get("module") else "database",
         )
         upsert_keys = (config.get("upsert_keys") or {}).get(stream_name)
         self.mapping: StreamMapping = map_stream(

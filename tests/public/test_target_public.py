@@ -333,3 +333,14 @@ def test_a_stream_matches_its_table_by_name_or_mapping(public_emulator):
     config = public_config(emu, table_mapping={"people": LEADS})
     assert run_target(config, messages).exit_code == 0
     assert new_rows(before, rows(emu, LEADS)) == people([1])
+
+
+def test_a_stream_without_a_table_fails_with_one_line_naming_the_tables(public_emulator, caplog):
+    emu = public_emulator
+    messages = [people_schema(stream="nothing"), person(1, stream="nothing"), state({"n": 1})]
+    with caplog.at_level(logging.ERROR):
+        run = run_target(public_config(emu), messages)
+    assert run.exit_code == 1
+    (line,) = errors(caplog)
+    assert "stream 'nothing'" in line and "module crm" in line
+    assert "'contacts'" in line and "table_mapping" in line
