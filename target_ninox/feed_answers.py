@@ -6,8 +6,9 @@ Public API) has none; there a lost create answer is resolved per table:
 
 - a table with history: the writer took the table's feed cursor before
   the write; the feed names the records changed since it, those this run
-  did not write are read by id, and the elements are matched to them the
-  way the classic read-back matches (`LostAnswerReconciler._match_applied`);
+  did not write (its answers told it which it did) are read by id, and
+  the elements are matched to them the way the classic read-back matches
+  (`LostAnswerReconciler._match_applied`);
 - a table without history has no feed: keyed creates are matched through
   their key (the key index read again: a key now present becomes an update
   of its record), and an unkeyed create fails the run with one line rather
@@ -30,6 +31,10 @@ from target_ninox.lost_answers import LostAnswerReconciler
 from target_ninox.mapping import describe_table
 from target_ninox.write_errors import span
 
+#: Records written since the feed cursor after which it is read again
+#: (one request per 50 batches of 100).
+FEED_REFRESH_IDS = 5000
+
 
 class FeedReconciler(LostAnswerReconciler):
     """The feed-based lost-answer part of `TableWriter` (which sets these attributes)."""
@@ -46,9 +51,16 @@ class FeedReconciler(LostAnswerReconciler):
         self._recent_created.clear()
 
     def take_feed_cursor(self) -> None:
-        """Before a create: the point a lost answer is read back from (history tables)."""
-        if self.feed_cursor is None and self.table.has_history:
-            self.feed_cursor = self.backend.cursor_now(self.address)
+        """Before a create: the point a lost answer is read back from (history tables).
+
+        Read once, and again once `FEED_REFRESH_IDS` records were written
+        since: what a read-back skips (this run's own records, known from
+        the answers) stays that small, and so does the feed it pages.
+        """
+        if not self.table.has_history:
+            return
+        if self.feed_cursor is None or len(self._recent_created) >= FEED_REFRESH_IDS:
+            self.cursor_read(self.backend.cursor_now(self.address, hint=self.feed_cursor))
 
     def _reconcile_by_feed(
         self,

@@ -618,9 +618,9 @@ class TableWriter(FeedReconciler, RecordDeleter):
                 if index is not None and index.loaded and item.key is not None:
                     index.set(item.key, record_id)
         if not self.backend.capabilities.record_sequences:
-            # Only unkeyed creates are matched by content after a lost answer
-            # (keyed ones by their key): only they need telling apart.
-            created = [record_id for _, record_id in unkeyed]
+            # Every record written since the feed cursor: a read-back after a
+            # lost answer need not read them again, nor take them for a create.
+            created = [r.id for r in answer] if self.table.has_history else []
         self._tell_guard(answer_top, unkeyed, every_sequence=every_sequence)
         count_writes(stats, pending)
         self._advance_known_sq(answer_top, created, every_sequence=every_sequence)

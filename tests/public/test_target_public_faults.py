@@ -71,6 +71,22 @@ def test_a_lost_create_answer_on_a_history_table_creates_each_record_once(public
     assert run.states == [{"n": 10}, {"n": 20}, {"n": 30}]
 
 
+def test_a_lost_keyed_create_answer_on_a_history_table_is_read_back_by_key(public_emulator):
+    emu = public_emulator
+    emu.set_unique(MODULE, CONTACTS, "email", unique=False)
+    before = rows(emu, CONTACTS)
+    emu.faults.add("lost_response", method="POST", path=CREATES, after=2)
+    messages = [people_schema(key=["email"]), *load(CONTACTS, range(1, 41))]
+    emu.clear_log()
+    run = run_target(public_config(emu, batch_size_rows=10), messages, emu)
+    assert run.exit_code == 0
+    assert new_rows(before, rows(emu, CONTACTS)) == people(range(1, 41))
+    assert run.states[-1] == {"n": 40}
+    # The read-back reads the lost batch's 10 records (and the demo's two
+    # recent changes, inside the cursor's look-back), not the run's 20 earlier ones.
+    assert emu.request_count("GET", rf"/tables/{CONTACTS}/record/") <= 12
+
+
 def test_identical_records_whose_answer_was_lost_are_created_as_often_as_sent(public_emulator):
     emu = public_emulator
     before = rows(emu, CONTACTS)
