@@ -53,7 +53,12 @@ last STATE are found too. A rerun's candidates are the records the feed
 reports changed since the cursor (read by id) plus the listed ids. A table
 without history has no feed and so no cursor: its entry lists only the
 ids this run knows it created (from the answers); a create whose answer
-was lost there fails the run instead (target_ninox/feed_answers.py).
+was lost there fails the run instead (target_ninox/feed_answers.py). So
+that a run killed while such a create is in flight is not rerun blind,
+each unkeyed create batch into a table without history is preceded by the
+latest STATE once more, its entry marked `"in_doubt": [first line, last
+line]` until the answer came; a rerun from a STATE whose entry is in doubt
+stops with one line (`CreatesInDoubt`) instead of creating them again.
 
 Limits: the one mix-up left is a record another user creates or changes,
 in the same table, between the killed run and its rerun, to exactly the
@@ -190,7 +195,11 @@ class _Table:
     dirty: bool = True
     #: Its entry (with a cursor) is in an emitted marker (per-table mode).
     announced: bool = False
-
+    #: The table has a change feed (learnt from its first cursor read).
+    history: bool | None = None
+    #: Input lines of an unkeyed create in flight into a table without
+    #: history: a rerun cannot tell whether it was applied.
+    in_doubt: list[int] | None = None
     #: (input line, record id) of unkeyed creates in Ninox, not yet covered
     #: by an emitted STATE.
     created: _Creates = field(default_factory=_Creates)
@@ -201,6 +210,20 @@ class _Table:
     claimed: set[int] = field(default_factory=set)
     #: The candidates by their values (built on first use).
     matcher: CandidateMatcher | None = None
+
+
+class CreatesInDoubt(Exception):
+    """The STATE a rerun starts from says unkeyed creates were in flight, unconfirmed.
+
+    Into a table without history, nothing can tell whether they were
+    applied; the writer stops with one line rather than risk duplicates.
+    """
+
+    def __init__(self, table_id: str, lines: list[int]) -> None:
+        """Keep the table and the stopped run's input lines."""
+        self.table_id = table_id
+        self.lines = lines
+        super().__init__(f"table {table_id}: creates of input lines {lines} in doubt")
 
 
 def marker_of(value: dict[str, Any]) -> dict[str, Any] | None:
@@ -288,8 +311,10 @@ class RerunGuard:
         """A write whose sequence the answer did not tell."""
         self._unsure = True
 
-    def about_to_create(self, table_id: str | None = None) -> None:
-        """Unkeyed creates are about to be written (into `table_id`)."""
+    def about_to_create(
+        self, table_id: str | None = None, lines: tuple[int, int] | None = None
+    ) -> None:
+        """Unkeyed creates (of input `lines`) are about to be written (into `table_id`)."""
         if table_id is not None and self.per_table:
             table = self._table(table_id)
             table.dirty = True
@@ -297,10 +322,20 @@ class RerunGuard:
                 self.before_first_create = None
                 if self.announce is not None:
                     self.announce()
-                return
+            if table.history is False and lines is not None and self.announce is not None:
+                table.in_doubt = list(lines)
+                self.announce()
+            return
         hook, self.before_first_create = self.before_first_create, None
         if hook is not None:
             hook()
+
+    def write_settled(self, table_id: str) -> None:
+        """The write into `table_id` is answered or definitely refused: nothing in doubt."""
+        table = self._tables.get(table_id)
+        if table is not None and table.in_doubt is not None:
+            table.in_doubt = None
+            self._unstamped = True
 
     def wrote(self, table_id: str) -> None:
         """The run wrote into `table_id`: its cursor is read again for the next stamp."""
@@ -341,6 +376,10 @@ class RerunGuard:
         if table.candidates is None:
             table.candidates = []
             entry = self._incoming_entry(table_id)
+            doubt = entry.get("in_doubt") if entry is not None and self.per_table else None
+            if isinstance(doubt, list) and doubt:
+                table.candidates = None
+                raise CreatesInDoubt(table_id, [int(line) for line in doubt])
             if entry is not None:
                 since = self._since(entry)
                 ids = [int(i) for i in entry.get("ids") or []]
@@ -468,11 +507,14 @@ class RerunGuard:
                     )
                     return None
                 table.dirty = False
+                table.history = table.cursor is not None
             entry: dict[str, Any] = {}
             if table.cursor is not None:
                 entry["cursor"] = table.cursor
             if ids:
                 entry["ids"] = sorted(set(ids))
+            if table.in_doubt is not None:
+                entry["in_doubt"] = table.in_doubt
             tables[table_id] = entry
             table.announced = True
         return {"tables": tables} if tables else {}

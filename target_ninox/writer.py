@@ -88,7 +88,7 @@ from target_ninox.errors import WriteError
 from target_ninox.feed_answers import FeedReconciler
 from target_ninox.key_index import Key, KeyIndex, normalize
 from target_ninox.mapping import describe_table
-from target_ninox.rerun_guard import RerunGuard, read_candidates
+from target_ninox.rerun_guard import CreatesInDoubt, RerunGuard, read_candidates
 from target_ninox.write_errors import label, lines_of, record_index, span
 
 __all__ = ["MAX_LOST_ANSWERS", "PendingRecord", "TableWriter", "WriteStats"]
@@ -211,7 +211,7 @@ class TableWriter(FeedReconciler, RecordDeleter):
             return
         unkeyed = any(r.record_id is None and r.key is None for r in run)
         if self.guard is not None and not self.dry_run and unkeyed:
-            self.guard.about_to_create(self.table.id)
+            self.guard.about_to_create(self.table.id, (run[0].line, run[-1].line))
         for attempt in (1, 2):
             planned = self._plan(run, stats if attempt == 1 else None)
             if self.dry_run:
@@ -219,6 +219,8 @@ class TableWriter(FeedReconciler, RecordDeleter):
                 return
             try:
                 self._post(stream_name, planned, stats, key_properties)
+                if self.guard is not None:
+                    self.guard.write_settled(self.table.id)
                 return
             except NinoxNotFoundError as exc:
                 # An update named a record the index still had but that is gone
@@ -256,6 +258,16 @@ class TableWriter(FeedReconciler, RecordDeleter):
                 self.table.id,
                 read_candidates(self.backend, self.address, self.table),
             )
+        except CreatesInDoubt as exc:
+            first, last = exc.lines[0], exc.lines[-1]
+            raise WriteError(
+                f"stream {stream_name!r}: the run this one reruns was stopped while it created "
+                f"the records of its input lines {first}-{last} in "
+                f"{describe_table(self.table)}, a table without history, so whether they were "
+                f"created cannot be told. Nothing from {lines_of(run)} was written. Check the "
+                "table for them (delete any that are there), then remove `in_doubt` from that "
+                "table's entry under `_target_ninox` in the STATE and run again."
+            ) from None
         except NinoxCursorExpired as exc:
             raise WriteError(
                 f"stream {stream_name!r}: the STATE this run started from points the rerun at "
@@ -663,6 +675,8 @@ class TableWriter(FeedReconciler, RecordDeleter):
         key_properties: Sequence[str] = (),
     ) -> WriteError:
         """The one-line error for a batch Ninox refused or that could not be sent."""
+        if self.guard is not None:
+            self.guard.write_settled(self.table.id)  # its outcome is known: not applied
         head = f"stream {stream_name!r}: writing to {describe_table(self.table)} failed"
         tail = (
             "Earlier batches are in Ninox; this batch and the input after it were not "
