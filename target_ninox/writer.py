@@ -550,6 +550,8 @@ class TableWriter(FeedReconciler, RecordDeleter):
             raise self._failed(stream_name, pending, exc, key_properties) from None
         applied = [(p, s) for p, s in zip(pending, saved, strict=True) if s is not None]
         self._take_answer([p for p, _ in applied], [s for _, s in applied], stats)
+        if self.guard is not None:
+            self.guard.write_settled(self.table.id)  # applied, or definitely not
         rest = [p for p, s in zip(pending, saved, strict=True) if s is None]
         missing = set(exc.ids)
         by_id = [p for p in rest if p.counts_as == "upsert" and p.key is None]
