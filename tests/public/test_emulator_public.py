@@ -722,6 +722,15 @@ def test_an_exhausted_monthly_quota_is_429_without_retry_after(public_emulator):
     assert public_emulator.quota_used == 2
 
 
+def test_the_quota_counts_afresh_when_the_server_clock_enters_a_new_month(public_emulator):
+    public_emulator.clock.set("2026-12-31T23:00:00Z")
+    public_emulator.quota = 1
+    assert call(public_emulator, "GET", "/modules").status_code == 200
+    error(call(public_emulator, "GET", "/modules"), 429)
+    public_emulator.clock.advance(hours=2)
+    assert call(public_emulator, "GET", "/modules").status_code == 200
+
+
 # ------------------------------------------------------------ control surface
 
 
@@ -731,6 +740,21 @@ def test_ninox_emulator_with_api_public_builds_the_public_server():
     with emu:
         response = requests.get(emu.workspace_url, headers={"Authorization": "Bearer k"}, timeout=5)
         assert response.json()["data"]["name"] == "Demo Workspace"
+
+
+def test_ninox_emulator_refuses_an_unknown_api():
+    with pytest.raises(ValueError, match="'classic' or 'public'"):
+        NinoxEmulator(api="v3")
+
+
+def test_an_unknown_control_route_is_404(public_emulator):
+    response = requests.post(public_emulator.url + "/_emulator/nope", json={}, timeout=5)
+    assert response.status_code == 404
+
+
+def test_a_path_outside_api_v1_is_a_json_404(public_emulator):
+    response = requests.get(public_emulator.url + "/v1/teams", timeout=5)
+    assert "/api/v1" in error(response, 404)
 
 
 def test_requests_are_logged_relative_to_api_v1(public_emulator):
