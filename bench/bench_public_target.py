@@ -15,7 +15,10 @@ tables"):
     offset pages of 100, then POST/PATCH);
 
 each twice: into the demo table, then the same input again (the keyed
-loads then update every record; the unkeyed one creates N more).
+loads then update every record; the unkeyed one creates N more); and (b)
+once more with half the keys already there, so that each upsert batch
+both creates and updates (the backend then finds each record by its key:
+one read per record, `ninox_core/public/backend.py`).
 
 Counts, not times: the figures do not depend on the machine. Not a test.
 """
@@ -37,8 +40,11 @@ KEY = "bench-key"
 MODULE, TABLE = "crm", "contacts"
 
 
-def messages(count: int, *, key: bool) -> str:
-    """A Singer input of `count` contacts (keyed by `email` or not), one STATE per 100."""
+def messages(count: int, *, key: bool, step: int = 1) -> str:
+    """A Singer input of contacts 0, `step`, ... below `count` (keyed by `email` or not).
+
+    One STATE per 100 records.
+    """
     schema = {
         "type": "SCHEMA",
         "stream": TABLE,
@@ -53,7 +59,7 @@ def messages(count: int, *, key: bool) -> str:
         "key_properties": ["email"] if key else [],
     }
     lines = [json.dumps(schema)]
-    for i in range(count):
+    for i in range(0, count, step):
         row = {"first_name": f"Bench {i}", "last_name": "Target", "email": f"b{i}@bench.x"}
         lines.append(json.dumps({"type": "RECORD", "stream": TABLE, "record": row}))
         if (i + 1) % 100 == 0 or i + 1 == count:
@@ -99,6 +105,14 @@ def main(argv: list[str]) -> int:
             "(c) keyed upserts, email not unique": (messages(n, key=True), False),
         }
         print(f"{n} records, batch_size_rows {batch}; requests by method")
+        # Half the keys exist already: every upsert batch both creates and updates.
+        emu.reset()
+        emu.variants.strict()
+        run(emu, messages(n, key=True, step=2), batch)
+        counts = run(emu, messages(n, key=True), batch)
+        shown = ", ".join(f"{m} {c}" for m, c in sorted(counts.items()))
+        label = "(b) upserts by unique email, half existing"
+        print(f"{label:46} total {sum(counts.values()):5}  ({shown})")
         for label, (text, unique) in loads.items():
             emu.reset()
             emu.variants.strict()

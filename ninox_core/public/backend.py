@@ -522,15 +522,22 @@ class PublicBackend:
         """Which record each item wrote: by position when one kind; else found by its key.
 
         The answer lists the ids created and updated, each in request
-        order, but not which item made which: a batch of both kinds (or one
-        the server under-reports) has each item's record found by its match
-        value (`filter`, one read per item).
+        order, but not which item made which. A batch of both kinds is sent
+        once more (an upsert is idempotent): every item now exists, so that
+        answer lists every record as updated, in request order (one request,
+        not one read per item). Only when that answer does not account for
+        every item (a server that under-reports) is each item's record found
+        by its match value (`filter`, one read per item).
         """
         if len(made) == len(items) and not kept:
             return [Saved(i, created=True) for i in made]
         if len(kept) == len(items) and not made:
             return [Saved(i, created=False) for i in kept]
         created = set(made)
+        if len(made) + len(kept) == len(items):
+            again_made, again_kept = self._upsert_batch(path, match, items)
+            if not again_made and len(again_kept) == len(items):
+                return [Saved(i, created=i in created) for i in again_kept]
         out = []
         for item in items:
             page: Page = self.calls.call(
