@@ -98,13 +98,45 @@ def test_identical_records_whose_answer_was_lost_are_created_as_often_as_sent(pu
     assert added == ["Same"] * 4
 
 
+@pytest.mark.parametrize("kind", ["lost_response", "drop"])
+@pytest.mark.parametrize("route", ["upsert", "patch"])
+def test_lost_answers_to_updates_and_upserts_are_sent_again(public_emulator, kind, route):
+    emu = public_emulator
+    if route == "patch":
+        emu.set_unique(MODULE, CONTACTS, "email", unique=False)
+    first = [people_schema(key=["email"]), *load(CONTACTS, range(1, 11))]
+    assert run_target(public_config(emu), first).exit_code == 0
+    before = rows(emu, CONTACTS)
+    path = r"/records/upsert$" if route == "upsert" else rf"/tables/{CONTACTS}/records$"
+    emu.faults.add(kind, method="POST" if route == "upsert" else "PATCH", path=path)
+    changed = [people_schema(key=["email"])]
+    changed += [person(n, last_name=f"New{n}") for n in range(1, 11)]
+    run = run_target(public_config(emu), [*changed, state({"n": 10})], emu)
+    assert run.exit_code == 0
+    after = rows(emu, CONTACTS)
+    assert set(after) == set(before)
+    mine = sorted(v["last_name"] for k, v in after.items() if v.get("email", "").endswith(".test"))
+    assert mine == sorted(f"New{n}" for n in range(1, 11))
+
+
 # ----------------------------------------------- lost answers, history off
 
 
-def test_a_lost_unkeyed_create_answer_without_history_fails_with_one_line(public_emulator, caplog):
+@pytest.mark.parametrize(
+    ("fault", "applied"),
+    [
+        ({"kind": "lost_response"}, True),
+        ({"kind": "drop"}, False),
+        ({"kind": "empty", "body": "null"}, True),
+    ],
+    ids=["lost_response", "drop", "empty"],
+)
+def test_a_lost_unkeyed_create_answer_without_history_fails_with_one_line(
+    public_emulator, caplog, fault, applied
+):
     emu = public_emulator
     before = rows(emu, LEADS)
-    emu.faults.add("lost_response", method="POST", path=rf"/tables/{LEADS}/records$", after=1)
+    emu.faults.add(method="POST", path=rf"/tables/{LEADS}/records$", after=1, **fault)
     messages = [people_schema(LEADS), *load(LEADS, range(1, 21))]
     with caplog.at_level(logging.ERROR):
         run = run_target(public_config(emu, batch_size_rows=10), messages, emu)
@@ -112,9 +144,9 @@ def test_a_lost_unkeyed_create_answer_without_history_fails_with_one_line(public
     (line,) = errors(caplog)
     assert "stream 'leads'" in line and "input lines 13-22" in line
     assert "no history" in line and "upsert_keys" in line
-    # The first batch and its STATE; the lost one was applied once, never twice.
+    # The first batch and its STATE; the lost one (if applied) once, never twice.
     assert run.states == [{"n": 10}]
-    assert new_rows(before, rows(emu, LEADS)) == people(range(1, 21))
+    assert new_rows(before, rows(emu, LEADS)) == people(range(1, 21 if applied else 11))
 
 
 def test_a_lost_keyed_create_answer_without_history_is_matched_by_its_key(public_emulator):
