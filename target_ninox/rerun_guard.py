@@ -515,6 +515,11 @@ class RerunGuard:
                 entry["ids"] = sorted(set(ids))
             if table.in_doubt is not None:
                 entry["in_doubt"] = table.in_doubt
+            elif table.candidates is None and isinstance(tables.get(table_id), dict):
+                # Its incoming doubt was never resolved (the rerun stopped on it).
+                doubt = tables[table_id].get("in_doubt")
+                if doubt:
+                    entry["in_doubt"] = doubt
             tables[table_id] = entry
             table.announced = True
         return {"tables": tables} if tables else {}
