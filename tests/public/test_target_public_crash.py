@@ -129,6 +129,10 @@ def test_killed_mid_create_without_history_stops_the_rerun_with_one_line(
     (line,) = [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR]
     assert "stream 'leads'" in line and "input lines 24-33" in line and "in_doubt" in line
     assert len(rows(emu, LEADS)) == len(before) + 30  # nothing created twice
+    # Its STATE keeps the doubt: rerunning again stops again.
+    kept = marker_of(rerun.raw_states[-1])
+    assert kept is not None
+    assert kept["tables"][LEADS]["in_doubt"] == [24, 33]
 
     # The user checks the table, deletes the doubtful batch, takes the mark out.
     doubtful = [rid for rid, v in rows(emu, LEADS).items() if v.get("email") in _emails(21, 30)]
