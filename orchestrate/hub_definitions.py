@@ -54,7 +54,7 @@ PLUGINS: dict[str, dict[str, Any]] = {
         "pip_url": PIP_BASE,
         "settings_group_validation": [
             ["api_key", "team_id", "database_id"],
-            ["api_key", "workspace_id"],
+            ["api_key", "workspace_id", "module"],
         ],
     },
     "target-duckdb-sdk": {
