@@ -79,11 +79,12 @@ class NinoxStream(CompatStream):
 
     @property
     def page_size(self) -> int:
-        """Records asked for per page: the setting, else the most the backend answers.
+        """Records asked for per page: the setting, at most what the backend answers.
 
         A server capping lower is still read to its empty last page.
         """
-        return int(self.config.get("page_size") or self.backend.capabilities.max_page_size)
+        most = self.backend.capabilities.max_page_size
+        return min(int(self.config.get("page_size") or most), most)
 
     @cached_property
     def every_property_selected(self) -> bool:  # type: ignore[override]
