@@ -120,8 +120,12 @@ def decode(text: str) -> IdRanges:
     previous = 0
     for part in body.split(",") if body else ():
         gap, _, extra = part.partition("+")
-        first = previous + int(gap, 36)
-        last = first + (int(extra, 36) if extra else 0)
+        try:
+            first = previous + int(gap, 36)
+            last = first + (int(extra, 36) if extra else 0)
+        except ValueError:
+            msg = f"id-range text has {part!r}, not base-36 numbers"
+            raise ValueError(msg) from None
         # Runs are ascending, positive and never touch: anything else was
         # not written by `encode`.
         if first < 1 or (runs and first <= previous + 1):
