@@ -111,18 +111,21 @@ class TableRead:
             self.column_names, record_id, deleted_at or self.deleted_at, changed_at
         )
 
-    def scan(self, seen: IdRanges | None = None) -> Iterator[list[Row]]:
+    def scan(self, seen: IdRanges, skip: IdRanges | None = None) -> Iterator[list[Row]]:
         """Every record of the table, a page at a time, with a STATE after each page.
 
-        The ids read are added to `seen`, when given.
+        The ids read are added to `seen`; records whose id is in `skip` (read
+        by an earlier scan of this run) are not emitted again.
         """
         for page in self.backend.scan(self.address, self.table, page_size=self.page_size):
+            for record in page:
+                seen.add(record.id)
+            if skip is not None:
+                page = [record for record in page if record.id not in skip]  # noqa: PLW2901
             rows = [self.convert(record) for record in page]
-            if seen is not None:
-                for record in page:
-                    seen.add(record.id)
             self.records += len(rows)
-            yield rows
+            if rows:
+                yield rows
             self.checkpoint()
 
     def previous_ids(self) -> IdRanges | None:
@@ -259,9 +262,12 @@ class FeedRead:
     def _full(self, start: Cursor | None, *, reason: str) -> Iterator[list[Row]]:
         """Read the table in full; bookmark the cursor taken before (`start`, else now).
 
-        The scan ends by asking the feed what was deleted since it began:
-        a deletion during an offset scan may have made it skip a record,
-        so the table is read again, at most `MAX_SCANS` times.
+        A record deleted during an offset scan after its page was read
+        shifts the later pages: the record after the page's end is skipped.
+        So the scan ends by asking the feed what was deleted since it began;
+        if that includes an id the scan read, the table is read again,
+        emitting only ids not read yet (at most `MAX_SCANS` scans, then one
+        line). Deletions from before the scan are of ids it never read.
         """
         read = self.read
         first = start or read.backend.cursor_now(read.address)
@@ -269,22 +275,27 @@ class FeedRead:
         # Ids of a complete read from before history was turned on: this
         # read's deletions are found by comparing, once (then no more ids).
         previous = read.previous_ids()
-        read.state.pop(IDS_KEY, None)
-        seen = None if previous is None else IdRanges()
+        seen = IdRanges()
         began = first
         for _ in range(MAX_SCANS):
-            yield from read.scan(seen)
+            scanned = IdRanges()
+            yield from read.scan(scanned, skip=seen)
+            for low, high in scanned.runs():
+                for record_id in range(low, high + 1):
+                    seen.add(record_id)
             after = read.backend.changes(read.address, began)
-            if not after.removed:
-                if previous is not None and seen is not None:
+            shifted = [record_id for record_id in after.removed if record_id in scanned]
+            if not shifted:
+                if previous is not None:
                     yield from read.vanished(list(missing(previous, seen)), seen)
+                read.state.pop(IDS_KEY, None)
                 read.bookmark = str(first.value)
                 return
             read.logger.warning(
-                "%s: %d records were deleted while the table was read, which shifts "
-                "offset pages; it is read again so no record is skipped",
+                "%s: %d records the read had passed were deleted while it went on, which "
+                "shifts offset pages; the table is read again so no record is skipped",
                 read.where,
-                len(after.removed),
+                len(shifted),
             )
             began = after.cursor or read.backend.cursor_now(read.address)
         raise NinoxError(
