@@ -12,6 +12,7 @@ from typing_extensions import override
 
 from ninox_core import __version__
 from ninox_core.backend import Backend, Container
+from ninox_core.backends import open_backend
 from ninox_core.classic.backend import ClassicBackend
 from ninox_core.cli.settings import client_from_config, connection_properties
 from ninox_core.errors import NinoxConfigError
@@ -159,7 +160,7 @@ class TapNinox(NinoxTapCommand):
     @cached_property
     def backend(self) -> Backend:
         """The backend the streams read through (docs/design.md "Layers")."""
-        return ClassicBackend(self.client)
+        return open_backend(self.config, self.client)
 
     @property
     @override

@@ -17,7 +17,7 @@ from typing_extensions import override
 
 from ninox_core import __version__
 from ninox_core.backend import Backend
-from ninox_core.classic.backend import ClassicBackend
+from ninox_core.backends import open_backend
 from ninox_core.cli.failures import one_line, report_failure
 from ninox_core.cli.inputs import ConfigInput, check_plugin_settings, config_or_exit
 from ninox_core.cli.progress import ProgressClock
@@ -213,7 +213,7 @@ class TargetNinox(CompatTarget):
     @cached_property
     def backend(self) -> Backend:
         """The backend the writers go through (docs/design.md "Layers"), over the client."""
-        return ClassicBackend(self.client)
+        return open_backend(self.config, self.client)
 
     def _database_sequence(self) -> int:
         cursor = self.backend.database_cursor(self.config["team_id"], self.config["database_id"])
