@@ -6,11 +6,15 @@ Black-box: the tap object runs against the Public API emulator over HTTP.
 from __future__ import annotations
 
 import copy
+import json
+import subprocess
+import sys
 from datetime import datetime, timedelta
 
 import pytest
 
 from ninox_core.errors import NinoxConfigError, NinoxError
+from tests.public.conftest import PUBLIC_TEST_KEY
 from tests.public.tap_public_support import (
     DEMO_STREAMS,
     Replica,
@@ -387,3 +391,42 @@ def test_another_workspaces_state_is_refused_with_one_line(public_emulator):
         bookmark["ninox_workspace"] = "otherworkspc"
     with pytest.raises(NinoxError, match="state of Ninox 4 workspace otherworkspc"):
         run_public(public_config(public_emulator, modules=["crm"]), state)
+
+
+# ------------------------------------------------------------- the ids tool
+
+
+def test_the_ids_tool_lists_a_workspaces_modules_and_tables(public_emulator, tmp_path):
+    config = tmp_path / "config.json"
+    config.write_text(
+        json.dumps({"api_key": PUBLIC_TEST_KEY, "base_url": public_emulator.base_url}),
+        encoding="utf-8",
+    )
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "tap_ninox.ids",
+            "--config",
+            str(config),
+            "--workspace-id",
+            public_emulator.workspace_id,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    assert lines[0] == f"workspace_id {public_emulator.workspace_id}  Demo Workspace"
+    assert "  module crm" in lines
+    assert "  module projects" in lines
+    crm = lines.index("  module crm")
+    assert sorted(lines[crm + 1 : crm + 5]) == [
+        "    table companies",
+        "    table contacts",
+        "    table deals",
+        "    table leads  (no history: read in full every run)",
+    ]
+    assert PUBLIC_TEST_KEY not in done.stdout + done.stderr
