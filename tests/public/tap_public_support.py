@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 import re
 from typing import Any
 
@@ -103,5 +102,9 @@ def record_requests(emulator: PublicEmulator, table: str) -> dict[str, int]:
 
 
 def pages_for(records: int, page_size: int = 100) -> int:
-    """Pages a full read of `records` takes (the last one short, or empty when full)."""
-    return max(1, math.ceil(records / page_size))
+    """Pages a full read of `records` takes: ⌈N/100⌉, plus the empty page after a full last one.
+
+    The backend never trusts `has_more` alone (docs/api.md): a full last page
+    is followed by one more request that proves the end.
+    """
+    return records // page_size + 1
