@@ -95,6 +95,8 @@ class TableRead:
     checkpoint: Callable[[], None]
     #: Set by a `FeedRead` when it ends: the bookmark to write.
     bookmark: str | None = field(default=None, init=False)
+    #: Set by `scan`: whether the scan took a single request (then nothing shifted).
+    one_request: bool = field(default=False, init=False)
     #: Counts for the closing log line.
     records: int = field(default=0, init=False)
     deletions: int = field(default=0, init=False)
@@ -117,7 +119,11 @@ class TableRead:
         The ids read are added to `seen`; records whose id is in `skip` (read
         by an earlier scan of this run) are not emitted again.
         """
+        pages = 0
+        short = True
         for page in self.backend.scan(self.address, self.table, page_size=self.page_size):
+            pages += 1
+            short = len(page) < self.page_size
             for record in page:
                 seen.add(record.id)
             if skip is not None:
@@ -127,6 +133,9 @@ class TableRead:
             if rows:
                 yield rows
             self.checkpoint()
+        # No page or one short page: the backend asked once, so no record
+        # could shift between two pages of this scan.
+        self.one_request = pages == 0 or (pages == 1 and short)
 
     def previous_ids(self) -> IdRanges | None:
         """The ids of the last complete read, if the state has them."""
@@ -267,7 +276,8 @@ class FeedRead:
         So the scan ends by asking the feed what was deleted since it began;
         if that includes an id the scan read, the table is read again,
         emitting only ids not read yet (at most `MAX_SCANS` scans, then one
-        line). Deletions from before the scan are of ids it never read.
+        line). Deletions from before the scan are of ids it never read. A
+        scan of one request (a table that fits one short page) needs no check.
         """
         read = self.read
         first = start or read.backend.cursor_now(read.address)
@@ -283,8 +293,10 @@ class FeedRead:
             for low, high in scanned.runs():
                 for record_id in range(low, high + 1):
                     seen.add(record_id)
-            after = read.backend.changes(read.address, began)
-            shifted = [record_id for record_id in after.removed if record_id in scanned]
+            shifted: list[int] = []
+            if not read.one_request:
+                after = read.backend.changes(read.address, began)
+                shifted = [record_id for record_id in after.removed if record_id in scanned]
             if not shifted:
                 if previous is not None:
                     yield from read.vanished(list(missing(previous, seen)), seen)

@@ -268,9 +268,14 @@ def test_a_full_read_costs_a_page_per_100_records_plus_the_cursor_and_the_check(
     total = len(table_ids(public_emulator, "crm", "contacts"))
     quiet(public_emulator)  # else the check after the scan lists those 250 creates
     public_emulator.clear_log()
-    run_public(public_config(public_emulator, modules=["crm"], tables=["contacts", "leads"]))
+    run_public(
+        public_config(public_emulator, modules=["crm"], tables=["contacts", "deals", "leads"])
+    )
     contacts = record_requests(public_emulator, "contacts")
     assert contacts == {"pages": pages_for(total), "feed": 2, "by_id": 0}
+    # A table that fits one short page cannot shift between pages: no check after it.
+    deals = record_requests(public_emulator, "deals")
+    assert deals == {"pages": 1, "feed": 1, "by_id": 0}
     leads = record_requests(public_emulator, "leads")
     assert leads == {"pages": pages_for(8), "feed": 0, "by_id": 0}
 
