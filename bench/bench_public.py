@@ -56,8 +56,24 @@ def build(emu: PublicEmulator, size: int) -> None:
                 {"title": f"row {i}", "amount": i} for i in range(start, min(size, start + 10_000))
             ]
             store.create(MODULE, name, rows)
-    # Past the look-back: the setup's creates are older than the first bookmark.
-    emu.clock.advance(120)
+    past_the_last_change(emu)
+
+
+def past_the_last_change(emu: PublicEmulator) -> None:
+    """Move the server's clock 2 minutes past its last change stamp (past the look-back).
+
+    The emulator stamps changes strictly one after another (at least 1 ms
+    apart), so 400,000 creates run minutes ahead of its clock.
+    """
+    last = max(
+        (
+            c.changed_at
+            for name in (HISTORY, NO_HISTORY)
+            for c in emu.store.table(MODULE, name).changes
+        ),
+        default=emu.clock.now_ms(),
+    )
+    emu.clock.set(max(last, emu.clock.now_ms()) + 120_000)
 
 
 def change(emu: PublicEmulator, changes: int) -> None:
@@ -66,7 +82,7 @@ def change(emu: PublicEmulator, changes: int) -> None:
         ids = sorted(emu.store.table(MODULE, name).records)
         emu.store.update(MODULE, name, [{"id": i, "title": "changed"} for i in ids[:changes]])
         emu.store.delete(MODULE, name, ids[-5:])
-    emu.clock.advance(120)
+    past_the_last_change(emu)
 
 
 def kinds(emu: PublicEmulator) -> dict[str, int]:

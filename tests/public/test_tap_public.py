@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 import pytest
 
 from ninox_core.errors import NinoxConfigError, NinoxError
+from tests.cli_support import run
 from tests.public.conftest import PUBLIC_TEST_KEY
 from tests.public.tap_public_support import (
     DEMO_STREAMS,
@@ -435,3 +436,16 @@ def test_the_ids_tool_lists_a_workspaces_modules_and_tables(public_emulator, tmp
         "    table leads  (no history: read in full every run)",
     ]
     assert PUBLIC_TEST_KEY not in done.stdout + done.stderr
+
+
+def test_the_command_ends_an_unknown_module_with_one_line_and_no_output(public_emulator, tmp_path):
+    config = tmp_path / "config.json"
+    config.write_text(
+        json.dumps(public_config(public_emulator, modules=["sales"])), encoding="utf-8"
+    )
+    result = run("tap", "--config", str(config))
+    result.assert_one_line_failure(
+        "modules: no module 'sales' in workspace", "the workspace has: crm, projects"
+    )
+    assert result.stdout == ""
+    assert PUBLIC_TEST_KEY not in result.stderr
