@@ -113,11 +113,17 @@ class TableRead:
             self.column_names, record_id, deleted_at or self.deleted_at, changed_at
         )
 
-    def scan(self, seen: IdRanges, skip: IdRanges | None = None) -> Iterator[list[Row]]:
+    def scan(
+        self,
+        seen: IdRanges,
+        skip: IdRanges | None = None,
+        changed_at: Mapping[int, str] | None = None,
+    ) -> Iterator[list[Row]]:
         """Every record of the table, a page at a time, with a STATE after each page.
 
         The ids read are added to `seen`; records whose id is in `skip` (read
-        by an earlier scan of this run) are not emitted again.
+        by an earlier scan of this run) are not emitted again; `changed_at`
+        gives `_changed_at` of the ids the feed reported.
         """
         pages = 0
         short = True
@@ -129,6 +135,9 @@ class TableRead:
             if skip is not None:
                 page = [record for record in page if record.id not in skip]  # noqa: PLW2901
             rows = [self.convert(record) for record in page]
+            if changed_at:
+                for row in rows:
+                    row["_changed_at"] = changed_at.get(row["_id"])
             self.records += len(rows)
             if rows:
                 yield rows
@@ -224,6 +233,7 @@ class FeedRead:
                 cursor,
                 reason=f"in full ({len(changes.changed)} records changed since {bookmark}: "
                 f"more than {CHANGED_IDS_LIMIT}, one scan is cheaper than a read per id)",
+                changed_at=changes.changed_at,
             )
         else:
             read.logger.info(
@@ -268,7 +278,13 @@ class FeedRead:
             when = changes.changed_at.get(record_id)
             yield read.tombstone(record_id, when, when)
 
-    def _full(self, start: Cursor | None, *, reason: str) -> Iterator[list[Row]]:
+    def _full(
+        self,
+        start: Cursor | None,
+        *,
+        reason: str,
+        changed_at: Mapping[int, str] | None = None,
+    ) -> Iterator[list[Row]]:
         """Read the table in full; bookmark the cursor taken before (`start`, else now).
 
         A record deleted during an offset scan after its page was read
@@ -289,7 +305,7 @@ class FeedRead:
         began = first
         for _ in range(MAX_SCANS):
             scanned = IdRanges()
-            yield from read.scan(scanned, skip=seen)
+            yield from read.scan(scanned, skip=seen, changed_at=changed_at)
             for low, high in scanned.runs():
                 for record_id in range(low, high + 1):
                     seen.add(record_id)

@@ -174,6 +174,9 @@ def test_more_changed_records_than_the_threshold_are_read_by_one_scan(public_emu
     assert counts["pages"] == pages_for(total)
     rows = second.records["contacts"]
     assert {r["_id"] for r in rows if not r["_sdc_deleted_at"]} >= set(created)
+    # What the feed reported carries its time; the rest of the table does not.
+    assert all(r["_changed_at"] for r in rows if r["_id"] in set(created))
+    assert next(r for r in rows if r["_id"] == 1)["_changed_at"] is None
     assert [r["_id"] for r in rows if r["_sdc_deleted_at"]] == [3]
 
 
