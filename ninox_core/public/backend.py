@@ -171,7 +171,7 @@ class PublicBackend:
     def _all(self, path: str, check: Callable[[Any, int], Page], scope: str) -> list[Any]:
         """Every row of a paged metadata list."""
         rows: list[Any] = []
-        for page in offset_pages(
+        for _, page in offset_pages(
             lambda offset, limit: self.calls.call(
                 "GET", path, check, scope=scope, params={"limit": limit, "offset": offset}
             ),
@@ -227,8 +227,11 @@ class PublicBackend:
             )
             return page
 
-        for page in offset_pages(fetch, limit):
-            records = sorted((reader(row) for row in page.rows), key=lambda r: r.id)
+        for offset, page in offset_pages(fetch, limit):
+            rows = page.rows
+            if reader.lacks_formulas(rows):
+                rows = self._add_formulas(address, reader, rows, {"limit": limit, "offset": offset})
+            records = sorted((reader(row) for row in rows), key=lambda r: r.id)
             fresh = [r for r in records if r.id not in seen]
             seen.update(r.id for r in fresh)
             fresh = [r for r in fresh if r.id > after_id]
@@ -264,10 +267,53 @@ class PublicBackend:
                 ):
                     raise
                 continue
+            if reader.lacks_formulas([row]):
+                row = self._add_formulas(address, reader, [row], None)[0]
             record = reader(row)
             if record.id == record_id:
                 found[record_id] = record
         return found
+
+    def _add_formulas(
+        self,
+        address: TableAddress,
+        reader: RecordReader,
+        rows: list[dict[str, Any]],
+        page: dict[str, Any] | None,
+    ) -> list[dict[str, Any]]:
+        """`rows` with their formula values, asked for by name (`fields=`).
+
+        `page`: the `limit` and `offset` the rows were read with (asked
+        again as one request), None for records read one by one. A row
+        the page read again does not hold is read by its id.
+        """
+        names = ",".join(reader.formulas)
+        path = self._path(address)
+        found: dict[int, dict[str, Any]] = {}
+        if page is not None:
+            again: Page = self.calls.call(
+                "GET",
+                f"{path}/records",
+                checks.records_page,
+                scope=READ_RECORDS,
+                params={**page, "fields": names},
+            )
+            found = {int(row["id"]): row.get("values") or {} for row in again.rows}
+        out = []
+        for row in rows:
+            rid = int(row["id"])
+            if rid not in found:
+                one = self.calls.call(
+                    "GET",
+                    f"{path}/record/{segment(rid)}",
+                    checks.one_record,
+                    scope=READ_RECORDS,
+                    params={"fields": names},
+                )
+                found[rid] = one.get("values") or {}
+            extra = {name: found[rid].get(name) for name in reader.formulas}
+            out.append({**row, "values": {**(row.get("values") or {}), **extra}})
+        return out
 
     def _feed_page(self, address: TableAddress, params: dict[str, Any], where: str) -> Page:
         """One page of `…/records/changes`; an absent or refused feed → `NinoxCursorExpired`."""
@@ -335,7 +381,7 @@ class PublicBackend:
                 params["asOf"] = first_as_of
             return self._feed_page(address, params, where)
 
-        for page in offset_pages(fetch, PAGE_SIZE):
+        for _, page in offset_pages(fetch, PAGE_SIZE):
             if first_as_of is None:
                 first_as_of = str(page.meta["asOf"])
                 feed.check_reach(start, page.meta, where)

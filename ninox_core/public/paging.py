@@ -27,12 +27,12 @@ from ninox_core.public.checks import Page
 FetchPage = Callable[[int, int], Page]
 
 
-def offset_pages(fetch: FetchPage, limit: int) -> Iterator[Page]:
-    """Every page from offset 0 until the end (see the module's rules); the last may be empty."""
+def offset_pages(fetch: FetchPage, limit: int) -> Iterator[tuple[int, Page]]:
+    """`(offset, page)` from offset 0 until the end (the module's rules); the last may be empty."""
     offset = 0
     while True:
         page = fetch(offset, limit)
-        yield page
+        yield offset, page
         count = len(page.rows)
         if count == 0:
             return

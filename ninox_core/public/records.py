@@ -10,7 +10,9 @@ APIs alike:
   lists or comma-separated strings → `list[int]`;
 - a choice read as its option id → the option's name; a multi as a
   comma-separated string or option ids → a list of names;
-- a date or timestamp as epoch ms → ISO text; `time` `"09:30"` →
+- a timestamp as epoch ms, with or without milliseconds or `Z` → RFC
+  3339 UTC (`2024-02-15T13:45:30Z`, milliseconds when not zero); a date
+  as epoch ms → `YYYY-MM-DD`; `time` `"09:30"` →
   `"09:30:00"`; a time interval as ms → `"HH:MM:SS[.mmm]"`; an
   appointment in the classic form `"A - B"` → `"[A,B)"`;
 - a field left out of `values` → None (an empty field), so every record
@@ -63,7 +65,15 @@ def _rev(value: Any) -> Any:
 
 
 def _timestamp(value: Any) -> Any:
-    return _epoch_iso(value) if _is_number(value) else value
+    """Epoch ms, `…T…Z` with or without ms, without a zone (UTC) → one form (`singer_datetime`)."""
+    if _is_number(value):
+        return _epoch_iso(value)
+    if isinstance(value, str):
+        try:
+            return singer_datetime(to_utc(parse_datetime(value)))
+        except ValueError:
+            return value  # the tap's reader names the field and the value
+    return value
 
 
 def _date(value: Any) -> Any:
@@ -154,6 +164,20 @@ class RecordReader:
         """Learn the table's fields once: name → (id, normaliser)."""
         self._fields = [(f.name, f.id, _normaliser(f)) for f in table.fields]
         self._names = frozenset(f.name for f in table.fields)
+        #: Computed fields, which a server may leave out unless asked for by name.
+        self.formulas = tuple(f.name for f in table.fields if f.type == "formula")
+
+    def lacks_formulas(self, rows: list[dict[str, Any]]) -> bool:
+        """True when the table has formula fields and no row carries any of them.
+
+        A server may send `function` values only when `fields=` names them
+        (docs/api.md, Public API variants); so asked, it also sends a
+        formula that is empty, so a page where all are absent is asked again
+        for them (`PublicBackend`).
+        """
+        if not self.formulas or not rows:
+            return False
+        return not any(name in (row.get("values") or {}) for row in rows for name in self.formulas)
 
     def values(self, given: Mapping[str, Any]) -> dict[str, Any]:
         """A record's `values` by field id, every field present, in the shared read forms."""

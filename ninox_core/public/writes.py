@@ -79,14 +79,16 @@ def encoded_size(item: Any) -> int:
 
 
 def batches(
-    items: Sequence[Any], where: str, *, envelope: int = 64, limit: int = MAX_BODY_BYTES
+    items: Sequence[Any], where: str, *, envelope: int = 64, limit: int | None = None
 ) -> Iterator[list[int]]:
     """Positions of `items` cut into batches whose JSON stays under `limit` bytes.
 
     `envelope`: bytes of the body around the list. A single item over the
     limit fails with one line naming its position (a record of more than
-    6 MB cannot be written through this API).
+    6 MB cannot be written through this API). `limit`: `MAX_BODY_BYTES`
+    unless given.
     """
+    limit = MAX_BODY_BYTES if limit is None else limit
     batch: list[int] = []
     size = envelope
     for position, item in enumerate(items):
