@@ -1,4 +1,6 @@
-"""The Ninox 4 Public API flavour of the emulator (CONTRACT-v4; docs/api.md's sibling).
+"""The Ninox 4 Public API flavour of the emulator.
+
+What it plays: ninox_emulator/README.md, "Public API (Ninox 4)".
 
     from ninox_emulator.public import PublicEmulator
     with PublicEmulator(api_key="k", demo=True, port=0) as emu:

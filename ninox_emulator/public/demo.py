@@ -6,7 +6,7 @@ and fields are renamed to machine names (`Contact` → `contacts`,
 `First name` → `first_name`), types to their Ninox 4 names (datetime →
 timestamp, ref → reference, rev → reverse, formula → function, image →
 file, email/phone/url/link/text/location/signature → string with a
-`variant`), and values to the read forms of CONTRACT-v4 §6. Record ids are
+`variant`), and values to their Public API read forms (`values.py`). Record ids are
 the classic ones, so `crm.contacts` has ids 1-30 and its next new record
 is 33 (31 and 32 were created and deleted).
 

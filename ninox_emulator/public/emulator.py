@@ -1,4 +1,4 @@
-"""`PublicEmulator`: the Ninox 4 Public API (CONTRACT-v4) served over real HTTP.
+"""`PublicEmulator`: the Ninox 4 Public API served over real HTTP.
 
 The same control surface as the classic `NinoxEmulator` (start/stop,
 context manager, faults, variants, request log, hooks, concurrency limit),
@@ -11,21 +11,13 @@ For each `/api/v1` request, in this order: the `on_request` hooks run
 lost response, redirect, empty, broken gzip; `path` regexes are searched in
 the path after `/api/v1`); the key is checked (401: V1 `text/plain`
 `Workspace orchestrator error`, else the JSON envelope); the monthly quota
-is counted (`quota`; exhausted → 429 without `Retry-After`, V21 403);
+is counted (`quota`; exhausted → 429 without `Retry-After`, V21 403, until
+the server clock enters the next month);
 V22 refuses every 4th call; the route runs. Errors answer
 `{"error": {"message"}}` (V3: a 400 in NestJS form); a path no route knows
 answers 200 with the web app's HTML shell (V2; strict: a JSON 404).
 
-`/_emulator/...` is the control API (JSON, no auth): `requests`, `faults`,
-`concurrency`, `reset` as in the classic emulator; `variants` (`GET`;
-`POST {"clear", "strict", "enable", "disable"}`); `clock` (`GET`; `POST
-{"advance": seconds}` or `{"set": iso}`); `quota` (`GET`; `POST {"limit":
-N|null}`); `retention` (`POST {"days"}`); `history` (`POST {"module",
-"table", "enabled"}`); `rename-table` (`{"module", "table", "name"}`);
-`rename-field` (`{"module", "table", "field", "name"}`); `records` (`POST
-{"module", "table", "records"}` creates as another user, `DELETE {"module",
-"table", "ids"}`); `expire-key` (`POST {"after": N}`); `backup` and
-`restore` (`{"name"}`: a named copy of the whole workspace, kept in memory).
+`/_emulator/...` is the control API (`control.py` lists its routes).
 """
 
 from __future__ import annotations
@@ -43,11 +35,12 @@ from ninox_emulator.emulator import BROKEN_GZIP, JSON_TYPE, json_bytes
 from ninox_emulator.faults import ConcurrencyGate, Fault, Faults, LoggedRequest, RequestLog
 from ninox_emulator.model import ApiError
 from ninox_emulator.public.clock import DAY_MS, Clock
+from ninox_emulator.public.control import control
 from ninox_emulator.public.demo import DEMO_WORKSPACE_ID, build_public_demo
 from ninox_emulator.public.model import Workspace
 from ninox_emulator.public.routes import RATE_LIMIT_EVERY, PublicApi, UnknownPath
 from ninox_emulator.public.store import RETENTION_DAYS, PublicStore
-from ninox_emulator.public.variants import PUBLIC_VARIANTS, PublicVariants, resolve
+from ninox_emulator.public.variants import PublicVariants
 from ninox_emulator.routes import Request
 from ninox_emulator.server import Exchange, HTTPServer
 
@@ -80,7 +73,7 @@ def _envelope(status: int, message: str, variants: frozenset[str]) -> bytes:
 
 
 class PublicEmulator:
-    """A Ninox 4 Public API server (CONTRACT-v4) on a background thread.
+    """A Ninox 4 Public API server on a background thread (its README section says what it plays).
 
     `port=0` picks a free port; `base_url` (`http://127.0.0.1:PORT/api/v1`)
     is known after `start()`.
@@ -103,7 +96,6 @@ class PublicEmulator:
         if not WORKSPACE_ID.match(workspace_id):
             raise ValueError(f"a workspace id is 12 characters a-z 0-9, got {workspace_id!r}")
         self.variants = PublicVariants(variants)
-        self._initial_variants = self.variants.enabled
         self._initial_key = api_key
         self.api_key = api_key
         self.host = host
@@ -122,9 +114,10 @@ class PublicEmulator:
         self._counter_lock = threading.Lock()
         self.quota: int | None = None
         self.quota_used = 0
+        self._quota_month = self.clock.now_iso()[:7]
         self._key_calls_left: int | None = None
         self._rate_calls = 0
-        self._backups: dict[str, Workspace] = {}
+        self.backups: dict[str, Workspace] = {}  # named backups of the control API
 
     # ------------------------------------------------------------ lifecycle
 
@@ -193,9 +186,10 @@ class PublicEmulator:
         self.api_key = self._initial_key
         self.quota = None
         self.quota_used = 0
+        self._quota_month = self.clock.now_iso()[:7]
         self._key_calls_left = None
         self._rate_calls = 0
-        self._backups.clear()
+        self.backups.clear()
 
     def set_api_key(self, api_key: str) -> None:
         """Accept `api_key` (only) from now on."""
@@ -312,7 +306,7 @@ class PublicEmulator:
             self._serve_api(exchange, path[len(PREFIX) :] or "/")
         elif path.startswith("/_emulator/"):
             try:
-                status, data = self._control(exchange, path[len("/_emulator/") :])
+                status, data = control(self, exchange, path[len("/_emulator/") :])
             except (ApiError, TypeError, ValueError, KeyError) as exc:
                 status, data = getattr(exc, "status", 400), {"message": str(exc)}
             exchange.send_json(status, data)
@@ -354,6 +348,9 @@ class PublicEmulator:
             if key_ok and self._key_calls_left is not None:
                 key_ok = self._key_calls_left > 0
                 self._key_calls_left = max(0, self._key_calls_left - 1)
+            month = self.clock.now_iso()[:7]
+            if month != self._quota_month:  # a new month: the count starts afresh
+                self._quota_month, self.quota_used = month, 0
             if key_ok and self.quota is not None:
                 if self.quota_used >= self.quota:
                     return fail(403 if "quota_403" in variants else 429, QUOTA_MESSAGE)
@@ -462,103 +459,3 @@ class PublicEmulator:
             headers = {**response.headers, "Content-Encoding": "gzip"}
             return response.status, BROKEN_GZIP, response.content_type, headers
         return response.status, body, response.content_type, response.headers
-
-    # -------------------------------------------------------------- control
-
-    def _variants_control(self, method: str, data: dict[str, Any]) -> Any:
-        if method == "POST":
-            enable, disable = resolve(data.get("enable") or []), resolve(data.get("disable") or [])
-            if data.get("strict"):
-                self.variants.strict()
-            if data.get("clear"):
-                self.variants.clear()
-            self.variants.enable(*enable)
-            self.variants.disable(*disable)
-        return {
-            "enabled": sorted(self.variants.enabled),
-            "available": {
-                name: f"{alias}: {text}" for name, (alias, text) in PUBLIC_VARIANTS.items()
-            },
-        }
-
-    def _clock_control(self, method: str, data: dict[str, Any]) -> Any:
-        if method == "POST" and "set" in data:
-            self.clock.set(data["set"])
-        if method == "POST" and "advance" in data:
-            self.clock.advance(float(data["advance"]))
-        return {"now": self.clock.now_iso(), "offsetMs": self.clock.offset_ms}
-
-    def _control(self, exchange: Exchange, route: str) -> tuple[int, Any]:
-        method = exchange.method
-        data = json.loads(exchange.body) if exchange.body.strip() else {}
-        if not isinstance(data, dict):
-            raise ValueError("a control request's body is a JSON object")
-        if route == "requests" and method == "GET":
-            return 200, {
-                "requests": [e.describe() for e in self.requests],
-                "counts": self.request_counts(),
-            }
-        if route == "requests" and method == "DELETE":
-            self.clear_log()
-            return 200, {}
-        if route == "faults" and method == "GET":
-            return 200, [f.describe() for f in self.faults.active()]
-        if route == "faults" and method == "POST":
-            return 200, self.faults.add(**data).describe()
-        if route == "faults" and method == "DELETE":
-            self.faults.clear()
-            return 200, {}
-        if route == "concurrency" and method == "POST":
-            self.max_concurrent = data.get("max")
-        if route == "concurrency" and method == "DELETE":
-            self._gate.reset_peak()
-        if route == "concurrency":
-            gate = self._gate
-            return 200, {
-                "max": gate.limit,
-                "inFlight": gate.in_flight,
-                "violations": gate.violations,
-                "peak": gate.peak,
-            }
-        if route == "variants":
-            return 200, self._variants_control(method, data)
-        if route == "clock":
-            return 200, self._clock_control(method, data)
-        if route == "quota":
-            if method == "POST":
-                self.quota = data.get("limit")
-                self.quota_used = int(data.get("used", self.quota_used))
-            return 200, {"limit": self.quota, "used": self.quota_used}
-        return self._data_control(method, route, data)
-
-    def _data_control(self, method: str, route: str, data: dict[str, Any]) -> tuple[int, Any]:
-        """The control routes that change data (module docstring)."""
-        if method == "POST" and route == "reset":
-            self.reset(demo=bool(data.get("demo", True)))
-            return 200, {}
-        if method == "POST" and route == "retention":
-            self.retention_days = float(data["days"])
-            return 200, {"days": self.retention_days}
-        if method == "POST" and route == "history":
-            self.set_history(data["module"], data["table"], enabled=bool(data["enabled"]))
-            return 200, {}
-        if method == "POST" and route == "rename-table":
-            self.rename_table(data["module"], data["table"], data["name"])
-            return 200, {}
-        if method == "POST" and route == "rename-field":
-            self.rename_field(data["module"], data["table"], data["field"], data["name"])
-            return 200, {}
-        if method == "POST" and route == "records":
-            return 200, {"ids": self.create_records(data["module"], data["table"], data["records"])}
-        if method == "DELETE" and route == "records":
-            return 200, {"ids": self.delete_records(data["module"], data["table"], data["ids"])}
-        if method == "POST" and route == "expire-key":
-            self.expire_key(int(data.get("after", 0)))
-            return 200, {}
-        if method == "POST" and route == "backup":
-            self._backups[str(data.get("name", "default"))] = self.backup()
-            return 200, {}
-        if method == "POST" and route == "restore":
-            self.restore(self._backups[str(data.get("name", "default"))])
-            return 200, {}
-        raise ApiError(404, f"no control route {method} /_emulator/{route}")

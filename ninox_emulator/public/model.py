@@ -2,9 +2,9 @@
 
 Everything is addressed by machine name (`^[a-z0-9_]+$`); a rename changes
 the name and nothing else identifies a table or a field. Record values are
-kept in their read form (CONTRACT-v4 §6 fixed readings: choices by option
-name, references as id strings, timestamps as ISO strings ending in `Z`),
-keyed by field name; empty fields are absent. `reverse` and `function`
+kept in their read form (the README's "Public API (Ninox 4)": choices by
+option name, references as id strings, timestamps as ISO strings ending in
+`Z`), keyed by field name; empty fields are absent. `reverse` and `function`
 fields hold no stored value (both are computed when read).
 """
 
@@ -65,6 +65,11 @@ class Field:
         return out
 
 
+def hashable(value: Any) -> Any:
+    """A value as a dict key (a multi's list as a tuple)."""
+    return tuple(value) if isinstance(value, list) else value
+
+
 @dataclass
 class Change:
     """One entry of a table's record change log."""
@@ -90,6 +95,8 @@ class Table:
         self.freed_ids: list[int] = []  # for the id-reuse variant (V29)
         self.changes: list[Change] = []
         self.uid = ""  # the internal id (listed only with variant V25)
+        self._sorted: list[int] | None = None
+        self._unique: dict[str, dict[Any, set[int]]] = {}
 
     def to_api(self, *, with_fields: bool = True) -> dict[str, Any]:
         """The table object of `GET …/tables/{t}`."""
@@ -112,8 +119,49 @@ class Table:
         return out
 
     def sorted_ids(self) -> list[int]:
-        """The record ids, ascending."""
-        return sorted(self.records)
+        """The record ids, ascending (kept until `ids_changed`; do not modify)."""
+        if self._sorted is None:
+            self._sorted = sorted(self.records)
+        return self._sorted
+
+    def ids_changed(self) -> None:
+        """Records were created or deleted: sort the ids afresh when next asked."""
+        self._sorted = None
+
+    def holders(self, name: str) -> dict[Any, set[int]]:
+        """Value → ids of the records holding it, for field `name`.
+
+        Kept up to date while writes go through `put`; `forget_indexes` after any other change.
+        """
+        index = self._unique.get(name)
+        if index is None:
+            index = {}
+            for rid, values in self.records.items():
+                value = hashable(values.get(name))
+                if value is not None:
+                    index.setdefault(value, set()).add(rid)
+            self._unique[name] = index
+        return index
+
+    def put(self, rid: int, values: dict[str, Any] | None) -> None:
+        """Store (or with None delete) record `rid`, keeping the value indexes."""
+        old = self.records.get(rid, {})
+        for name, index in self._unique.items():
+            before = hashable(old.get(name))
+            if before is not None:
+                index.get(before, set()).discard(rid)
+            after = hashable(values.get(name)) if values is not None else None
+            if after is not None:
+                index.setdefault(after, set()).add(rid)
+        if values is None:
+            self.records.pop(rid, None)
+        else:
+            self.records[rid] = values
+
+    def forget_indexes(self) -> None:
+        """Drop the value indexes and the sorted ids (after a rename or a restore)."""
+        self._unique = {}
+        self._sorted = None
 
 
 @dataclass

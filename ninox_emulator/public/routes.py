@@ -1,4 +1,4 @@
-"""The Public API routes (CONTRACT-v4 §4, §7-9) over the store, without HTTP.
+"""The Public API routes (metadata, records, writes, change feeds) over the store, without HTTP.
 
 Paths are relative to `/api/v1` and matched segment by segment (each
 URL-decoded after the split). A path no route knows, or a known path with
@@ -84,6 +84,11 @@ def _body(req: Request) -> dict[str, Any]:
 
 
 def _records_body(req: Request, allowed: tuple[str, ...] = ("records",)) -> list[Any]:
+    return _write_body(req, allowed)["records"]
+
+
+def _write_body(req: Request, allowed: tuple[str, ...]) -> dict[str, Any]:
+    """A write's body: an object with only `allowed` keys and a non-empty `records` array."""
     data = _body(req)
     extra = [k for k in data if k not in allowed]
     if extra:
@@ -92,7 +97,7 @@ def _records_body(req: Request, allowed: tuple[str, ...] = ("records",)) -> list
     records = data.get("records")
     if not isinstance(records, list) or not records:
         raise ApiError(400, "records must be a non-empty array")
-    return records
+    return data
 
 
 def _since(req: Request, name: str, *, required: bool) -> int | None:
@@ -148,7 +153,7 @@ class PublicApi:
             ):
                 continue
             handler = methods.get(req.method)
-            if handler is None or (handler == self.upsert and "no_upsert" in req.variants):
+            if handler is None or _absent(handler.__name__, req.variants):
                 break
             params = [s for p, s in zip(pattern, parts, strict=True) if p == "*"]
             if params[0] != self.store.workspace.id:
@@ -269,9 +274,9 @@ class PublicApi:
         with self.store.lock:
             module = self.store.module(module_name)
             table = self.store.table(module_name, table_name)
+            projection = self._projection(req, table)
             if offset > 0 and "scan_drift" in req.variants:
                 self._drift(module_name, table)
-            projection = self._projection(req, table)
             ids = self._sorted(req, table, self._filtered(req, table, table.sorted_ids()))
             page = ids[offset : offset + limit]
             rows = [record_answer(module, table, r, projection, req.variants) for r in page]
@@ -345,9 +350,10 @@ class PublicApi:
 
     def upsert(self, req: Request, params: list[str]) -> Response:
         """`POST …/records/upsert` `{"matchField", "records"}` by a unique field."""
-        items = _records_body(req, ("matchField", "records"))
-        match = req.json().get("matchField")
-        created, updated = self.store.upsert(params[0], params[1], match, items)
+        body = _write_body(req, ("matchField", "records"))
+        created, updated = self.store.upsert(
+            params[0], params[1], body.get("matchField"), body["records"]
+        )
         data = {
             "createdIds": [answer_id(r, req.variants) for r in created],
             "updatedIds": [answer_id(r, req.variants) for r in updated],
@@ -414,6 +420,13 @@ class PublicApi:
         answer = _paged(req, items, limit, offset)
         answer["meta"] = meta
         return Response(data=answer)
+
+
+def _absent(handler: str, variants: frozenset[str]) -> bool:
+    """V20 / V2b: a deployment without the upsert or the change-feed route."""
+    return (handler == "upsert" and "no_upsert" in variants) or (
+        handler == "record_changes" and "no_change_feed" in variants
+    )
 
 
 def _equal(stored: Any, wanted: Any) -> bool:

@@ -1,6 +1,6 @@
 """How a record reads: `{"id": "17", "values": {...}}`, and the variants that change it.
 
-Strict (CONTRACT-v4 §6, §7 fixed readings): `id` a string; every field of
+Strict (the fixed readings): `id` a string; every field of
 the table under its name, `null` when empty, except `reverse` fields (not
 in `values`); `function` fields computed (`formula.py`'s language over
 field names: `first_name + " " + last_name`); with `fields=` only those.

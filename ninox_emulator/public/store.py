@@ -1,6 +1,6 @@
 """The Public API's in-memory workspace and its write rules, behind one lock.
 
-Rules it keeps (CONTRACT-v4 §5, §8, §9, fixed readings):
+Rules it keeps (the fixed readings where Ninox leaves room):
 - every write batch is validated whole before anything is applied
   (all-or-nothing); an update or delete naming a missing id is a 404 and
   changes nothing;
@@ -25,7 +25,15 @@ from typing import Any
 
 from ninox_emulator.model import ApiError
 from ninox_emulator.public.clock import DAY_MS, Clock, iso
-from ninox_emulator.public.model import NAME, Change, Field, Module, Table, Workspace
+from ninox_emulator.public.model import (
+    NAME,
+    Change,
+    Field,
+    Module,
+    Table,
+    Workspace,
+)
+from ninox_emulator.public.model import hashable as _hashable
 from ninox_emulator.public.values import FieldValueError, convert
 
 #: The default retention window of the record change feed.
@@ -137,6 +145,7 @@ class PublicStore:
             for values in table.records.values():
                 if name in values:
                     values[new_name] = values.pop(name)
+            table.forget_indexes()
             word = re.compile(rf"\b{re.escape(name)}\b")
             for other in table.fields.values():
                 if other.expression:
@@ -159,6 +168,7 @@ class PublicStore:
         """Mark a field unique or not (existing values are not checked)."""
         with self.lock:
             self.field(module, table_name, field_name).unique = unique
+            self.table(module, table_name).forget_indexes()
 
     # ------------------------------------------------------------- writes
 
@@ -218,20 +228,27 @@ class PublicStore:
         for spec in table.fields.values():
             if not spec.unique:
                 continue
-            holders: dict[Any, int] = {}
-            for rid in sorted(set(table.records) | set(planned)):
-                values = planned.get(rid, table.records.get(rid, {}))
-                value = values.get(spec.name)
+            wanted: dict[Any, int] = {}
+            for rid, values in planned.items():
+                value = _hashable(values.get(spec.name))
                 if value is None:
                     continue
-                if value in holders:
-                    culprit = rid if rid in where else holders[value]
+                if value in wanted:
                     raise ApiError(
                         400,
-                        f"{_where(where.get(culprit, 0), spec.name)}: value {value!r} must be "
-                        f"unique (record {holders[value] if culprit == rid else rid} has it)",
+                        f"{_where(where[rid], spec.name)}: value {values[spec.name]!r} must be "
+                        f"unique (records[{where[wanted[value]]}] has it too)",
                     )
-                holders[value] = rid
+                wanted[value] = rid
+            index = table.holders(spec.name)
+            for value, rid in wanted.items():
+                others = index.get(value, set()) - planned.keys()
+                if others:
+                    raise ApiError(
+                        400,
+                        f"{_where(where[rid], spec.name)}: value "
+                        f"{planned[rid][spec.name]!r} must be unique (record {min(others)} has it)",
+                    )
 
     def _new_id(self, table: Table, reuse_ids: bool) -> int:
         if reuse_ids and table.freed_ids:
@@ -260,17 +277,17 @@ class PublicStore:
             ]
             planned: dict[int, dict[str, Any]] = {}
             where: dict[int, int] = {}
-            fake = max([*table.records, table.next_id]) + 1
             for index, values in enumerate(prepared):
-                planned[fake + index] = self._merge({}, values)
-                where[fake + index] = index
+                planned[-1 - index] = self._merge({}, values)  # a stand-in id
+                where[-1 - index] = index
             self._check_rules(table, planned, where)
             ids: list[int] = []
             for values in prepared[: apply_count if apply_count is not None else len(prepared)]:
                 rid = self._new_id(table, reuse_ids)
-                table.records[rid] = self._merge({}, values)
+                table.put(rid, self._merge({}, values))
                 self._log(table, rid, "create")
                 ids.append(rid)
+            table.ids_changed()
             return ids
 
     def update(self, module: str, table_name: str, items: list[Any]) -> list[int]:
@@ -292,7 +309,7 @@ class PublicStore:
                 order.append(rid)
             self._check_rules(table, planned, where)
             for rid in order:
-                table.records[rid] = planned[rid]
+                table.put(rid, planned[rid])
                 self._log(table, rid, "update")
             return order
 
@@ -311,8 +328,9 @@ class PublicStore:
                     raise ApiError(404, f"Record {rid} not found in table '{table_name}'")
                 if rid not in wanted:
                     wanted.append(rid)
+            table.ids_changed()
             for rid in wanted:
-                del table.records[rid]
+                table.put(rid, None)
                 table.freed_ids.append(rid)
                 self._log(table, rid, "delete")
             self._clear_references(module, table_name, set(wanted))
@@ -327,11 +345,12 @@ class PublicStore:
                 for f in other.fields.values()
                 if f.type == "reference" and f.ref_table == table_name
             ]
-            for rid, values in other.records.items():
+            if not refs:
+                continue
+            for rid, values in list(other.records.items()):
                 hit = [n for n in refs if n in values and int(values[n]) in gone]
-                for name in hit:
-                    del values[name]
                 if hit:
+                    other.put(rid, {k: v for k, v in values.items() if k not in hit})
                     self._log(other, rid, "update")
 
     def upsert(
@@ -346,7 +365,10 @@ class PublicStore:
             if not spec.unique:
                 raise ApiError(400, f"matchField '{match_field}' must be a field marked unique")
             keys: dict[Any, int] = {}
-            plan: list[tuple[int | None, Any]] = []
+            holders = table.holders(spec.name)
+            planned: dict[int, dict[str, Any]] = {}
+            where: dict[int, int] = {}
+            creates: list[dict[str, Any]] = []
             for index, item in enumerate(items):
                 values = self._prepare(module, table, item, index, with_id=False)
                 key = values.get(spec.name)
@@ -354,30 +376,37 @@ class PublicStore:
                     raise ApiError(
                         400, f"{_where(index, spec.name)}: the match field must carry a value"
                     )
-                if key in keys:
+                if _hashable(key) in keys:
                     raise ApiError(
                         409,
-                        f"{_where(index)}: ambiguous match: records[{keys[key]}] has the "
-                        f"same {match_field} {key!r}",
+                        f"{_where(index)}: ambiguous match: records[{keys[_hashable(key)]}] has "
+                        f"the same {match_field} {key!r}",
                     )
-                keys[key] = index
-                hits = [rid for rid, v in table.records.items() if v.get(spec.name) == key]
+                keys[_hashable(key)] = index
+                hits = sorted(holders.get(_hashable(key), ()))
                 if len(hits) > 1:
                     raise ApiError(
                         409,
                         f"{_where(index)}: ambiguous match: records {hits} have "
                         f"{match_field} {key!r}",
                     )
-                plan.append((hits[0] if hits else None, item))
-            updates = [{**item, "id": rid} for rid, item in plan if rid is not None]
-            creates = [item for rid, item in plan if rid is None]
-            snapshot = (copy.deepcopy(table.records), table.next_id, list(table.changes))
-            try:
-                updated = self.update(module, table_name, updates) if updates else []
-                created = self.create(module, table_name, creates) if creates else []
-            except ApiError:
-                table.records, table.next_id, table.changes = snapshot
-                raise
+                rid = hits[0] if hits else -1 - index  # a stand-in id for a create
+                planned[rid] = self._merge(table.records.get(rid, {}), values)
+                where[rid] = index
+                if not hits:
+                    creates.append(planned[rid])
+            self._check_rules(table, planned, where)
+            updated = [rid for rid in planned if rid in table.records]
+            for rid in updated:
+                table.put(rid, planned[rid])
+                self._log(table, rid, "update")
+            created = []
+            for values in creates:
+                rid = self._new_id(table, reuse_ids=False)
+                table.put(rid, values)
+                self._log(table, rid, "create")
+                created.append(rid)
+            table.ids_changed()
             return created, updated
 
     # -------------------------------------------------------------- feeds
@@ -411,6 +440,8 @@ class PublicStore:
         """Put a `backup()` back (a copy of it, so it can be restored again)."""
         with self.lock:
             self.workspace = copy.deepcopy(backup)
+            for _, table in self.all_tables():
+                table.forget_indexes()
 
     def all_tables(self) -> Iterable[tuple[str, Table]]:
         """(module name, table) for every table."""

@@ -1,4 +1,4 @@
-"""Write rules of the Public API (CONTRACT-v4 §6, §9): a written value → its stored read form.
+"""Write rules of the Public API: a written value → its stored read form.
 
 Stored (= read) forms, the contract's fixed readings: text types, `html`,
 `color`, `icon`, `user`, `file` and `dchoice` as strings; `number` as a

@@ -1,4 +1,4 @@
-"""Public API variants: one switch per CONTRACT-v4 §14 variant (V1-V29).
+"""Public API variants: one switch per known variant V1-V29 of the Ninox 4 Public API.
 
 Each switch has a readable name and its V-number alias (`"V5"` =
 `"limit_clamped"`); where the contract lists two forms of one variant, the
@@ -19,6 +19,7 @@ from collections.abc import Iterable
 PUBLIC_VARIANTS: dict[str, tuple[str, str]] = {
     "orchestrator_401": ("V1", "missing/wrong key → 401 text/plain 'Workspace orchestrator error'"),
     "html_shell": ("V2", "unknown path → 200 with the web app's HTML shell"),
+    "no_change_feed": ("V2b", "records/changes absent (an unknown path)"),
     "nest_errors": ("V3", '400 bodies as {"statusCode","message":[...],"error":"Bad Request"}'),
     "no_write_scope": ("V4", "403 'Insufficient API key scope' on every write"),
     "no_read_scope": ("V4b", "403 'Insufficient API key scope' on every read"),
@@ -65,6 +66,12 @@ PUBLIC_VARIANTS: dict[str, tuple[str, str]] = {
 #: On unless switched off: how the real gateway answers.
 DEFAULT_ON = frozenset({"orchestrator_401", "html_shell"})
 _ALIASES = {alias.lower(): name for name, (alias, _) in PUBLIC_VARIANTS.items()}
+#: Variants played by control helpers rather than switches.
+HELPERS = {
+    "v23": "V23 (renames) is played by emu.rename_table / emu.rename_field, not a switch",
+    "v27": "V27 (history on/off) is played by emu.set_history, not a switch",
+    "v28": "V28 (key expired mid-run) is played by emu.expire_key(after=N), not a switch",
+}
 
 
 def resolve(names: Iterable[str]) -> list[str]:
@@ -72,6 +79,8 @@ def resolve(names: Iterable[str]) -> list[str]:
     out = []
     for name in names:
         real = name if name in PUBLIC_VARIANTS else _ALIASES.get(str(name).lower())
+        if real is None and str(name).lower() in HELPERS:
+            raise ValueError(HELPERS[str(name).lower()])
         if real is None:
             valid = ", ".join(f"{n} ({a})" for n, (a, _) in PUBLIC_VARIANTS.items())
             raise ValueError(f"unknown Public API variant {name!r}; valid variants: {valid}")

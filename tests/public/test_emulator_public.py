@@ -1,7 +1,7 @@
 """The emulator's Ninox 4 Public API: each route's strict behaviour and each variant.
 
-Raw `requests` calls over real HTTP (CONTRACT-v4 §2-12 as docs/ describes
-it, the fixed readings by default, one switch per §14 variant).
+Raw `requests` calls over real HTTP: the fixed readings by default, one
+switch per known variant (ninox_emulator/README.md, "Public API (Ninox 4)").
 """
 
 from __future__ import annotations
@@ -722,6 +722,15 @@ def test_an_exhausted_monthly_quota_is_429_without_retry_after(public_emulator):
     assert public_emulator.quota_used == 2
 
 
+def test_the_quota_counts_afresh_when_the_server_clock_enters_a_new_month(public_emulator):
+    public_emulator.clock.set("2026-12-31T23:00:00Z")
+    public_emulator.quota = 1
+    assert call(public_emulator, "GET", "/modules").status_code == 200
+    error(call(public_emulator, "GET", "/modules"), 429)
+    public_emulator.clock.advance(hours=2)
+    assert call(public_emulator, "GET", "/modules").status_code == 200
+
+
 # ------------------------------------------------------------ control surface
 
 
@@ -731,6 +740,21 @@ def test_ninox_emulator_with_api_public_builds_the_public_server():
     with emu:
         response = requests.get(emu.workspace_url, headers={"Authorization": "Bearer k"}, timeout=5)
         assert response.json()["data"]["name"] == "Demo Workspace"
+
+
+def test_ninox_emulator_refuses_an_unknown_api():
+    with pytest.raises(ValueError, match="'classic' or 'public'"):
+        NinoxEmulator(api="v3")
+
+
+def test_an_unknown_control_route_is_404(public_emulator):
+    response = requests.post(public_emulator.url + "/_emulator/nope", json={}, timeout=5)
+    assert response.status_code == 404
+
+
+def test_a_path_outside_api_v1_is_a_json_404(public_emulator):
+    response = requests.get(public_emulator.url + "/v1/teams", timeout=5)
+    assert "/api/v1" in error(response, 404)
 
 
 def test_requests_are_logged_relative_to_api_v1(public_emulator):
@@ -851,3 +875,272 @@ def test_the_command_line_prints_the_base_url_and_workspace_id():
         finally:
             process.terminate()
             process.communicate(timeout=10)
+
+
+# ---------------------------------------------------------------- variants
+
+
+def test_variants_have_v_number_aliases_and_v1_v2_are_on_by_default(public_emulator):
+    assert public_emulator.variants.enabled == {"orchestrator_401", "html_shell"}
+    public_emulator.variants.enable("V5")
+    assert "limit_clamped" in public_emulator.variants
+    assert "v5" in public_emulator.variants
+    with pytest.raises(ValueError, match="valid variants"):
+        public_emulator.variants.enable("V99")
+    with pytest.raises(ValueError, match="rename_table"):
+        public_emulator.variants.enable("V23")
+
+
+def test_v3_400_bodies_in_nestjs_form(public_emulator):
+    public_emulator.variants.enable("V3")
+    response = call(public_emulator, "GET", f"{CONTACTS}/records?limit=0")
+    assert response.status_code == 400
+    body = response.json()
+    assert body["statusCode"] == 400
+    assert body["error"] == "Bad Request"
+    assert "limit" in body["message"][0]
+    assert "error" in call(public_emulator, "GET", f"{CONTACTS}/record/99").json()  # 404 unchanged
+
+
+def test_v4_no_write_scope_is_403_on_writes_only(public_emulator):
+    public_emulator.variants.enable("V4")
+    body = {"records": [{"last_name": "X"}]}
+    assert "scope" in error(call(public_emulator, "POST", f"{CONTACTS}/records", json=body), 403)
+    assert call(public_emulator, "GET", f"{CONTACTS}/records").status_code == 200
+    assert len(all_ids(public_emulator)) == 30
+
+
+def test_v4b_no_read_scope_is_403_on_reads(public_emulator):
+    public_emulator.variants.enable("no_read_scope")
+    assert "Insufficient API key scope" in error(call(public_emulator, "GET", "/modules"), 403)
+
+
+def test_v5_limit_over_100_is_clamped_and_omitted_limit_is_10(public_emulator):
+    public_emulator.create_records("crm", "leads", [{"last_name": f"L{i}"} for i in range(120)])
+    public_emulator.variants.enable("limit_clamped")
+    answer = call(public_emulator, "GET", f"{LEADS}/records?limit=500").json()
+    assert len(answer["data"]) == 100
+    assert answer["page_info"]["limit"] == 100
+    assert len(data(call(public_emulator, "GET", f"{LEADS}/records"))) == 10
+
+
+def test_v6_pages_without_sort_come_in_a_reshuffled_order(public_emulator):
+    public_emulator.variants.enable("V6")
+    first = [r["id"] for r in data(call(public_emulator, "GET", f"{CONTACTS}/records?limit=30"))]
+    second = [r["id"] for r in data(call(public_emulator, "GET", f"{CONTACTS}/records?limit=30"))]
+    assert sorted(first, key=int) == [str(i) for i in range(1, 31)]
+    assert first != second
+    by_id = data(call(public_emulator, "GET", f"{CONTACTS}/records?limit=30&sort=id"))
+    assert [r["id"] for r in by_id] == [str(i) for i in range(1, 31)]
+
+
+def test_v7_has_more_on_the_last_full_page_then_an_empty_page(public_emulator):
+    public_emulator.variants.enable("V7")
+    full = call(public_emulator, "GET", f"{CONTACTS}/records?limit=10&offset=20").json()
+    assert full["page_info"]["has_more"] is True
+    empty = call(public_emulator, "GET", f"{CONTACTS}/records?limit=10&offset=30").json()
+    assert empty["data"] == []
+    assert empty["page_info"]["has_more"] is False
+
+
+def test_v8_another_user_deletes_and_creates_during_an_offset_scan(public_emulator):
+    public_emulator.variants.enable("scan_drift")
+    first = [r["id"] for r in data(call(public_emulator, "GET", f"{CONTACTS}/records?limit=10"))]
+    second = [
+        r["id"]
+        for r in data(call(public_emulator, "GET", f"{CONTACTS}/records?limit=10&offset=10"))
+    ]
+    assert first[-1] == "10"
+    assert second[0] == "12"  # 1 was deleted: 11 slid before the cursor
+    changes = feed(public_emulator).json()["data"][-2:]
+    assert [(c["id"], c["changeType"]) for c in changes] == [("1", "delete"), ("33", "create")]
+
+
+def test_v9_ids_and_references_as_numbers(public_emulator):
+    public_emulator.variants.enable("V9")
+    record = data(call(public_emulator, "GET", f"{CONTACTS}/record/1"))
+    assert record["id"] == 1
+    assert record["values"]["company"] == 1
+    created = data(
+        call(
+            public_emulator, "POST", f"{CONTACTS}/records", json={"records": [{"last_name": "N"}]}
+        ),
+        201,
+    )
+    assert created == {"ids": [33]}
+    assert feed(public_emulator).json()["data"][-1]["id"] == 33
+
+
+def test_v10_choice_as_option_id_and_multi_as_a_comma_separated_string(public_emulator):
+    public_emulator.variants.enable("V10")
+    values = data(call(public_emulator, "GET", f"{CONTACTS}/record/1"))["values"]
+    assert values["kind"] == "1"
+    assert values["tags"] == "VIP, Smith, Jones & Co"
+
+
+def test_v11_empty_fields_are_left_out(public_emulator):
+    public_emulator.variants.enable("omit_empty")
+    values = data(call(public_emulator, "GET", f"{CONTACTS}/record/2"))["values"]
+    assert "phone" not in values
+    assert values["first_name"] == "Chalie"
+
+
+def test_v12_timestamps_as_epoch_ms_appointments_classic_intervals_ms(public_emulator):
+    public_emulator.variants.enable("V12")
+    values = data(call(public_emulator, "GET", f"{CONTACTS}/record/1"))["values"]
+    assert values["last_contact"] == 1_704_097_800_000
+    assert values["next_meeting"] == "2024-03-01T09:00:00 - 2024-03-01T10:00:00"
+    assert values["time_spent"] == 1_516_123
+
+
+def test_v12b_timestamps_without_z(public_emulator):
+    public_emulator.variants.enable("V12b")
+    values = data(call(public_emulator, "GET", f"{CONTACTS}/record/1"))["values"]
+    assert values["last_contact"] == "2024-01-01T08:30:00"
+
+
+def test_v13_reverse_as_id_arrays_and_functions_only_when_asked(public_emulator):
+    public_emulator.variants.enable("V13")
+    values = data(call(public_emulator, "GET", "/modules/crm/tables/companies/record/1"))["values"]
+    assert values["contacts"] == ["1", "9", "17", "25"]
+    contact = data(call(public_emulator, "GET", f"{CONTACTS}/record/1"))["values"]
+    assert "full_name" not in contact
+    asked = data(call(public_emulator, "GET", f"{CONTACTS}/record/1?fields=full_name"))["values"]
+    assert asked == {"full_name": "Tim Becker"}
+
+
+def test_v14_projected_reads_give_null_references(public_emulator):
+    public_emulator.variants.enable("V14")
+    rows = data(call(public_emulator, "GET", f"{CONTACTS}/records?limit=1&fields=company"))
+    assert rows[0]["values"] == {"company": None}
+    assert data(call(public_emulator, "GET", f"{CONTACTS}/record/1"))["values"]["company"] == "1"
+
+
+def test_v15_loose_feed_inclusive_newest_first_other_words(public_emulator):
+    entries = feed(public_emulator).json()["data"]
+    public_emulator.variants.enable("V15")
+    loose = feed(public_emulator, since=entries[4]["changedAt"]).json()["data"]
+    assert [(c["id"], c["changeType"]) for c in loose] == [("7", "update"), ("3", "update")]
+    words = {c["changeType"] for c in feed(public_emulator).json()["data"]}
+    assert words == {"insert", "remove", "update"}
+
+
+def test_v16_since_past_retention_is_silently_truncated(public_emulator):
+    public_emulator.variants.enable("V16")
+    answer = feed(public_emulator, since=SINCE_LONG_AGO).json()
+    assert len(answer["data"]) == 6
+    assert "retentionCutoff" not in answer["meta"]
+
+
+@pytest.mark.parametrize("variant", ["V17", "V17b"])
+def test_v17_a_batch_create_applies_half_then_fails(public_emulator, variant):
+    public_emulator.variants.enable(variant)
+    body = {"records": [{"last_name": f"P{i}"} for i in range(4)]}
+    if variant == "V17":
+        assert call(public_emulator, "POST", f"{CONTACTS}/records", json=body).status_code == 503
+    else:
+        with pytest.raises(requests.ConnectionError):
+            call(public_emulator, "POST", f"{CONTACTS}/records", json=body)
+    assert all_ids(public_emulator)[-2:] == ["33", "34"]
+    single = {"records": [{"last_name": "One"}]}
+    assert call(public_emulator, "POST", f"{CONTACTS}/records", json=single).status_code == 201
+
+
+def test_v18_updated_ids_shorter_than_the_rows_patched(public_emulator):
+    public_emulator.variants.enable("V18")
+    body = {"records": [{"id": 1, "score": 1}, {"id": 2, "score": 2}]}
+    assert data(call(public_emulator, "PATCH", f"{CONTACTS}/records", json=body)) == {
+        "updatedIds": ["1"]
+    }
+    assert data(call(public_emulator, "GET", f"{CONTACTS}/record/2"))["values"]["score"] == 2
+
+
+def test_v19_delete_ignores_missing_ids(public_emulator):
+    public_emulator.variants.enable("V19")
+    answer = call(public_emulator, "DELETE", f"{CONTACTS}/records", json={"records": [1, 99]})
+    assert data(answer) == {"deletedIds": ["1"]}
+
+
+def test_v20_no_upsert_endpoint_answers_the_html_shell(public_emulator):
+    public_emulator.variants.enable("V20")
+    body = {"matchField": "email", "records": [{"email": "new@example.com", "last_name": "N"}]}
+    response = call(public_emulator, "POST", f"{CONTACTS}/records/upsert", json=body)
+    assert response.status_code == 200
+    assert response.headers["Content-Type"].startswith("text/html")
+    assert len(all_ids(public_emulator)) == 30
+
+
+def test_v2b_no_change_feed_answers_the_html_shell(public_emulator):
+    public_emulator.variants.enable("no_change_feed")
+    response = feed(public_emulator)
+    assert response.status_code == 200
+    assert response.text.startswith("<!DOCTYPE html>")
+
+
+def test_v21_an_exhausted_quota_is_403(public_emulator):
+    public_emulator.variants.enable("V21")
+    public_emulator.quota = 0
+    assert "quota" in error(call(public_emulator, "GET", "/modules"), 403)
+
+
+def test_v22_every_fourth_call_is_429_with_and_without_retry_after(public_emulator):
+    public_emulator.variants.enable("rate_limited")
+    answers = [call(public_emulator, "GET", "/modules") for _ in range(8)]
+    assert [a.status_code for a in answers] == [200, 200, 200, 429, 200, 200, 200, 429]
+    assert answers[3].headers["Retry-After"] == "1"
+    assert "Retry-After" not in answers[7].headers
+
+
+def test_v24_ref_table_id_is_an_opaque_id(public_emulator):
+    public_emulator.variants.enable("V24")
+    company = data(call(public_emulator, "GET", f"{CONTACTS}/fields/company"))
+    assert company["refTableId"] not in ("companies", "")
+    root = json.dumps(data(call(public_emulator, "GET", "")))
+    assert root.count(company["refTableId"]) == 2  # contacts.company and deals.company
+
+
+def test_v25_metadata_answers_carry_ids_that_survive_renames(public_emulator):
+    public_emulator.variants.enable("V25")
+    table = data(call(public_emulator, "GET", CONTACTS))
+    public_emulator.rename_table("crm", "contacts", "people")
+    renamed = data(call(public_emulator, "GET", "/modules/crm/tables/people"))
+    assert renamed["id"] == table["id"]
+    assert renamed["fields"][0]["id"] == table["fields"][0]["id"]
+    assert data(call(public_emulator, "GET", "/modules/crm"))["id"]
+
+
+def test_v26_workspace_root_without_nested_fields(public_emulator):
+    public_emulator.variants.enable("V26")
+    root = data(call(public_emulator, "GET", ""))
+    assert all("fields" not in t for m in root["modules"] for t in m["tables"])
+    assert data(call(public_emulator, "GET", CONTACTS))["fields"]
+
+
+def test_v29_a_new_record_takes_a_deleted_id(public_emulator):
+    public_emulator.variants.enable("V29")
+    call(public_emulator, "DELETE", f"{CONTACTS}/records", json={"records": [5]})
+    created = data(
+        call(
+            public_emulator,
+            "POST",
+            f"{CONTACTS}/records",
+            json={"records": [{"last_name": "Reused"}]},
+        ),
+        201,
+    )
+    assert created == {"ids": ["5"]}
+
+
+def test_a_record_may_keep_its_own_unique_value(public_emulator):
+    body = {"records": [{"id": 1, "email": "tim.becker@example.com", "nickname": "T"}]}
+    assert data(call(public_emulator, "PATCH", f"{CONTACTS}/records", json=body)) == {
+        "updatedIds": ["1"]
+    }
+
+
+def test_duplicates_that_predate_a_unique_flag_do_not_block_other_writes(public_emulator):
+    public_emulator.set_unique("crm", "contacts", "organization")
+    body = {"records": [{"last_name": "X", "organization": "Brand new"}]}
+    assert call(public_emulator, "POST", f"{CONTACTS}/records", json=body).status_code == 201
+    taken = {"records": [{"last_name": "Y", "organization": "Acme Corp"}]}
+    assert "unique" in error(call(public_emulator, "POST", f"{CONTACTS}/records", json=taken), 400)
