@@ -190,6 +190,11 @@ class TapNinox(NinoxTapCommand):
         team_id = self.workspace
         check_api_settings(self.config)
         check_files_settings(self.config)
+        if self.config.get("include_files") and not self.backend.capabilities.files:
+            raise NinoxConfigError(
+                "include_files: the API that workspace_id selects (the Ninox 4 Public API) "
+                "offers no way to list or download attachments; set include_files to false"
+            )
         databases = self._selected_databases(team_id)
         all_tables = {db.id: self.backend.list_tables(team_id, db.id) for db in databases}
         tables_by_db = self._selected_tables(all_tables)
@@ -436,19 +441,13 @@ def check_api_settings(config: Mapping[str, Any]) -> None:
     """One line for a setting of the other API generation (docs/spec.md "Settings").
 
     `modules` belongs to Ninox 4 (`workspace_id`), `database_ids` to the
-    classic API (`team_id`); Ninox 4 has no usable attachments, so
-    `include_files` is refused there.
+    classic API (`team_id`).
     """
     if config.get("workspace_id"):
         if config.get("database_ids"):
             raise NinoxConfigError(
                 "database_ids is a classic API setting, but workspace_id selects the Ninox 4 "
                 "Public API, whose databases are modules: name them in modules instead"
-            )
-        if config.get("include_files"):
-            raise NinoxConfigError(
-                "include_files: the Ninox 4 Public API (workspace_id) offers no way to list "
-                "or download attachments; set include_files to false"
             )
     elif config.get("modules"):
         raise NinoxConfigError(

@@ -306,7 +306,7 @@ def test_an_incremental_run_costs_the_same_whatever_the_table_size(public_emulat
     ("settings", "words"),
     [
         ({"database_ids": ["crm"]}, "database_ids is a classic API setting"),
-        ({"include_files": True}, "include_files: the Ninox 4 Public API"),
+        ({"include_files": True}, "include_files: the API that workspace_id selects"),
         ({"modules": ["crm", "sales"]}, "no module 'sales'"),
     ],
 )
