@@ -155,7 +155,7 @@ class TableRead:
             return decode(str(text))
         except ValueError as exc:
             raise NinoxError(
-                f"state: {self.where}: {IDS_KEY} is not what tap-ninox wrote ({exc}); "
+                f"state: {IDS_KEY} is not what tap-ninox wrote ({exc}); "
                 f"drop the stream's {IDS_KEY} (deletions are then found from the next run on)"
             ) from None
 
@@ -327,7 +327,7 @@ class FeedRead:
             )
             began = after.cursor or read.backend.cursor_now(read.address)
         raise NinoxError(
-            f"{read.where}: records were deleted during each of {MAX_SCANS} full reads "
+            f"records were deleted during each of {MAX_SCANS} full reads "
             "of the table, so a record may have been skipped; run the tap again when "
             "fewer records are being deleted"
         )

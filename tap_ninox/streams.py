@@ -176,16 +176,20 @@ class TableStream(FilesParent, NinoxStream):
             else:
                 yield from self._read_without_sequences(context)
         except NinoxError as exc:
+            where = (
+                f"module {self.database_id}"
+                if self.ninox_tap.names_are_ids
+                else f"id {self.table.id}, database {self.database_id}"
+            )
             raise NinoxError(
-                f"stream '{self.name}' (table {self.table.name!r}, id {self.table.id}, "
-                f"database {self.database_id}): {exc}"
+                f"stream '{self.name}' (table {self.table.name!r}, {where}): {exc}"
             ) from exc
 
     def _read_without_sequences(self, context: Context | None) -> Iterable[list[dict[str, Any]]]:
         """`FEED_READ` or `SCAN_READ` (`tap_ninox/public_reads.py`)."""
         state = self.get_context_state(context)
         state[WORKSPACE_KEY] = self.team_id
-        # A bookmark of a table whose history was turned off since: read in full.
+        # Read only for a child stream: in full, the stream's state untouched.
         bookmark = bookmark_of(state) if self.selected else None
         read = TableRead(
             backend=self.backend,

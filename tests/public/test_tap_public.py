@@ -452,3 +452,14 @@ def test_the_command_ends_an_unknown_module_with_one_line_and_no_output(public_e
     )
     assert result.stdout == ""
     assert PUBLIC_TEST_KEY not in result.stderr
+
+
+def test_ids_in_the_state_that_tap_ninox_did_not_write_fail_with_one_line(public_emulator):
+    config = public_config(public_emulator, modules=["crm"], tables=["leads"])
+    state = run_public(config).state
+    state["bookmarks"]["leads"]["ninox_ids"] = "1,2,3"
+    out = run_public(config, state=state, allow_failure=True)
+    message = str(out.error)
+    assert "stream 'leads' (table 'leads', module crm): state: ninox_ids is not" in message
+    assert "\n" not in message
+    assert "leads" not in out.records  # nothing emitted before the check
