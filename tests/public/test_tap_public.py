@@ -463,3 +463,33 @@ def test_ids_in_the_state_that_tap_ninox_did_not_write_fail_with_one_line(public
     assert "stream 'leads' (table 'leads', module crm): state: ninox_ids is not" in message
     assert "\n" not in message
     assert "leads" not in out.records  # nothing emitted before the check
+
+
+def test_an_interrupted_first_read_of_a_history_table_bookmarks_nothing(public_emulator):
+    config = public_config(public_emulator, modules=["crm"], tables=["contacts"], page_size=10)
+    public_emulator.faults.add(
+        "status", status=500, times=None, path=r"/tables/contacts/records$", after=2
+    )
+    broken = run_public(config, allow_failure=True)
+    assert broken.error is not None
+    assert "replication_key_value" not in (broken.state["bookmarks"].get("contacts") or {})
+    public_emulator.faults.clear()
+    again = run_public(config, state=broken.state)
+    assert {r["_id"] for r in again.records["contacts"]} == table_ids(
+        public_emulator, "crm", "contacts"
+    )
+    assert again.bookmark("contacts")
+
+
+def test_ids_too_large_for_the_state_are_not_kept_and_the_run_says_so(
+    public_emulator, monkeypatch, caplog
+):
+    monkeypatch.setattr("tap_ninox.public_reads.IDS_STATE_LIMIT_BYTES", 5)
+    public_emulator.delete_records("crm", "leads", [2, 4, 6])  # ids in four runs
+    config = public_config(public_emulator, modules=["crm"], tables=["leads"])
+    first = run_public(config)
+    assert "ninox_ids" not in first.state["bookmarks"]["leads"]
+    assert any("deletions in this table are not reported" in r.getMessage() for r in caplog.records)
+    public_emulator.delete_records("crm", "leads", [7])
+    second = run_public(config, state=first.state)
+    assert not [r for r in second.records["leads"] if r["_sdc_deleted_at"]]
