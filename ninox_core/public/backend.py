@@ -50,6 +50,7 @@ from ninox_core.public.calls import (
 from ninox_core.public.checks import Page
 from ninox_core.public.paging import offset_pages
 from ninox_core.public.records import RecordReader
+from ninox_core.public.scan import scan_rows
 from ninox_core.public.schema import to_table
 from ninox_core.public.writes import (
     MAX_DELETE_IDS,
@@ -200,54 +201,39 @@ class PublicBackend:
         choice_style: str = "names",  # noqa: ARG002 (choices read as names; the reader maps)
         on_repaired: RepairReport | None = None,
     ) -> Iterator[list[Record]]:
-        """Offset pages of the table, each in ascending id order, no id twice.
+        """Offset pages of the table (`scan.scan_rows`), each in ascending id order, no id twice.
 
         No `since` (the feed has ids only: `changes` + `read_records`).
         `after_id` drops the ids up to it (there is no keyset paging: the
-        read still starts at the first record). A server that answers in
-        no stable order fails the read with one line: offset pages in
-        another order each time would miss records (docs/decisions/0022).
+        read still starts at the first record).
         """
         if since is not None:
             raise ValueError("the Public API reads changes by id: use changes() and read_records()")
         path = f"{self._path(address)}/records"
         limit = max(1, min(page_size or PAGE_SIZE, PAGE_SIZE))
         reader = RecordReader(table)
-        seen: set[int] = set()
-        highest = after_id
 
-        def fetch(offset: int, size: int) -> Page:
+        def fetch(offset: int, size: int, sort: str | None) -> Page:
+            params: dict[str, Any] = {"limit": size, "offset": offset}
+            if sort:
+                params["sort"] = sort
             page: Page = self.calls.call(
                 "GET",
                 path,
                 checks.records_page,
                 scope=READ_RECORDS,
-                params={"limit": size, "offset": offset},
+                params=params,
                 on_replaced=on_repaired,
             )
             return page
 
-        for offset, page in offset_pages(fetch, limit):
-            rows = page.rows
-            if reader.lacks_formulas(rows):
-                rows = self._add_formulas(address, reader, rows, {"limit": limit, "offset": offset})
-            records = sorted((reader(row) for row in rows), key=lambda r: r.id)
-            fresh = [r for r in records if r.id not in seen]
-            seen.update(r.id for r in fresh)
-            fresh = [r for r in fresh if r.id > after_id]
-            if fresh and fresh[0].id < highest:
-                raise NinoxAPIError(
-                    200,
-                    "GET",
-                    path,
-                    f"the server answers the records of table {address.table} in no stable "
-                    f"order (record {fresh[0].id} came after record {highest} was read on an "
-                    "earlier page), so reading page by page could miss records; run again, "
-                    "and if it persists report it (docs/api.md, Public API variants)",
-                )
+        for offset, sort, rows in scan_rows(fetch, limit, path):
+            fresh = [row for row in rows if int(row["id"]) > after_id]
+            if reader.lacks_formulas(fresh):
+                page = {"limit": limit, "offset": offset, **({"sort": sort} if sort else {})}
+                fresh = self._add_formulas(address, reader, fresh, page)
             if fresh:
-                highest = fresh[-1].id
-                yield fresh
+                yield [reader(row) for row in fresh]
 
     def read_records(
         self, address: TableAddress, table: NinoxTable, ids: Sequence[int]
