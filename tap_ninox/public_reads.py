@@ -23,10 +23,12 @@ The read is chosen by what the backend and the table can do
   not reported deleted. A read that did not complete leaves the ids of the
   last complete one in place and reports no deletions.
 
-Offset pages shift when records are deleted during a scan (CONTRACT
-"offset drift"): a full scan of a history table therefore ends by asking
-the feed whether anything was deleted since it began; if so, it is read
-again (at most `MAX_SCANS` times), so no record it skipped is lost.
+Offset pages shift when records are deleted during a scan; that a scan
+still sees every record is the backend's promise (`Backend.scan`; the
+Public API backend overlaps its pages, docs/decisions/0022). The ids a
+table without history seems to have lost are asked of the server all the
+same before they are reported deleted: a false deletion would drop a live
+record from the replica until the next run.
 
 An interrupted read restarts on the next run (offset pages cannot be
 resumed): from the same bookmark, or in full. Nothing is lost; records the
@@ -51,8 +53,6 @@ SEQUENCE_READ, FEED_READ, SCAN_READ = "sequence", "changes", "full"
 CHANGED_IDS_LIMIT = 1000
 #: Up to this many vanished ids are checked one request each; more, by one more scan.
 CHECKS_BY_ID_LIMIT = 1000
-#: Scans of a history table until one saw no deletion during it.
-MAX_SCANS = 3
 #: Stream-state key: the workspace a Ninox 4 stream's state belongs to.
 WORKSPACE_KEY = "ninox_workspace"
 #: Stream-state key: the ids of the last complete read (`SCAN_READ` tables).
@@ -95,8 +95,6 @@ class TableRead:
     checkpoint: Callable[[], None]
     #: Set by a `FeedRead` when it ends: the bookmark to write.
     bookmark: str | None = field(default=None, init=False)
-    #: Set by `scan`: whether the scan took a single request (then nothing shifted).
-    one_request: bool = field(default=False, init=False)
     #: Counts for the closing log line.
     records: int = field(default=0, init=False)
     deletions: int = field(default=0, init=False)
@@ -114,26 +112,16 @@ class TableRead:
         )
 
     def scan(
-        self,
-        seen: IdRanges,
-        skip: IdRanges | None = None,
-        changed_at: Mapping[int, str] | None = None,
+        self, seen: IdRanges, changed_at: Mapping[int, str] | None = None
     ) -> Iterator[list[Row]]:
         """Every record of the table, a page at a time, with a STATE after each page.
 
-        The ids read are added to `seen`; records whose id is in `skip` (read
-        by an earlier scan of this run) are not emitted again; `changed_at`
-        gives `_changed_at` of the ids the feed reported.
+        The ids read are added to `seen`; `changed_at` gives `_changed_at`
+        of the ids the feed reported.
         """
-        pages = 0
-        short = True
         for page in self.backend.scan(self.address, self.table, page_size=self.page_size):
-            pages += 1
-            short = len(page) < self.page_size
             for record in page:
                 seen.add(record.id)
-            if skip is not None:
-                page = [record for record in page if record.id not in skip]  # noqa: PLW2901
             rows = [self.convert(record) for record in page]
             if changed_at:
                 for row in rows:
@@ -142,9 +130,6 @@ class TableRead:
             if rows:
                 yield rows
             self.checkpoint()
-        # No page or one short page: the backend asked once, so no record
-        # could shift between two pages of this scan.
-        self.one_request = pages == 0 or (pages == 1 and short)
 
     def previous_ids(self) -> IdRanges | None:
         """The ids of the last complete read, if the state has them."""
@@ -287,13 +272,11 @@ class FeedRead:
     ) -> Iterator[list[Row]]:
         """Read the table in full; bookmark the cursor taken before (`start`, else now).
 
-        A record deleted during an offset scan after its page was read
-        shifts the later pages: the record after the page's end is skipped.
-        So the scan ends by asking the feed what was deleted since it began;
-        if that includes an id the scan read, the table is read again,
-        emitting only ids not read yet (at most `MAX_SCANS` scans, then one
-        line). Deletions from before the scan are of ids it never read. A
-        scan of one request (a table that fits one short page) needs no check.
+        Taken before the scan, the cursor covers every change the scan may
+        have missed: the next run reads them (decision 0002's argument,
+        with the feed's `asOf` for the sequence). That the scan sees every
+        record that exists throughout it, although offset pages shift when
+        records are deleted, is the backend's promise (`Backend.scan`).
         """
         read = self.read
         first = start or read.backend.cursor_now(read.address)
@@ -302,35 +285,11 @@ class FeedRead:
         # read's deletions are found by comparing, once (then no more ids).
         previous = read.previous_ids()
         seen = IdRanges()
-        began = first
-        for _ in range(MAX_SCANS):
-            scanned = IdRanges()
-            yield from read.scan(scanned, skip=seen, changed_at=changed_at)
-            for low, high in scanned.runs():
-                for record_id in range(low, high + 1):
-                    seen.add(record_id)
-            shifted: list[int] = []
-            if not read.one_request:
-                after = read.backend.changes(read.address, began)
-                shifted = [record_id for record_id in after.removed if record_id in scanned]
-            if not shifted:
-                if previous is not None:
-                    yield from read.vanished(list(missing(previous, seen)), seen)
-                read.state.pop(IDS_KEY, None)
-                read.bookmark = str(first.value)
-                return
-            read.logger.warning(
-                "%s: %d records the read had passed were deleted while it went on, which "
-                "shifts offset pages; the table is read again so no record is skipped",
-                read.where,
-                len(shifted),
-            )
-            began = after.cursor or read.backend.cursor_now(read.address)
-        raise NinoxError(
-            f"records were deleted during each of {MAX_SCANS} full reads "
-            "of the table, so a record may have been skipped; run the tap again when "
-            "fewer records are being deleted"
-        )
+        yield from read.scan(seen, changed_at=changed_at)
+        if previous is not None:
+            yield from read.vanished(list(missing(previous, seen)), seen)
+        read.state.pop(IDS_KEY, None)
+        read.bookmark = str(first.value)
 
 
 class ScanRead:

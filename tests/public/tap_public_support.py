@@ -102,9 +102,16 @@ def record_requests(emulator: PublicEmulator, table: str) -> dict[str, int]:
 
 
 def pages_for(records: int, page_size: int = 100) -> int:
-    """Pages a full read of `records` takes: ⌈N/100⌉, plus the empty page after a full last one.
+    """Record pages a full read of `records` takes when nothing changes meanwhile.
 
-    The backend never trusts `has_more` alone (docs/api.md): a full last page
-    is followed by one more request that proves the end.
+    Each page after the first overlaps the one before by one record (the
+    backend's guard against pages that shift, docs/decisions/0022); a short
+    page ends the read, so a full last page is followed by one holding only
+    the overlap.
     """
-    return records // page_size + 1
+    pages, offset = 0, 0
+    while True:
+        pages += 1
+        if max(0, min(page_size, records - offset)) < page_size:
+            return pages
+        offset += page_size - 1
