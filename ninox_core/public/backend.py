@@ -111,9 +111,10 @@ class PublicBackend:
                 )
             except NinoxNotFoundError as missing:
                 raise NinoxConfigError(
-                    f"workspace_id {self.workspace_id!r}: the Ninox 4 Public API knows no such "
-                    f"workspace ({missing.server_message}); copy the id from the workspace's "
-                    "URL (https://go.ninox.com/<organization>/<workspace>/…)"
+                    f"workspace_id {self.workspace_id!r}: the server knows no such workspace "
+                    f"({missing.server_message}); copy the id from the workspace's URL "
+                    "(https://go.ninox.com/<organization>/<workspace>/…), and check that "
+                    "base_url is the Public API's root (https://go.ninox.com/api/v1)"
                 ) from None
         return self._root
 
