@@ -16,10 +16,12 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any, TypeVar
 
 from ninox_core.backend import (
+    Attachment,
     Capabilities,
     ChangeSet,
     Container,
     Cursor,
+    FileOpener,
     Record,
     RepairReport,
     Saved,
@@ -568,6 +570,36 @@ class PublicBackend:
 
             _isolate(send, wanted[start : start + MAX_DELETE_IDS], int)
 
+    # ------------------------------------------------------- attachments
+
+    def list_files(self, address: TableAddress, record_id: int) -> list[Attachment]:
+        """Not offered: `capabilities.files` is False (the Public API has no usable file calls)."""
+        raise NinoxError(_NO_FILES.format(where=f"{address}, record {record_id}"))
+
+    def download_file(
+        self,
+        address: TableAddress,
+        record_id: int,
+        name: str,
+        consume: Callable[[Iterator[bytes]], T],  # noqa: ARG002 (the seam's signature)
+        *,
+        expected_size: int | None = None,  # noqa: ARG002
+    ) -> T:
+        """Not offered: `capabilities.files` is False."""
+        raise NinoxError(_NO_FILES.format(where=f"{address}, record {record_id}, file {name!r}"))
+
+    def upload_file(
+        self,
+        address: TableAddress,
+        record_id: int,
+        name: str,
+        open_file: FileOpener,  # noqa: ARG002 (the seam's signature)
+        size: int,  # noqa: ARG002
+        content_type: str | None = None,  # noqa: ARG002
+    ) -> Attachment:
+        """Not offered: `capabilities.files` is False."""
+        raise NinoxError(_NO_FILES.format(where=f"{address}, record {record_id}, file {name!r}"))
+
 
 def _isolate(send: Callable[[list[T]], None], items: list[T], id_of: Callable[[T], int]) -> list[T]:
     """Send `items`; when a missing record fails the whole request (404), split until it is alone.
@@ -613,3 +645,10 @@ def _upsert_error(refused: NinoxAPIError, where: str, match: str) -> NinoxError:
     if refused.status == 400 and re.search(r"unique|matchField", said, re.IGNORECASE):
         return NinoxUpsertUnavailable(where, f"HTTP 400: {said}")
     return refused
+
+
+#: Why the attachment calls fail (callers consult `Capabilities.files` first).
+_NO_FILES = (
+    "{where}: the Ninox 4 Public API offers no way to list, download or upload "
+    "attachments (Capabilities.files is false)"
+)
