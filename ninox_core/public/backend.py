@@ -77,6 +77,7 @@ PUBLIC_CAPABILITIES = Capabilities(
     transactional_writes=True,
     record_sequences=False,
     max_page_size=PAGE_SIZE,
+    files=False,
 )
 
 #: Tries of an upsert whose answer did not pass its check (it is idempotent).
@@ -572,33 +573,40 @@ class PublicBackend:
 
     # ------------------------------------------------------- attachments
 
-    def list_files(self, address: TableAddress, record_id: int) -> list[Attachment]:
-        """Not offered: `capabilities.files` is False (the Public API has no usable file calls)."""
-        raise NinoxError(_NO_FILES.format(where=f"{address}, record {record_id}"))
+    def _no_files(self) -> NinoxError:
+        return NinoxError(
+            f"workspace {self.workspace_id}: the Ninox 4 Public API has no usable file calls "
+            "(docs/api.md §11), so attachments cannot be listed, downloaded or uploaded; "
+            "turn off include_files / upload_files"
+        )
+
+    def list_files(self, address: TableAddress, record_id: int) -> list[Attachment]:  # noqa: ARG002
+        """Not available (`capabilities.files` is False): one line."""
+        raise self._no_files()
 
     def download_file(
         self,
-        address: TableAddress,
-        record_id: int,
-        name: str,
-        consume: Callable[[Iterator[bytes]], T],  # noqa: ARG002 (the seam's signature)
+        address: TableAddress,  # noqa: ARG002
+        record_id: int,  # noqa: ARG002
+        name: str,  # noqa: ARG002
+        consume: Callable[[Iterator[bytes]], T],  # noqa: ARG002
         *,
         expected_size: int | None = None,  # noqa: ARG002
     ) -> T:
-        """Not offered: `capabilities.files` is False."""
-        raise NinoxError(_NO_FILES.format(where=f"{address}, record {record_id}, file {name!r}"))
+        """Not available (`capabilities.files` is False): one line."""
+        raise self._no_files()
 
     def upload_file(
         self,
-        address: TableAddress,
-        record_id: int,
-        name: str,
-        open_file: FileOpener,  # noqa: ARG002 (the seam's signature)
+        address: TableAddress,  # noqa: ARG002
+        record_id: int,  # noqa: ARG002
+        name: str,  # noqa: ARG002
+        open_file: FileOpener,  # noqa: ARG002
         size: int,  # noqa: ARG002
         content_type: str | None = None,  # noqa: ARG002
     ) -> Attachment:
-        """Not offered: `capabilities.files` is False."""
-        raise NinoxError(_NO_FILES.format(where=f"{address}, record {record_id}, file {name!r}"))
+        """Not available (`capabilities.files` is False): one line."""
+        raise self._no_files()
 
 
 def _isolate(send: Callable[[list[T]], None], items: list[T], id_of: Callable[[T], int]) -> list[T]:
@@ -645,10 +653,3 @@ def _upsert_error(refused: NinoxAPIError, where: str, match: str) -> NinoxError:
     if refused.status == 400 and re.search(r"unique|matchField", said, re.IGNORECASE):
         return NinoxUpsertUnavailable(where, f"HTTP 400: {said}")
     return refused
-
-
-#: Why the attachment calls fail (callers consult `Capabilities.files` first).
-_NO_FILES = (
-    "{where}: the Ninox 4 Public API offers no way to list, download or upload "
-    "attachments (Capabilities.files is false)"
-)

@@ -63,6 +63,13 @@ def test_capabilities_are_those_of_the_public_api():
     assert not PUBLIC_CAPABILITIES.stable_paging
     assert not PUBLIC_CAPABILITIES.create_with_id
     assert not PUBLIC_CAPABILITIES.record_sequences
+    assert not PUBLIC_CAPABILITIES.files
+
+
+def test_attachments_are_one_line_naming_the_settings(backend):
+    _, address = table_of(backend, "crm", "contacts")
+    with pytest.raises(NinoxError, match=r"no usable file calls .* include_files"):
+        backend.list_files(address, 1)
 
 
 def test_the_configured_workspace_is_the_only_one_and_its_modules_are_the_databases(
