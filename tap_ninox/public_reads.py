@@ -279,7 +279,13 @@ class FeedRead:
         records are deleted, is the backend's promise (`Backend.scan`).
         """
         read = self.read
-        first = start or read.backend.cursor_now(read.address)
+        if start is None:
+            try:
+                start = read.backend.cursor_now(read.address)
+            except NinoxCursorExpired as exc:
+                yield from self._without_feed(exc)
+                return
+        first = start
         read.logger.info("Reading table %r %s", read.table.name, reason)
         # Ids of a complete read from before history was turned on: this
         # read's deletions are found by comparing, once (then no more ids).
@@ -290,6 +296,19 @@ class FeedRead:
             yield from read.vanished(list(missing(previous, seen)), seen)
         read.state.pop(IDS_KEY, None)
         read.bookmark = str(first.value)
+
+    def _without_feed(self, why: NinoxCursorExpired) -> Iterator[list[Row]]:
+        """No cursor to take (no history any more, or no feed): a `ScanRead`, no bookmark."""
+        read = self.read
+        read.logger.warning(
+            "%s: the table's change feed gives no cursor (%s); it is read in full without "
+            "a bookmark, and its deletions are found by comparing ids from the next run on",
+            read.where,
+            why,
+        )
+        for key in ("replication_key", "replication_key_value"):
+            read.state.pop(key, None)
+        yield from ScanRead(read).pages()
 
 
 class ScanRead:

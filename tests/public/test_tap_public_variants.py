@@ -274,3 +274,21 @@ def test_history_turned_on_compares_ids_once_then_follows_the_feed(public_emulat
     third = run_public(config, state=second.state)
     assert [r["_id"] for r in third.records["leads"]] == [7]
     assert third.records["leads"][0]["_sdc_deleted_at"]
+
+
+def test_a_history_table_whose_feed_refuses_is_read_in_full_by_comparing_ids(
+    public_emulator, caplog
+):
+    config = public_config(public_emulator, modules=["crm"], tables=["contacts"])
+    public_emulator.faults.add("status", status=400, times=None, path=r"/records/changes$")
+    first = run_public(config)
+    assert {r["_id"] for r in first.records["contacts"]} == table_ids(
+        public_emulator, "crm", "contacts"
+    )
+    assert any("gives no cursor" in r.getMessage() for r in caplog.records)
+    bookmark = first.state["bookmarks"]["contacts"]
+    assert "replication_key_value" not in bookmark
+    assert bookmark["ninox_ids"]
+    public_emulator.delete_records("crm", "contacts", [12])
+    second = run_public(config, state=first.state)
+    assert [r["_id"] for r in second.records["contacts"] if r["_sdc_deleted_at"]] == [12]
