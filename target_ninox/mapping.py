@@ -10,7 +10,7 @@ import logging
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
-from ninox_core.model import fieldtypes
+from ninox_core.model import fieldtypes, naming
 from ninox_core.model.naming import slug, table_part
 from ninox_core.model.schema import NinoxField, NinoxTable
 from target_ninox.errors import MappingError
@@ -21,8 +21,9 @@ logger = logging.getLogger(__name__)
 ID_COLUMN = "_id"
 #: Set on records that were deleted at the source.
 DELETED_COLUMN = "_sdc_deleted_at"
-#: tap-ninox's own columns: Ninox sets them, so they are never written.
-TAP_COLUMNS = frozenset({"_sequence", "_created_at", "_created_by", "_modified_at", "_modified_by"})
+#: tap-ninox's own columns but `_id`: Ninox sets them, so they are never written
+#: (the one list both connectors use, `ninox_core.model.naming.TAP_COLUMNS`).
+TAP_COLUMNS = naming.TAP_COLUMNS - {ID_COLUMN}
 
 
 def is_ignored(prop: str) -> bool:
