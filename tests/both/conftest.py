@@ -18,6 +18,7 @@ import pytest
 
 from ninox_emulator import NinoxEmulator
 from ninox_emulator.public import PublicEmulator
+from ninox_emulator.serving import ServedEmulator
 
 # The Public API emulator's fixtures live beside its own tests.
 from tests.public.conftest import public_emulator, public_emulator_server  # noqa: F401
@@ -66,7 +67,8 @@ class Ninox:
     stream: str
     #: The stream (and table) name the target writes people into.
     target_stream = "contacts"
-    emulator: NinoxEmulator | PublicEmulator
+    #: The backend's emulator (the controls both have: faults, log, concurrency).
+    emulator: ServedEmulator
 
     def tap_config(self, **overrides: Any) -> dict[str, Any]:
         """A tap config reading the contacts table only."""
@@ -130,6 +132,7 @@ class ClassicNinox(Ninox):
 
     name = "classic"
     stream = "contact"
+    emulator: NinoxEmulator
     TABLE = "A"
 
     def __init__(self, emulator: NinoxEmulator) -> None:
@@ -213,6 +216,7 @@ class PublicNinox(Ninox):
 
     name = "public"
     stream = "contacts"
+    emulator: PublicEmulator
     MODULE, TABLE = "crm", "contacts"
 
     def __init__(self, emulator: PublicEmulator) -> None:

@@ -1,0 +1,170 @@
+"""target-ninox, the same promises on both backends (classic API and Ninox 4's Public API).
+
+Black-box: the target runs in-process against the backend's emulator and
+the people table is compared row by row with the input. The people go
+into a table named `contacts` with fields `first_name`, `last_name` and
+`email` on both backends (conftest.py); only the rows a run adds, changes
+or removes are the test's, whatever the table held before.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tests.both.conftest import Ninox
+from tests.public.target_public_support import OPTIONAL, new_rows, people, person
+from tests.target_support import run_target, schema, state
+
+DELETED_AT = "2026-12-01T00:00:00Z"
+
+
+def people_schema(ninox: Ninox, key: list[str] | None = None, **extra: Any) -> dict[str, Any]:
+    """SCHEMA of the people stream (`first_name`, `last_name`, `email`, and `extra`)."""
+    properties = {"first_name": OPTIONAL, "last_name": OPTIONAL, "email": OPTIONAL, **extra}
+    return schema(ninox.target_stream, properties, key or [])
+
+
+def load(ninox: Ninox, numbers: range | list[int], every: int = 10, **extra: Any) -> list[Any]:
+    """RECORDs of persons `numbers` (plus `extra`), a STATE `{"n": n}` after every `every`-th."""
+    out: list[Any] = []
+    for n in numbers:
+        out.append(person(n, stream=ninox.target_stream, **extra))
+        if n % every == 0:
+            out.append(state({"n": n}))
+    return out
+
+
+def by_email(rows: dict[int, dict[str, Any]]) -> dict[str, tuple[int, dict[str, Any]]]:
+    """Rows of the test's people (`…@x.test`), by email: (id, values)."""
+    return {v["email"]: (rid, v) for rid, v in rows.items() if str(v["email"]).endswith("@x.test")}
+
+
+def seeded(ninox: Ninox, numbers: range) -> dict[int, dict[str, Any]]:
+    """Write persons `numbers` keyed by email; the table afterwards."""
+    messages = [people_schema(ninox, ["email"]), *load(ninox, numbers), state({"seeded": 1})]
+    assert run_target(ninox.target_config(), messages).exit_code == 0
+    return ninox.people()
+
+
+def writes(ninox: Ninox) -> int:
+    """Write requests (POST, PATCH, DELETE) the emulator answered so far."""
+    return sum(ninox.emulator.request_count(m) for m in ("POST", "PATCH", "DELETE"))
+
+
+# ------------------------------------------------------------------ creates
+
+
+def test_creates_land_exactly(ninox):
+    before = ninox.people()
+    messages = [people_schema(ninox), *load(ninox, range(1, 26)), state({"n": 25})]
+    run = run_target(ninox.target_config(batch_size_rows=10), messages, ninox.emulator)
+    assert run.exit_code == 0
+    after = ninox.people()
+    assert new_rows(before, after) == people(range(1, 26))
+    assert {rid: after[rid] for rid in before} == before
+    assert run.states == [{"n": 10}, {"n": 20}, {"n": 25}]
+
+
+# ----------------------------------------------------------------- upserts
+
+
+def test_upserts_by_a_key_update_the_matching_records_and_create_the_others(ninox):
+    before = by_email(seeded(ninox, range(1, 6)))
+    messages = [people_schema(ninox, ["email"])]
+    messages += load(ninox, [2, 3], last_name="Changed")
+    messages += [*load(ninox, [6, 7]), state({"n": 7})]
+    run = run_target(ninox.target_config(), messages, ninox.emulator)
+    assert run.exit_code == 0
+    after = by_email(ninox.people())
+    assert set(after) == {f"p{n}@x.test" for n in range(1, 8)}
+    for n in (1, 4, 5):
+        assert after[f"p{n}@x.test"] == before[f"p{n}@x.test"]
+    for n in (2, 3):  # the same record, changed
+        rid, values = after[f"p{n}@x.test"]
+        assert rid == before[f"p{n}@x.test"][0]
+        assert values == {"first_name": f"F{n}", "last_name": "Changed", "email": f"p{n}@x.test"}
+    assert {after[f"p{n}@x.test"][0] for n in (6, 7)}.isdisjoint(r for r, _ in before.values())
+    assert run.states == [{"n": 7}]
+
+
+def test_a_rerun_of_the_same_input_changes_nothing(ninox):
+    messages = [people_schema(ninox, ["email"]), *load(ninox, range(1, 21))]
+    config = ninox.target_config(batch_size_rows=7)
+    assert run_target(config, messages).exit_code == 0
+    once = ninox.people()
+    rerun = run_target(config, messages)
+    assert rerun.exit_code == 0
+    assert ninox.people() == once
+    assert rerun.states == [{"n": 10}, {"n": 20}]
+
+
+# ----------------------------------------------------------------- deletes
+
+
+def test_hard_delete_deletes_the_records_by_their_key(ninox):
+    before = seeded(ninox, range(1, 5))
+    gone = {rid for rid, v in before.items() if v["email"] in ("p2@x.test", "p3@x.test")}
+    messages = [people_schema(ninox, ["email"], _sdc_deleted_at=OPTIONAL)]
+    messages += load(ninox, [2, 3], _sdc_deleted_at=DELETED_AT)
+    messages += [*load(ninox, [9], _sdc_deleted_at=DELETED_AT), state({"n": 3})]
+    run = run_target(ninox.target_config(hard_delete=True), messages, ninox.emulator)
+    assert run.exit_code == 0
+    assert len(gone) == 2
+    assert ninox.people() == {rid: v for rid, v in before.items() if rid not in gone}
+    assert run.states == [{"n": 3}]
+
+
+# ------------------------------------------------------------ load methods
+
+
+def test_append_only_creates_every_record_even_when_its_key_exists(ninox):
+    before = seeded(ninox, range(1, 3))
+    # Keyed by first name (emails stay distinct: Ninox 4 may hold them unique).
+    again = [
+        person(n, ninox.target_stream, email=f"again{i}@x.test") for i, n in enumerate([1, 2, 1])
+    ]
+    messages = [people_schema(ninox, ["first_name"]), *again, state({"n": 3})]
+    run = run_target(ninox.target_config(load_method="append-only"), messages, ninox.emulator)
+    assert run.exit_code == 0
+    after = ninox.people()
+    assert {rid: after[rid] for rid in before} == before
+    assert new_rows(before, after) == [
+        ("F1", "L1", "again0@x.test"),
+        ("F1", "L1", "again2@x.test"),
+        ("F2", "L2", "again1@x.test"),
+    ]
+
+
+def test_overwrite_leaves_exactly_what_the_run_wrote(ninox):
+    seeded(ninox, range(1, 4))
+    messages = [people_schema(ninox, ["email"]), *load(ninox, [3, 4, 5]), state({"n": 5})]
+    run = run_target(ninox.target_config(load_method="overwrite"), messages, ninox.emulator)
+    assert run.exit_code == 0
+    assert new_rows({}, ninox.people()) == people([3, 4, 5])
+
+
+def test_dry_run_writes_nothing(ninox):
+    before = ninox.people()
+    ninox.emulator.clear_log()
+    messages = [people_schema(ninox, ["email"]), *load(ninox, range(1, 4)), state({"n": 3})]
+    run = run_target(ninox.target_config(dry_run=True), messages, ninox.emulator)
+    assert run.exit_code == 0
+    assert ninox.people() == before
+    assert writes(ninox) == 0
+
+
+# ------------------------------------------------------------ lost answers
+
+
+def test_a_lost_answer_to_a_create_ends_with_each_record_once(ninox):
+    before = ninox.people()
+    # The second create is applied, but its answer never comes.
+    lost = ninox.emulator.faults.add(
+        "lost_response", method="POST", path=ninox.create_path(), after=1
+    )
+    messages = [people_schema(ninox), *load(ninox, range(1, 31))]
+    run = run_target(ninox.target_config(batch_size_rows=10), messages, ninox.emulator)
+    assert run.exit_code == 0
+    assert new_rows(before, ninox.people()) == people(range(1, 31))
+    assert run.states == [{"n": 10}, {"n": 20}, {"n": 30}]
+    assert lost.fired == 1
