@@ -118,6 +118,10 @@ class Ninox:
         """A regex of the path of a contacts page request (`GET`)."""
         raise NotImplementedError
 
+    def reads_path(self) -> str:
+        """A regex of the path of any read of the contacts (pages, changes, one record)."""
+        raise NotImplementedError
+
     def create_path(self) -> str:
         """A regex of the path the target's creates of people are `POST`ed to."""
         raise NotImplementedError
@@ -194,6 +198,10 @@ class ClassicNinox(Ninox):
     def records_path(self) -> str:
         """See `Ninox`."""
         return rf"/databases/{CRM_DB}/tables/{self.TABLE}/records$"
+
+    def reads_path(self) -> str:
+        """See `Ninox`."""
+        return rf"/databases/{CRM_DB}/tables/{self.TABLE}/(records|changes)$"
 
     def create_path(self) -> str:
         """See `Ninox`: creates and updates share the route."""
@@ -273,6 +281,10 @@ class PublicNinox(Ninox):
     def records_path(self) -> str:
         """See `Ninox`."""
         return rf"/modules/{self.MODULE}/tables/{self.TABLE}/records$"
+
+    def reads_path(self) -> str:
+        """See `Ninox`."""
+        return rf"/modules/{self.MODULE}/tables/{self.TABLE}/(records|records/changes|record/\d+)$"
 
     def create_path(self) -> str:
         """See `Ninox`."""

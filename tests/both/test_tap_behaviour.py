@@ -7,7 +7,10 @@ only what differs: names, where the data is, how the server's time moves.
 
 from __future__ import annotations
 
+import re
 from typing import Any
+
+import pytest
 
 from tests.both.conftest import Ninox
 from tests.tap_support import TapOutput, run_tap
@@ -83,7 +86,8 @@ def test_the_next_run_emits_exactly_the_created_updated_and_deleted_records(nino
     assert plain_values(ninox, live(rows)) == {rid: source[rid] for rid in (new, UPDATED)}
     assert rows[UPDATED][ninox.column("last_name")] == "Changed"
     assert rows[new][ninox.column("first_name")] == "Nina"
-    assert rows[DELETED][ninox.column("last_name")] is None  # a deletion carries no values
+    assert rows[DELETED]["_sdc_deleted_at"].endswith("Z")
+    assert all(rows[DELETED][name] is None for name in ninox.plain_fields())
 
     ninox.let_time_pass()
     third = run_tap(config, state=second.state)
@@ -103,16 +107,55 @@ def test_include_deletes_false_emits_no_deletion_rows(ninox):
     assert DELETED not in rows
 
 
+def replica(ninox: Ninox, *runs: TapOutput) -> dict[int, dict[str, Any]]:
+    """What a target keyed by `_id` holds after the runs (plain fields)."""
+    rows: dict[int, dict[str, Any]] = {}
+    for out in runs:
+        for rid, row in emitted(ninox, out).items():
+            if row["_sdc_deleted_at"]:
+                rows.pop(rid, None)
+            else:
+                rows[rid] = row
+    return plain_values(ninox, rows)
+
+
+def test_changes_made_while_a_run_reads_reach_the_replica_by_the_next_run(ninox):
+    config = ninox.tap_config(page_size=10)
+    ninox.let_time_pass()
+    pages: list[object] = []
+    created: list[int] = []
+
+    def change_after_the_first_page(request: Any) -> None:
+        if request.method == "GET" and re.search(ninox.records_path(), request.path):
+            pages.append(request)
+            if len(pages) == 2:  # ids 1-10 were read, not 25-30
+                ninox.update(2, {"nickname": "mid-read"})
+                created.append(ninox.create({"last_name": "Mid", "email": "mid@x.test"}))
+                ninox.delete(28)
+
+    ninox.emulator.on_request(change_after_the_first_page)
+    first = run_tap(config)
+    ninox.emulator.clear_hooks()
+    assert first.error is None
+    assert created
+    ninox.let_time_pass()
+    second = run_tap(config, state=first.state)
+    assert second.error is None
+    assert replica(ninox, first, second) == ninox.source_rows()
+    assert replica(ninox, first, second)[2][ninox.column("nickname")] == "mid-read"
+
+
 # -------------------------------------------------------------- interruption
 
 
-def test_an_interrupted_read_fails_and_the_next_run_emits_every_record_left(ninox):
+@pytest.mark.parametrize("pages_read", [1, 2])
+def test_an_interrupted_read_fails_and_the_next_run_emits_every_record_left(ninox, pages_read):
     config = ninox.tap_config(page_size=10, max_retries=0)
     source = set(ninox.source_rows())
     ninox.let_time_pass()
-    # The third page request, and every one after it, fails.
+    # Every page request after the first `pages_read` fails.
     ninox.emulator.faults.add(
-        "status", status=500, times=None, method="GET", path=ninox.records_path(), after=2
+        "status", status=500, times=None, method="GET", path=ninox.records_path(), after=pages_read
     )
     broken = run_tap(config, allow_failure=True)
     assert broken.error is not None
@@ -124,3 +167,25 @@ def test_an_interrupted_read_fails_and_the_next_run_emits_every_record_left(nino
     resumed = run_tap(config, state=broken.state if broken.states else None)
     assert resumed.error is None
     assert before | set(emitted(ninox, resumed)) == source
+
+
+@pytest.mark.parametrize("reads", [1, 3, 6])
+def test_an_interrupted_incremental_run_fails_and_the_next_run_loses_nothing(ninox, reads):
+    config = ninox.tap_config(page_size=5, max_retries=0)
+    ninox.let_time_pass()
+    first = run_tap(config)
+    for n in range(20):
+        ninox.create({"last_name": f"New{n}", "email": f"new{n}@x.test"})
+    ninox.update(UPDATED, {"last_name": "Changed"})
+    ninox.delete(DELETED)
+    ninox.let_time_pass()
+    # Every read of the table's records after the first `reads` fails.
+    ninox.emulator.faults.add(
+        "status", status=500, times=None, method="GET", path=ninox.reads_path(), after=reads
+    )
+    broken = run_tap(config, state=first.state, allow_failure=True)
+    assert broken.error is not None
+    ninox.emulator.faults.clear()
+    resumed = run_tap(config, state=broken.state)
+    assert resumed.error is None
+    assert replica(ninox, first, broken, resumed) == ninox.source_rows()
