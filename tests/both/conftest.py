@@ -126,6 +126,10 @@ class Ninox:
         """A regex of the path the target's creates of people are `POST`ed to."""
         raise NotImplementedError
 
+    def upsert_path(self) -> str:
+        """A regex of the path the target's upserts of people by `email` are `POST`ed to."""
+        raise NotImplementedError
+
     def people(self) -> dict[int, dict[str, Any]]:
         """The people table: id → (first_name, last_name, email) values."""
         raise NotImplementedError
@@ -206,6 +210,10 @@ class ClassicNinox(Ninox):
     def create_path(self) -> str:
         """See `Ninox`: creates and updates share the route."""
         return rf"/databases/{CLASSIC_PEOPLE_DB}/tables/{CLASSIC_PEOPLE_TABLE}/records$"
+
+    def upsert_path(self) -> str:
+        """See `Ninox`: the key index gives the ids, creates and updates share the route."""
+        return self.create_path()
 
     def people(self) -> dict[int, dict[str, Any]]:
         """See `Ninox`."""
@@ -289,6 +297,10 @@ class PublicNinox(Ninox):
     def create_path(self) -> str:
         """See `Ninox`."""
         return rf"/modules/{self.MODULE}/tables/{self.TABLE}/records$"
+
+    def upsert_path(self) -> str:
+        """See `Ninox`: the server matches `email` (unique)."""
+        return rf"/modules/{self.MODULE}/tables/{self.TABLE}/records/upsert$"
 
     def people(self) -> dict[int, dict[str, Any]]:
         """See `Ninox`."""

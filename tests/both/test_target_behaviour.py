@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
 from tests.both.conftest import Ninox
 from tests.public.target_public_support import OPTIONAL, new_rows, people, person
 from tests.target_support import run_target, schema, state
@@ -35,8 +37,11 @@ def load(ninox: Ninox, numbers: range | list[int], every: int = 10, **extra: Any
 
 
 def by_email(rows: dict[int, dict[str, Any]]) -> dict[str, tuple[int, dict[str, Any]]]:
-    """Rows of the test's people (`…@x.test`), by email: (id, values)."""
-    return {v["email"]: (rid, v) for rid, v in rows.items() if str(v["email"]).endswith("@x.test")}
+    """Rows of the test's people (`…@x.test`), by email: (id, values); each email once."""
+    mine = [(rid, v) for rid, v in rows.items() if str(v["email"]).endswith("@x.test")]
+    out = {v["email"]: (rid, v) for rid, v in mine}
+    assert len(out) == len(mine), "an email is in the table twice"
+    return out
 
 
 def seeded(ninox: Ninox, numbers: range) -> dict[int, dict[str, Any]]:
@@ -174,15 +179,28 @@ def test_dry_run_writes_nothing(ninox):
 # ------------------------------------------------------------ lost answers
 
 
-def test_a_lost_answer_to_a_create_ends_with_each_record_once(ninox):
+@pytest.mark.parametrize("kind", ["lost_response", "drop"])
+def test_a_lost_answer_to_a_create_ends_with_each_record_once(ninox, kind):
     before = ninox.people()
-    # The second create is applied, but its answer never comes.
-    lost = ninox.emulator.faults.add(
-        "lost_response", method="POST", path=ninox.create_path(), after=1
-    )
+    # The second create's answer never comes (`drop`: nor was it applied).
+    lost = ninox.emulator.faults.add(kind, method="POST", path=ninox.create_path(), after=1)
     messages = [people_schema(ninox), *load(ninox, range(1, 31))]
     run = run_target(ninox.target_config(batch_size_rows=10), messages, ninox.emulator)
     assert run.exit_code == 0
     assert new_rows(before, ninox.people()) == people(range(1, 31))
     assert run.states == [{"n": 10}, {"n": 20}, {"n": 30}]
     assert lost.fired == 1
+
+
+@pytest.mark.parametrize("kind", ["lost_response", "drop"])
+def test_a_lost_answer_to_an_upsert_ends_with_each_key_once_with_its_new_values(ninox, kind):
+    before = by_email(seeded(ninox, range(1, 11)))
+    lost = ninox.emulator.faults.add(kind, method="POST", path=ninox.upsert_path())
+    messages = [people_schema(ninox, ["email"])]
+    messages += [*load(ninox, range(1, 21), last_name="New"), state({"n": 20})]
+    run = run_target(ninox.target_config(), messages, ninox.emulator)
+    assert run.exit_code == 0
+    assert lost.fired == 1
+    after = by_email(ninox.people())
+    assert sorted(values["last_name"] for _, values in after.values()) == ["New"] * 20
+    assert {after[email][0] for email in before} == {rid for rid, _ in before.values()}
