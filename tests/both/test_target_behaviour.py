@@ -9,13 +9,14 @@ or removes are the test's, whatever the table held before.
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 import pytest
 
 from tests.both.conftest import Ninox
 from tests.public.target_public_support import OPTIONAL, new_rows, people, person
-from tests.target_support import run_target, schema, state
+from tests.target_support import record, run_target, schema, state
 
 DELETED_AT = "2026-12-01T00:00:00Z"
 
@@ -119,6 +120,33 @@ def test_a_rerun_from_the_last_state_of_a_failed_run_creates_nothing_twice(ninox
     assert rerun.exit_code == 0
     assert new_rows(before, ninox.people()) == people(range(1, 131))
     assert rerun.states[-1] == {"n": 130}
+
+
+def test_a_null_value_clears_its_field_and_a_missing_property_leaves_it(ninox):
+    before = by_email(seeded(ninox, range(1, 4)))
+    stream = ninox.target_stream
+    messages = [people_schema(ninox, ["email"]), person(1, stream, first_name=None)]
+    messages += [record(stream, {"email": "p2@x.test", "last_name": "Only"}), state({"n": 2})]
+    run = run_target(ninox.target_config(), messages, ninox.emulator)
+    assert run.exit_code == 0
+    after = by_email(ninox.people())
+    assert after["p1@x.test"][1] == {"first_name": None, "last_name": "L1", "email": "p1@x.test"}
+    assert after["p2@x.test"][1] == {"first_name": "F2", "last_name": "Only", "email": "p2@x.test"}
+    assert after["p3@x.test"] == before["p3@x.test"]
+
+
+def test_a_property_without_a_field_fails_the_run_with_one_line_naming_it(ninox, caplog):
+    before = ninox.people()
+    stream = ninox.target_stream
+    messages = [people_schema(ninox, ["email"], shoe_size=OPTIONAL)]
+    messages += [record(stream, {"email": "p1@x.test", "shoe_size": "42"}), state({"n": 1})]
+    with caplog.at_level(logging.ERROR):
+        run = run_target(ninox.target_config(), messages, ninox.emulator)
+    assert run.exit_code == 1
+    [line] = [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR]
+    assert "stream 'contacts'" in line and "'shoe_size'" in line and "unknown_fields" in line
+    assert ninox.people() == before
+    assert run.states == []
 
 
 # ----------------------------------------------------------------- deletes
