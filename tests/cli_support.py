@@ -1,11 +1,22 @@
-"""Run tap-ninox or target-ninox as a command and look at what it printed."""
+"""Run tap-ninox or target-ninox as a command and look at what it printed.
+
+`run` runs the command in the test's process (no interpreter start-up);
+`run_process` runs it as a real process, for what only a process shows
+(signals, pipes, the installed entry point, start-up).
+"""
 
 from __future__ import annotations
 
+import contextlib
+import io
+import logging
 import os
+import signal
 import subprocess
 import sys
 import time
+import warnings
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -40,11 +51,45 @@ def run(
     which: str,
     *args: str,
     env: dict[str, str] | None = None,
+    input: str | bytes | None = None,
+    timeout: float = 120,
+) -> Run:
+    """Run the connector's command in this process: `<command> args...`.
+
+    What the command does with its arguments, environment, stdin, stdout,
+    stderr and exit code, without a new interpreter (each costs about half a
+    second of start-up). `env` entries are added to an environment without
+    any TAP_NINOX_*/TARGET_NINOX_* variable. Process-level behaviour
+    (signals, pipes, the real entry point) needs `run_process`.
+    """
+    del timeout  # a run in this process cannot be cut short; the test's own deadline applies
+    with _isolated_command(env, input) as (stdout, stderr):
+        command = _commands()[which].cli  # logs to the stderr of this run
+        try:
+            command.main(list(args), prog_name=f"{which}-ninox", standalone_mode=True)
+        except SystemExit as exc:
+            code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+        except Exception:  # what the interpreter does with an uncaught exception
+            sys.excepthook(*sys.exc_info())  # type: ignore[arg-type]
+            code = 1
+        else:  # pragma: no cover  # click's standalone mode always exits
+            code = 0
+    return Run(
+        code,
+        stdout.getvalue().decode("utf-8", "replace"),
+        stderr.getvalue().decode("utf-8", "replace"),
+    )
+
+
+def run_process(
+    which: str,
+    *args: str,
+    env: dict[str, str] | None = None,
     input: str | None = None,
     timeout: float = 120,
 ) -> Run:
     """Run `python -m <connector> args...`; env entries are added to a clean environment."""
-    base = {k: v for k, v in os.environ.items() if not k.startswith(("TAP_NINOX", "TARGET_NINOX"))}
+    base = {k: v for k, v in os.environ.items() if not k.startswith(_PREFIXES)}
     result = subprocess.run(
         [sys.executable, "-m", MODULES[which], *args],
         capture_output=True,
@@ -55,6 +100,99 @@ def run(
         env={**base, **(env or {})},
     )
     return Run(result.returncode, result.stdout, result.stderr)
+
+
+_PREFIXES = ("TAP_NINOX", "TARGET_NINOX")
+
+
+def _commands() -> dict[str, Any]:
+    from tap_ninox.tap import TapNinox
+    from target_ninox.target import TargetNinox
+
+    return {"tap": TapNinox, "target": TargetNinox}
+
+
+@contextlib.contextmanager
+def _isolated_command(
+    env: dict[str, str] | None, data: str | bytes | None
+) -> Iterator[tuple[io.BytesIO, io.BytesIO]]:
+    """Stdin, stdout, stderr, environment, logging and signals of one in-process run.
+
+    Everything a command changes in its process is put back afterwards: the
+    root logger's handlers and level, the loggers' levels and filters, the
+    signal handlers, `sys.excepthook`, warning filters, and the connectors'
+    stop flags.
+    """
+    from ninox_core import termination
+    from ninox_core.transport import redaction
+    from tap_ninox import cli as tap_cli
+    from target_ninox.reader import NinoxMessageReader
+
+    out, err = io.BytesIO(), io.BytesIO()
+    raw = data.encode() if isinstance(data, str) else data or b""
+    stdin = io.TextIOWrapper(io.BytesIO(raw), encoding="utf-8")
+    stdout = io.TextIOWrapper(out, encoding="utf-8", write_through=True)
+    stderr = io.TextIOWrapper(err, encoding="utf-8", write_through=True)
+    saved_env = dict(os.environ)
+    saved_streams = sys.stdin, sys.stdout, sys.stderr
+    saved_hook = sys.excepthook
+    saved_warnings = list(warnings.filters)
+    saved_signals = {s: signal.getsignal(s) for s in (signal.SIGTERM, signal.SIGINT)}
+    root = logging.getLogger()
+    saved_root = list(root.handlers), root.level
+    loggers = [
+        root,
+        *(v for v in logging.root.manager.loggerDict.values() if isinstance(v, logging.Logger)),
+    ]
+    saved_loggers = [
+        (lg, lg.level, list(lg.filters), list(lg.handlers), lg.disabled, lg.propagate)
+        for lg in loggers
+    ]
+    saved_input = NinoxMessageReader.__dict__.get("default_input")
+    for key in [k for k in os.environ if k.startswith(_PREFIXES)]:
+        del os.environ[key]
+    os.environ.update(env or {})
+    sys.stdin, sys.stdout, sys.stderr = stdin, stdout, stderr
+    NinoxMessageReader.default_input = stdin
+    tap_cli.GUARD.__init__()  # type: ignore[misc]
+    termination.clear_stop()
+    saved_secrets = redaction.swap_secrets(set())  # like a new process: no secret known yet
+    try:
+        yield out, err
+    finally:
+        for stream in (stdout, stderr, stdin):
+            with contextlib.suppress(ValueError):  # a command may close its stdout
+                stream.flush()
+            stream.detach()  # keep the buffers open when the wrappers go away
+        sys.stdin, sys.stdout, sys.stderr = saved_streams
+        os.environ.clear()
+        os.environ.update(saved_env)
+        sys.excepthook = saved_hook
+        warnings.filters[:] = saved_warnings
+        logging.captureWarnings(capture=False)
+        for number, handler in saved_signals.items():
+            signal.signal(number, handler)
+        root.handlers[:] = saved_root[0]
+        root.setLevel(saved_root[1])
+        # SINGER_SDK_LOG_CONFIG (dictConfig) may reconfigure or disable any logger.
+        for logger, level, filters, handlers, disabled, propagate in saved_loggers:
+            logger.setLevel(level)
+            logger.filters[:] = filters
+            logger.handlers[:] = handlers
+            logger.disabled, logger.propagate = disabled, propagate
+        known = {id(saved[0]) for saved in saved_loggers}
+        for logger in logging.root.manager.loggerDict.values():
+            if isinstance(logger, logging.Logger) and id(logger) not in known:
+                logger.setLevel(logging.NOTSET)
+                logger.handlers.clear()
+                logger.disabled, logger.propagate = False, True
+        if saved_input is None:
+            del NinoxMessageReader.default_input
+        else:
+            NinoxMessageReader.default_input = saved_input
+        tap_cli.GUARD.__init__()  # type: ignore[misc]
+        termination.clear_stop()
+        redaction.swap_secrets(saved_secrets)
 
 
 def env_from(config: dict[str, Any], prefix: str) -> dict[str, str]:

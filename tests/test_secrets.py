@@ -1,6 +1,7 @@
 """The API key never reaches any output, whatever the log format or level.
 
-Both connectors run as real commands against the emulator, with the SDK's
+Both connectors run as commands against the emulator (in-process, and as
+real processes at DEBUG for a key ending in a newline), with the SDK's
 structured (JSON) log formatter switched on (`SINGER_SDK_LOG_CONFIG`), at
 INFO and DEBUG: that formatter writes exception messages and their causes
 from the exception objects themselves, not from the formatted traceback.
@@ -9,14 +10,12 @@ from the exception objects themselves, not from the formatted traceback.
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from tests.cli_support import Run, run, run_process
 from tests.local_server import free_port
 from tests.tap_support import CRM_DB, DEMO_TEAM, TEST_KEY, tap_config
 from tests.target_support import (
@@ -49,29 +48,28 @@ root:
   handlers: [console]
 """
 
-MODULES = {"tap": "tap_ninox.tap", "target": "target_ninox.target"}
-
 
 def run_cli(
-    which: str, config: dict[str, Any], tmp_path: Path, level: str, stdin: str = ""
-) -> subprocess.CompletedProcess[str]:
-    """Run a connector with structured logs at `level`; its whole output."""
+    which: str,
+    config: dict[str, Any],
+    tmp_path: Path,
+    level: str,
+    stdin: str = "",
+    *,
+    process: bool = False,
+) -> Run:
+    """Run a connector with structured logs at `level`; its whole output.
+
+    In this process unless `process`: each in-process run starts with no
+    secret known to the redaction, as a new process would.
+    """
     config_path = tmp_path / f"{which}-config.json"
     config_path.write_text(json.dumps(config))
     log_config = tmp_path / "logging.yaml"
     log_config.write_text(STRUCTURED_LOGS.format(level=level))
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("TAP_NINOX", "TARGET_NINOX"))}
-    env["SINGER_SDK_LOG_CONFIG"] = str(log_config)
-    env[f"{which.upper()}_NINOX_LOGLEVEL"] = level
-    return subprocess.run(
-        [sys.executable, "-m", MODULES[which], "--config", str(config_path)],
-        capture_output=True,
-        text=True,
-        input=stdin,
-        timeout=60,
-        check=False,
-        env=env,
-    )
+    env = {"SINGER_SDK_LOG_CONFIG": str(log_config), f"{which.upper()}_NINOX_LOGLEVEL": level}
+    runner = run_process if process else run
+    return runner(which, "--config", str(config_path), env=env, input=stdin, timeout=60)
 
 
 def target_input() -> str:
@@ -101,7 +99,7 @@ def test_a_key_ending_in_a_newline_is_used_without_it_and_never_printed_by_the_t
 ):
     emulator.set_api_key(SECRET)
     config = tap_config(emulator, api_key=SECRET + "\n", tables=["Company"])
-    done = run_cli("tap", config, tmp_path, level)
+    done = run_cli("tap", config, tmp_path, level, process=level == "DEBUG")
     assert done.returncode == 0, done.stderr[-3000:]
     assert '"type":"RECORD"' in done.stdout.replace(" ", "")
     assert SECRET not in done.stdout + done.stderr
@@ -114,7 +112,7 @@ def test_a_key_ending_in_a_newline_is_used_without_it_and_never_printed_by_the_t
     make_database(emulator)
     emulator.set_api_key(SECRET)
     config = target_config(emulator, api_key=f"  {SECRET}\r\n")
-    done = run_cli("target", config, tmp_path, level, target_input())
+    done = run_cli("target", config, tmp_path, level, target_input(), process=level == "DEBUG")
     assert done.returncode == 0, done.stderr[-3000:]
     emulator.set_api_key(TEST_KEY)
     assert [r["Name"] for r in rows(emulator, PEOPLE).values()] == ["Ada"]

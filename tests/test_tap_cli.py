@@ -3,24 +3,18 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 
 import pytest
 
+from tests.cli_support import Run, run, run_process
 from tests.tap_support import tap_config
 
 
-def run_cli(tmp_path, config, *args):
+def run_cli(tmp_path, config, *args, process: bool = False) -> Run:
+    """The command with `config` as its file: in this process, or as a real one."""
     path = tmp_path / "config.json"
     path.write_text(json.dumps(config))
-    return subprocess.run(
-        [sys.executable, "-m", "tap_ninox.tap", "--config", str(path), *args],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    return (run_process if process else run)("tap", "--config", str(path), *args)
 
 
 @pytest.mark.parametrize(
@@ -43,7 +37,8 @@ def test_user_errors_end_with_one_clear_line(emulator, tmp_path, overrides, args
 
 
 def test_a_run_writes_singer_messages_to_stdout(emulator, tmp_path):
-    result = run_cli(tmp_path, tap_config(emulator, tables=["Lead"]))
+    # The real entry point (`python -m tap_ninox.tap`), start-up included.
+    result = run_cli(tmp_path, tap_config(emulator, tables=["Lead"]), process=True)
     assert result.returncode == 0, result.stderr
     kinds = [json.loads(line)["type"] for line in result.stdout.splitlines()]
     assert kinds[0] == "SCHEMA"
