@@ -21,7 +21,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-MODULES = {"tap": "tap_ninox.tap", "target": "target_ninox.target"}
+#: The commands, as `python -m` modules: the connectors and tap-ninox's ids tool.
+MODULES = {"tap": "tap_ninox.tap", "target": "target_ninox.target", "ids": "tap_ninox.ids"}
 
 
 @dataclass
@@ -64,42 +65,46 @@ def run(
     """
     del timeout  # a run in this process cannot be cut short; the test's own deadline applies
     with _isolated_command(env, input) as (stdout, stderr):
-        command = _commands()[which].cli  # logs to the stderr of this run
         try:
-            command.main(list(args), prog_name=f"{which}-ninox", standalone_mode=True)
+            if which == "ids":
+                from tap_ninox import ids
+
+                code = ids.main(list(args))
+            else:
+                command = _commands()[which].cli  # logs to the stderr of this run
+                command.main(list(args), prog_name=f"{which}-ninox", standalone_mode=True)
+                code = 0  # pragma: no cover  # click's standalone mode always exits
         except SystemExit as exc:
             code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
         except Exception:  # what the interpreter does with an uncaught exception
             sys.excepthook(*sys.exc_info())  # type: ignore[arg-type]
             code = 1
-        else:  # pragma: no cover  # click's standalone mode always exits
-            code = 0
-    return Run(
-        code,
-        stdout.getvalue().decode("utf-8", "replace"),
-        stderr.getvalue().decode("utf-8", "replace"),
-    )
+    return Run(code, _text(stdout.getvalue()), _text(stderr.getvalue()))
 
 
 def run_process(
     which: str,
     *args: str,
     env: dict[str, str] | None = None,
-    input: str | None = None,
+    input: str | bytes | None = None,
     timeout: float = 120,
 ) -> Run:
-    """Run `python -m <connector> args...`; env entries are added to a clean environment."""
+    """Run `python -m <command> args...`; env entries are added to a clean environment."""
     base = {k: v for k, v in os.environ.items() if not k.startswith(_PREFIXES)}
     result = subprocess.run(
         [sys.executable, "-m", MODULES[which], *args],
         capture_output=True,
-        text=True,
         timeout=timeout,
         check=False,
-        input=input,
+        input=input.encode() if isinstance(input, str) else input,
         env={**base, **(env or {})},
     )
-    return Run(result.returncode, result.stdout, result.stderr)
+    return Run(result.returncode, _text(result.stdout), _text(result.stderr))
+
+
+def _text(output: bytes) -> str:
+    """A command's output as text (invalid UTF-8 shown as U+FFFD)."""
+    return output.decode("utf-8", "replace")
 
 
 _PREFIXES = ("TAP_NINOX", "TARGET_NINOX")

@@ -3,8 +3,9 @@
 docs/design.md, "Errors and logs": a failure the user can fix is one ERROR
 line; a bug of the connector's own (any other exception) is one ERROR line
 that says so and asks for a report, and its traceback is logged at DEBUG.
-The bug is planted from outside (tests/bug_injection.py) in a real command,
-so exit code and stderr are the ones a user sees. The SDK's
+The bug is planted from outside (tests/bug_injection.py) in the command,
+run in-process (tests/cli_support.py), so exit code and stderr are the ones
+a user sees. The SDK's
 `batch_processing_time` metric tells the real outcome of a batch whose
 write (on the write queue's worker) failed.
 """
@@ -12,16 +13,14 @@ write (on the write queue's worker) failed.
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from target_ninox.rerun_guard import without_marker
-from tests.bug_injection import PLANTED
+from tests.bug_injection import PLANTED, planted
+from tests.cli_support import Run, run
 from tests.tap_support import tap_config
 from tests.target_support import (
     PEOPLE,
@@ -36,7 +35,8 @@ from tests.target_support import (
     target_config,
 )
 
-ROOT = Path(__file__).resolve().parent.parent
+#: The command of each connector module (tests.cli_support.run).
+COMMANDS = {"tap_ninox.tap": "tap", "target_ninox.target": "target"}
 
 
 def run_with_bug(
@@ -48,31 +48,14 @@ def run_with_bug(
     *,
     log_level: str = "INFO",
     input_text: str | None = None,
-) -> subprocess.CompletedProcess[str]:
+) -> Run:
+    """Run the connector's command in-process with the bug planted (and removed after)."""
     config_path = tmp_path / "config.json"
     config_path.write_text(json.dumps(config))
-    prefix = "TARGET_NINOX_" if connector.startswith("target") else "TAP_NINOX_"
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("TAP_NINOX", "TARGET_NINOX"))}
-    env[f"{prefix}LOGLEVEL"] = log_level
-    return subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "tests.bug_injection",
-            spec,
-            str(call_number),
-            connector,
-            "--config",
-            str(config_path),
-        ],
-        input=input_text,
-        capture_output=True,
-        text=True,
-        env=env,
-        cwd=ROOT,
-        timeout=120,
-        check=False,
-    )
+    which = COMMANDS[connector]
+    env = {f"{which.upper()}_NINOX_LOGLEVEL": log_level}
+    with planted(spec, call_number):
+        return run(which, "--config", str(config_path), env=env, input=input_text)
 
 
 def error_lines(stderr: str) -> list[str]:

@@ -7,9 +7,6 @@ A typo used to be ignored in silence: `databse_ids` read every database,
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 
 import pytest
 
@@ -109,14 +106,7 @@ def test_the_sdk_does_not_say_it_skipped_the_environment_it_read(emulator):
 
 def test_the_ids_tool_fails_on_a_misspelt_connection_setting(emulator, tmp_path):
     path = write(tmp_path, {"api_key": TEST_KEY, "base_ulr": emulator.base_url})
-    done = subprocess.run(
-        [sys.executable, "-m", "tap_ninox.ids", "--config", path],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-        env={k: v for k, v in os.environ.items() if not k.startswith("TAP_NINOX")},
-    )
+    done = run("ids", "--config", path)
     assert done.returncode == 1
     assert done.stderr.strip().splitlines() == [
         f"tap-ninox ids: base_ulr in config file '{path}' is not a setting; "
@@ -126,13 +116,7 @@ def test_the_ids_tool_fails_on_a_misspelt_connection_setting(emulator, tmp_path)
 
 def test_the_ids_tool_reads_a_target_config_too(emulator, tmp_path):
     path = write(tmp_path, target_config(emulator, table_mapping={}))
-    done = subprocess.run(
-        [sys.executable, "-m", "tap_ninox.ids", "--config", path],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    done = run("ids", "--config", path)
     assert done.returncode == 0, done.stderr
     assert "team_id " in done.stdout
 

@@ -3,24 +3,16 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 from ninox_emulator import NinoxEmulator
+from tests.cli_support import Run, run, run_process
 from tests.conftest import TEST_KEY
 
 
-def ids(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "tap_ninox.ids", *args],
-        env={**os.environ, **(env or {})},
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+def ids(*args: str, env: dict[str, str] | None = None) -> Run:
+    """The ids tool, in-process, with `env` and no other TAP_NINOX_* variable."""
+    return run("ids", *args, env=env)
 
 
 def test_lists_teams_databases_and_tables(emulator: NinoxEmulator, tmp_path: Path) -> None:
@@ -57,14 +49,7 @@ def test_a_wrong_key_ends_with_one_line_and_no_key(emulator: NinoxEmulator) -> N
 
 
 def test_no_key_says_where_to_put_it() -> None:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("TAP_NINOX_")}
-    done = subprocess.run(
-        [sys.executable, "-m", "tap_ninox.ids"],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    # The real command: `python -m tap_ninox.ids` exits with main's code.
+    done = run_process("ids")
     assert done.returncode == 1
     assert "TAP_NINOX_API_KEY" in done.stderr

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import json
 import logging
-import subprocess
-import sys
 
 import jsonschema
 import pytest
@@ -13,6 +11,7 @@ import pytest
 from ninox_core.errors import NinoxConfigError
 from ninox_core.model.naming import field_column
 from tap_ninox.catalog import DATABASE_ID, FIELD_ID, TABLE_ID, TABLE_NAME
+from tests.cli_support import run
 from tests.tap_support import CRM_DB, DEMO_TEAM, discover, run_tap, tap_config
 
 TABLE = "D"  # Lead
@@ -141,13 +140,7 @@ def test_table_gone_exits_non_zero_with_one_line(emulator, tmp_path):
     config_path.write_text(json.dumps(config))
     del emulator.store.database(DEMO_TEAM, CRM_DB).tables[TABLE]
     catalog_args = ["--catalog", str(catalog_path)]
-    result = subprocess.run(
-        [sys.executable, "-m", "tap_ninox.tap", "--config", str(config_path), *catalog_args],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    result = run("tap", "--config", str(config_path), *catalog_args)
     assert result.returncode == 1
     errors = [line for line in result.stderr.splitlines() if "ERROR" in line]
     assert len(errors) == 1, result.stderr

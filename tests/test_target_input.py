@@ -5,14 +5,12 @@ from __future__ import annotations
 
 import json
 import logging
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from target_ninox.rerun_guard import without_marker
+from tests.cli_support import Run, run, run_process
 from tests.target_support import (
     DEMO_TEAM,
     PEOPLE,
@@ -30,23 +28,15 @@ from tests.target_support import (
 )
 
 
-def _run_cli(config: dict, data: bytes, tmp: Path, *, stdin: bool) -> subprocess.CompletedProcess:
+def _run_cli(config: dict, data: bytes, tmp: Path, *, stdin: bool) -> Run:
+    """The command with `data` on its real stdin (a process), or in an --input file (in-process)."""
     config_path = tmp / "config.json"
     config_path.write_text(json.dumps(config))
-    command = [sys.executable, "-m", "target_ninox.target", "--config", str(config_path)]
-    if not stdin:
-        input_path = tmp / "input.jsonl"
-        input_path.write_bytes(data)
-        command += ["--input", str(input_path)]
-    env = {k: v for k, v in os.environ.items() if not k.startswith("TARGET_NINOX_")}
-    return subprocess.run(
-        command,
-        input=data if stdin else None,
-        capture_output=True,
-        env=env,
-        timeout=120,
-        check=False,
-    )
+    if stdin:
+        return run_process("target", "--config", str(config_path), input=data)
+    input_path = tmp / "input.jsonl"
+    input_path.write_bytes(data)
+    return run("target", "--config", str(config_path), "--input", str(input_path))
 
 
 def _line(message: dict) -> bytes:
@@ -71,15 +61,15 @@ def test_invalid_utf8_is_reported_at_its_line_after_committing_what_came_before(
     data += singer_file(tail).read_bytes()
     done = _run_cli(target_config(emulator), data, tmp_path, stdin=stdin)
     assert done.returncode == 1
-    errors = [line for line in done.stderr.decode().splitlines() if "ERROR" in line]
-    assert len(errors) == 1, done.stderr.decode()[-2000:]
+    errors = [line for line in done.stderr.splitlines() if "ERROR" in line]
+    assert len(errors) == 1, done.stderr[-2000:]
     assert f"input line {bad_line}:" in errors[0] and "UTF-8" in errors[0]
     if names_stream:
         assert "stream 'people'" in errors[0]
     else:
         assert "does not say which stream" in errors[0]
     assert len(rows(emulator, PEOPLE)) == 6000
-    states = [without_marker(json.loads(s)) for s in done.stdout.decode().splitlines()]
+    states = [without_marker(json.loads(s)) for s in done.stdout.splitlines()]
     assert states[-1] == {"n": 6000}
 
 

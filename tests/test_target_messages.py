@@ -13,12 +13,11 @@ from __future__ import annotations
 import json
 import logging
 import re
-import subprocess
-import sys
 from typing import Any
 
 import pytest
 
+from tests.cli_support import run
 from tests.target_support import (
     PEOPLE,
     STRING,
@@ -136,13 +135,8 @@ def test_the_command_refuses_a_batch_message_with_exit_code_1_and_no_traceback(e
 
 
 def test_about_lists_neither_batch_nor_activate_version():
-    done = subprocess.run(
-        [sys.executable, "-m", "target_ninox.target", "--about", "--format", "json"],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=True,
-    )
+    done = run("target", "--about", "--format", "json")
+    assert done.returncode == 0, done.stderr
     about = json.loads(done.stdout)
     assert "batch" not in about["capabilities"]
     assert "activate-version" not in about["capabilities"]
