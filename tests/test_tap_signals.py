@@ -18,7 +18,7 @@ import threading
 import pytest
 
 from ninox_core.transport.client import NinoxClient
-from tests.cli_support import wait_until_blocked
+from tests.cli_support import run, wait_until_blocked
 from tests.tap_support import CRM_DB, DEMO_TEAM, TEST_KEY, tap_config
 
 TOTAL = 3000
@@ -100,13 +100,7 @@ def test_a_signal_mid_read_writes_the_last_state_and_exits_non_zero(
     emulator.faults.clear()
     state = tmp_path / "state.json"
     state.write_text(json.dumps(messages[-1]["value"]))
-    resumed = subprocess.run(
-        [sys.executable, "-m", "tap_ninox.tap", "--config", str(config), "--state", str(state)],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    resumed = run("tap", "--config", str(config), "--state", str(state))
     assert resumed.returncode == 0, resumed.stderr[-3000:]
     second = ids_of([json.loads(x) for x in resumed.stdout.splitlines()], "contact")
     assert first | second == all_ids

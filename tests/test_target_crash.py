@@ -17,6 +17,7 @@ import random
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -24,6 +25,7 @@ from typing import Any
 import pytest
 
 from target_ninox.rerun_guard import marker_of, without_marker
+from tests.cli_support import wait_until_reading_stdin
 from tests.target_support import (
     PEOPLE,
     START_STATE,
@@ -103,13 +105,28 @@ def start(config: dict[str, Any], messages: list[dict[str, Any]], tmp: Path) -> 
 def wait_for_posts(
     emulator, at_least: int, process: subprocess.Popen | None = None, timeout: float = 60
 ) -> None:
+    """Return once the emulator received its `at_least`-th POST (an event, not a guess)."""
+    posts = emulator.request_count(method="POST")
+    reached = threading.Event()
+    lock = threading.Lock()
+
+    def on_request(entry) -> None:
+        nonlocal posts
+        if entry.method == "POST":
+            with lock:
+                posts += 1
+                if posts >= at_least:
+                    reached.set()
+
+    emulator.on_request(on_request)
+    if posts >= at_least:
+        reached.set()
     deadline = time.monotonic() + timeout
-    while emulator.request_count(method="POST") < at_least:
+    while not reached.wait(0.05):  # wakes at once when the POST arrives
         if process is not None and process.poll() is not None:
             _, err = process.communicate()
             raise AssertionError(f"the target ended early: {err.decode()[-3000:]}")
         assert time.monotonic() < deadline, "the target never got that far"
-        time.sleep(0.002)
 
 
 def states_of(stdout: bytes) -> list[dict]:
@@ -242,7 +259,7 @@ def test_signal_while_waiting_for_input_commits_and_exits_128_plus_signal(
         # STATE 100 comes out once records 1-100 are in Ninox; 101-120 wait.
         assert next_state(process) == {"n": 50}
         assert next_state(process) == {"n": 100}
-        time.sleep(1)  # let it read records 101-120 and wait for more input
+        wait_until_reading_stdin(process)  # records 101-120 read; it waits for more input
         process.send_signal(signum)
         stdout, stderr = process.communicate(timeout=30)
     finally:
@@ -306,7 +323,7 @@ def test_unkeyed_load_killed_while_waiting_for_input_reruns_exact(emulator, tmp_
         last: dict[str, Any] = {}
         while without_marker(last) != {"n": 1000}:
             last = json.loads(process.stdout.readline())  # the start STATE too
-        time.sleep(1)  # records 1001-1150 read; the target waits for more
+        wait_until_reading_stdin(process)  # records 1001-1150 read; it waits for more
         process.send_signal(signal.SIGKILL)
         process.communicate(timeout=30)
     finally:
