@@ -77,7 +77,7 @@ def run(
         except SystemExit as exc:
             code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
         except Exception:  # what the interpreter does with an uncaught exception
-            sys.excepthook(*sys.exc_info())  # type: ignore[arg-type]
+            sys.excepthook(*sys.exc_info())
             code = 1
     return Run(code, _text(stdout.getvalue()), _text(stderr.getvalue()))
 
@@ -173,7 +173,7 @@ def _isolated_command(
         os.environ.clear()
         os.environ.update(saved_env)
         sys.excepthook = saved_hook
-        warnings.filters[:] = saved_warnings
+        warnings.filters[:] = saved_warnings  # type: ignore[index]
         logging.captureWarnings(capture=False)
         for number, handler in saved_signals.items():
             signal.signal(number, handler)
@@ -186,11 +186,11 @@ def _isolated_command(
             logger.handlers[:] = handlers
             logger.disabled, logger.propagate = disabled, propagate
         known = {id(saved[0]) for saved in saved_loggers}
-        for logger in logging.root.manager.loggerDict.values():
-            if isinstance(logger, logging.Logger) and id(logger) not in known:
-                logger.setLevel(logging.NOTSET)
-                logger.handlers.clear()
-                logger.disabled, logger.propagate = False, True
+        for added in logging.root.manager.loggerDict.values():
+            if isinstance(added, logging.Logger) and id(added) not in known:
+                added.setLevel(logging.NOTSET)
+                added.handlers.clear()
+                added.disabled, added.propagate = False, True
         if saved_input is None:
             del NinoxMessageReader.default_input
         else:

@@ -16,7 +16,7 @@ import duckdb
 from ninox_emulator import NinoxEmulator
 from tests.conftest import TEST_KEY
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 SCRIPT = REPO / "orchestrate" / "standalone" / "sync.sh"
 TEAM, CRM, CONTACT = "mnPLY6DMsvq9wz4id", "gt5k36w957yt", "Contact"
 

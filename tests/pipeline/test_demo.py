@@ -19,7 +19,7 @@ import pytest
 
 from ninox_emulator.store import Store
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 TEAM, DATABASE = "mnPLY6DMsvq9wz4id", "gt5k36w957yt"
 
 

@@ -21,7 +21,7 @@ from tests.target_support import api, rows, run_target, target_config
 COPY_DB = "copy0crm0db"
 #: Variants of the tables' data; the error-body variants change no answer of a
 #: run without errors (they are covered where errors happen). The page-order
-#: variants fail every read with one line (tests/test_trust_answers.py).
+#: variants fail every read with one line (tests/core/test_trust_answers.py).
 FAILING = {"pages_reversed", "pages_by_sequence"}
 DATA_VARIANTS = [v for v in VARIANTS if not v.startswith("errors_") and v not in FAILING]
 

@@ -27,7 +27,7 @@ import tap_ninox._sdk_compat as tap_compat
 import target_ninox._sdk_compat as target_compat
 from ninox_core.cli.inputs import ConfigInput
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 SDK_VERSION = version("singer-sdk")
 SEAMS: dict[str, ModuleType] = {"tap-ninox": tap_compat, "target-ninox": target_compat}
 SEAM_FILES = {"tap_ninox/_sdk_compat.py", "target_ninox/_sdk_compat.py"}

@@ -1,6 +1,6 @@
 """target-ninox as a command: config files, settings, env vars and secrets.
 
-The same one-line rules as tap-ninox (tests/test_tap_cli_input.py), through
+The same one-line rules as tap-ninox (tests/cli/test_tap_cli_input.py), through
 the shared ninox_core.cli.inputs wired into the target's CLI.
 """
 

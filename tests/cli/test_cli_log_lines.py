@@ -23,7 +23,7 @@ from tests.target_support import (
     target_config,
 )
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 
 
 def change(emulator) -> str:

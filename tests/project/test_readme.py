@@ -20,16 +20,16 @@ from ninox_emulator import NinoxEmulator
 from tests.conftest import TEST_KEY
 from tests.target_support import api, make_database, rows
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 README = REPO / "README.md"
 TEAM, CRM, COPY = "mnPLY6DMsvq9wz4id", "gt5k36w957yt", "copy1crm1db"
 
 #: Commands run elsewhere: command → (file that runs it, text that file must contain).
 COVERED = {
-    "bash demo/run.sh": ("tests/test_demo.py", '"bash", "demo/run.sh"'),
-    "bash demo/run.sh --incremental": ("tests/test_demo.py", '"--incremental"'),
+    "bash demo/run.sh": ("tests/pipeline/test_demo.py", '"bash", "demo/run.sh"'),
+    "bash demo/run.sh --incremental": ("tests/pipeline/test_demo.py", '"--incremental"'),
     'uv run python demo/query.py "SELECT first_name, last_name, email FROM contact LIMIT 5"': (
-        "tests/test_demo.py",
+        "tests/pipeline/test_demo.py",
         "SELECT first_name, last_name, email FROM contact LIMIT 5",
     ),
     "UV_COMPILE_BYTECODE=1 uv sync && uv run pytest": (".ci/run", "uv run pytest\n"),

@@ -23,7 +23,7 @@ from tests.tap_support import CRM_DB, DEMO_TEAM, TEST_KEY, run_tap, tap_config
 
 #: Variants that only change how writes are answered: nothing for the tap.
 WRITE_ONLY = {"partial_batch", "partial_batch_drop", "update_missing_creates"}
-#: Variants no read survives: the read fails with one line (tests/test_trust_answers.py).
+#: Variants no read survives: the read fails with one line (tests/core/test_trust_answers.py).
 FAILING = {"pages_reversed", "pages_by_sequence"}
 READ_VARIANTS = sorted(set(VARIANTS) - WRITE_ONLY - FAILING)
 #: Contact (every field type), Deal, Lead.

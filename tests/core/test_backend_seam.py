@@ -17,7 +17,7 @@ from ninox_core.classic.backend import ClassicBackend
 from ninox_core.model.schema import NinoxTable
 from tests.target_support import DEMO_TEAM, TEST_DB, api, make_database
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def _people(backend: Backend) -> NinoxTable:

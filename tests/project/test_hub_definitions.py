@@ -8,7 +8,7 @@ import yaml
 
 from orchestrate import hub_definitions
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 
 
 def meltano_plugins() -> dict[str, dict]:

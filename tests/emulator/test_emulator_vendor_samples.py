@@ -27,7 +27,7 @@ import pytest
 import requests
 
 # Copies of the vendor's API pages, kept with the tests.
-API_DIR = Path(__file__).resolve().parent / "vendor_pages"
+API_DIR = Path(__file__).resolve().parents[1] / "vendor_pages"
 PAGES = ("public-cloud-api.txt", "private-cloud-api.txt")
 
 OUT_OF_SCOPE = {
