@@ -11,7 +11,7 @@ import duckdb
 
 
 def load(db: Path, messages: list[dict]) -> subprocess.CompletedProcess[str]:
-    """Run the loader's command on `messages`."""
+    """Run the loader's command on `messages` (a process: it holds the file until it exits)."""
     config = db.with_suffix(".json")
     config.write_text(json.dumps({"path": str(db)}))
     return subprocess.run(
