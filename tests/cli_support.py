@@ -200,6 +200,14 @@ def _isolated_command(
         redaction.swap_secrets(saved_secrets)
 
 
+def about(command: str, output_format: str = "json") -> str:
+    """`tap-ninox`/`target-ninox --about --format=<output_format>`, run in-process."""
+    which = {"tap-ninox": "tap", "target-ninox": "target"}[command]
+    done = run(which, "--about", f"--format={output_format}")
+    assert done.returncode == 0, done.stderr[-3000:]
+    return done.stdout
+
+
 def env_from(config: dict[str, Any], prefix: str) -> dict[str, str]:
     """A config as `<PREFIX><SETTING>` environment variables (lists and dicts as JSON)."""
     import json

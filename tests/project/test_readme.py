@@ -17,6 +17,7 @@ from pathlib import Path
 import duckdb
 
 from ninox_emulator import NinoxEmulator
+from tests.cli_support import about
 from tests.conftest import TEST_KEY
 from tests.target_support import api, make_database, rows
 
@@ -240,26 +241,22 @@ def table_rows(lines: list[str]) -> dict[str, str]:
 
 
 def about_markdown(executable: str) -> dict[str, str]:
-    """The settings rows of ``<connector> --about --format=markdown``."""
-    beside = Path(sys.executable).parent / executable
-    out = subprocess.run(
-        [str(beside) if beside.exists() else executable, "--about", "--format=markdown"],
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout
+    """The settings rows of ``<connector> --about --format=markdown`` (run in-process).
+
+    The README's own `--about` commands run as real commands in
+    `test_readme_user_blocks_work_against_a_ninox`.
+    """
+    out = about(executable, "markdown")
     section = out[out.index("| Setting |") :].split("\n\n", 1)[0]
     return table_rows(section.splitlines()[2:])
 
 
 def test_settings_tables_match_about() -> None:
-    from orchestrate.hub_definitions import about
-
     for name, heading in (
         ("tap-ninox", "### tap-ninox settings"),
         ("target-ninox", "### target-ninox settings"),
     ):
-        properties = about(name)["settings"]["properties"]
+        properties = json.loads(about(name))["settings"]["properties"]
         own = [key for key in properties if key not in SDK_SETTINGS]
         table = settings_table(heading)
         assert list(table) == own, name
