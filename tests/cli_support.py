@@ -11,9 +11,11 @@ import contextlib
 import io
 import logging
 import os
+import re
 import signal
 import subprocess
 import sys
+import threading
 import time
 import warnings
 from collections.abc import Iterator
@@ -250,3 +252,45 @@ def wait_until_blocked(
             return
         assert time.monotonic() < deadline, f"not blocked in {call} after {timeout} s: {seen}"
         time.sleep(0.02)
+
+
+def wait_for_requests(
+    emulator: Any,
+    count: int,
+    process: subprocess.Popen[Any] | None = None,
+    *,
+    method: str | None = None,
+    path_regex: str | None = None,
+    timeout: float = 60.0,
+) -> None:
+    """Block until the emulator received `count` matching requests in all.
+
+    An event, not a guess: an `on_request` hook sees each request as it
+    arrives, before it is answered. Fails at once if `process` ends first.
+    """
+    pattern = re.compile(path_regex) if path_regex else None
+    seen = emulator.request_count(method=method, path_regex=path_regex)
+    reached = threading.Event()
+    lock = threading.Lock()
+
+    def on_request(entry: Any) -> None:
+        nonlocal seen
+        if (method is None or entry.method == method.upper()) and (
+            pattern is None or pattern.search(entry.path)
+        ):
+            with lock:
+                seen += 1
+                if seen >= count:
+                    reached.set()
+
+    emulator.on_request(on_request)
+    with lock:
+        if seen >= count:
+            reached.set()
+    deadline = time.monotonic() + timeout
+    while not reached.wait(0.05):  # returns as soon as the request arrives
+        if process is not None and process.poll() is not None:
+            _, err = process.communicate()
+            text = err.decode(errors="replace") if isinstance(err, bytes) else str(err)
+            raise AssertionError(f"the command ended early: {text[-3000:]}")
+        assert time.monotonic() < deadline, f"{count} requests not seen after {timeout} s"

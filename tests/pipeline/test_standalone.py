@@ -105,7 +105,7 @@ def test_a_failed_run_leaves_the_state_file_alone(emulator: NinoxEmulator, tmp_p
 #: writes the file argv[3] and waits for Ctrl-C (then exits 130, as the
 #: connectors do after their last STATE).
 FAKE_TARGET = """
-import json, signal, sys, time
+import json, signal, sys
 stop_after, mode = int(sys.argv[1]), sys.argv[2]
 def interrupted(*_):
     sys.exit(130)
@@ -124,7 +124,7 @@ for line in sys.stdin:
                 sys.exit(1)
             open(sys.argv[3], "w").close()
             while True:
-                time.sleep(1)
+                signal.pause()  # until Ctrl-C
 """
 
 

@@ -9,7 +9,6 @@ import random
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +16,7 @@ import pytest
 
 from target_ninox import commit_policy
 from target_ninox.rerun_guard import without_marker
+from tests.cli_support import wait_for_requests
 from tests.tap_support import CRM_DB, DEMO_TEAM, tap_config
 from tests.target_support import (
     PEOPLE,
@@ -306,10 +306,7 @@ def test_sigterm_during_uploads_exits_143_with_an_honest_state_and_reruns_exact(
         env=env,
     )
     try:
-        deadline = time.monotonic() + 60
-        while emulator.request_count(method="POST", path_regex=UPLOADS) < 1:
-            assert process.poll() is None and time.monotonic() < deadline
-            time.sleep(0.01)
+        wait_for_requests(emulator, 1, process, method="POST", path_regex=UPLOADS)
         process.send_signal(signal.SIGTERM)
         stdout, stderr = process.communicate(timeout=60)
     finally:

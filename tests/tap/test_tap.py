@@ -447,7 +447,8 @@ def test_files_stream_on_an_incremental_run_covers_changed_records_only(emulator
 # --------------------------------------------------------------------- secrets
 
 
-def test_api_key_never_appears_in_logs_at_debug(emulator, caplog, capfd):
+def test_api_key_never_appears_in_logs_at_debug(emulator, caplog, capfd, sleeps):
+    # `sleeps`: the 429 and 503 back-off waits are recorded, not slept.
     secret_config = tap_config(emulator, api_key="super-secret-key-123")
     emulator.set_api_key("super-secret-key-123")
     emulator.faults.add(kind="status", status=429, times=1)

@@ -17,7 +17,6 @@ import random
 import signal
 import subprocess
 import sys
-import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -25,7 +24,7 @@ from typing import Any
 import pytest
 
 from target_ninox.rerun_guard import marker_of, without_marker
-from tests.cli_support import wait_until_reading_stdin
+from tests.cli_support import wait_for_requests, wait_until_reading_stdin
 from tests.target_support import (
     PEOPLE,
     START_STATE,
@@ -106,27 +105,7 @@ def wait_for_posts(
     emulator, at_least: int, process: subprocess.Popen | None = None, timeout: float = 60
 ) -> None:
     """Return once the emulator received its `at_least`-th POST (an event, not a guess)."""
-    posts = emulator.request_count(method="POST")
-    reached = threading.Event()
-    lock = threading.Lock()
-
-    def on_request(entry) -> None:
-        nonlocal posts
-        if entry.method == "POST":
-            with lock:
-                posts += 1
-                if posts >= at_least:
-                    reached.set()
-
-    emulator.on_request(on_request)
-    if posts >= at_least:
-        reached.set()
-    deadline = time.monotonic() + timeout
-    while not reached.wait(0.05):  # wakes at once when the POST arrives
-        if process is not None and process.poll() is not None:
-            _, err = process.communicate()
-            raise AssertionError(f"the target ended early: {err.decode()[-3000:]}")
-        assert time.monotonic() < deadline, "the target never got that far"
+    wait_for_requests(emulator, at_least, process, method="POST", timeout=timeout)
 
 
 def states_of(stdout: bytes) -> list[dict]:
