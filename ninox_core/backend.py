@@ -16,8 +16,9 @@ flag it consults, not a branch on which backend it holds.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import IO, TYPE_CHECKING, Any, Protocol, TypeVar
 
 import msgspec
 
@@ -25,6 +26,8 @@ from ninox_core.model.schema import NinoxTable
 
 if TYPE_CHECKING:
     from ninox_core.transport.client import NinoxClient
+
+T = TypeVar("T")
 
 #: `(record id, field key)` → report one text value the backend repaired.
 RepairReport = Callable[[Any, Any], None]
@@ -156,6 +159,8 @@ class Capabilities:
       part of a batch, docs/api.md);
     - `record_sequences`: records carry a change number the lost-answer
       read-back and the rerun markers can read back from (classic);
+    - `files`: records carry attachments the connectors can list, download
+      and upload (classic; the Public API has no usable file calls);
     - `max_page_size`: the most records a page may ask for.
     """
 
@@ -166,7 +171,26 @@ class Capabilities:
     transactional_writes: bool
     record_sequences: bool
     max_page_size: int
+    files: bool = False
 
+
+class Attachment(msgspec.Struct, gc=False):
+    """One file attached to a record, as the backend listed it.
+
+    `modified_at` is passed on as the server sent it (classic: epoch ms);
+    `seq` is the file's change number where the API has one, else None.
+    """
+
+    name: str
+    size: int | None = None
+    content_type: str | None = None
+    modified_at: Any = None
+    modified_by: str | None = None
+    seq: int | None = None
+
+
+#: Opens a file to upload, at its start, once per try.
+FileOpener = Callable[[], AbstractContextManager[IO[bytes]]]
 
 #: A write plan's checked result: one `Saved` per `WriteOp`, in order.
 WriteResult = list[Saved]
@@ -277,13 +301,50 @@ class Backend(Protocol):
         """Delete the records `ids` (absent ids are ignored), confirmed by the server."""
         ...
 
+    # ------------------------------------------------------- attachments
+    # Only where `capabilities.files`. A files row names its table by id, so
+    # these take the address `TableAddress(workspace, database, table id)`.
+
+    def list_files(self, address: TableAddress, record_id: int) -> list[Attachment]:
+        """The record's attachments (checked); `NinoxNotFoundError` when it does not exist."""
+        ...
+
+    def download_file(
+        self,
+        address: TableAddress,
+        record_id: int,
+        name: str,
+        consume: Callable[[Iterator[bytes]], T],
+        *,
+        expected_size: int | None = None,
+    ) -> T:
+        """Pass the file's bytes, in chunks, to `consume` (called again from the start per try)."""
+        ...
+
+    def upload_file(
+        self,
+        address: TableAddress,
+        record_id: int,
+        name: str,
+        open_file: FileOpener,
+        size: int,
+        content_type: str | None = None,
+    ) -> Attachment:
+        """Store a file of `size` bytes under `name` (replacing one of that name).
+
+        An answer that does not confirm it raises `NinoxWriteOutcomeUnknown`.
+        """
+        ...
+
 
 __all__ = [
+    "Attachment",
     "Backend",
     "Capabilities",
     "ChangeSet",
     "Container",
     "Cursor",
+    "FileOpener",
     "Record",
     "RepairReport",
     "Saved",

@@ -21,7 +21,7 @@ import contextlib
 import os
 import select
 import signal
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from types import FrameType
 from typing import Any
@@ -86,42 +86,94 @@ def clear_stop() -> None:
 
 
 class TerminationGuard:
-    """Turns SIGTERM/SIGINT into `Interrupted`, deferred out of critical sections."""
+    """Turns SIGTERM/SIGINT into `Interrupted`, deferred out of critical sections.
 
-    def __init__(self) -> None:
-        """No signal received yet."""
+    The one interruption policy of both connectors: the tap routes the SDK's
+    signal handler to `handle`; the target installs it itself (`installed`).
+    Work a signal must not cut (writing one message, reading one input line)
+    runs in `critical()`; a signal received meanwhile stops the run right
+    after it, unless that work failed (its failure ends the run).
+    """
+
+    def __init__(self, on_signal: Callable[[int], None] | None = None) -> None:
+        """No signal received yet; `on_signal(signum)` hears of the first one."""
         self.received: int | None = None
         self._stopping = False
         #: The connector instance whose state to write on the way out.
         self.owner: Any = None
         self._depth = 0
+        self._on_signal = on_signal
+        self._critical = _Critical(self)
 
     def handle(self, signum: int, frame: FrameType | None) -> None:
         """The signal handler: raise `Interrupted` now, or when the critical block ends.
 
-        The connector routes its SDK signal handler here (the SDK installs
-        that handler for SIGTERM and SIGINT in the main thread).
+        Every wait of the process (`pause`) ends at once too.
         """
+        del frame
         if self.received is not None:
             return  # already stopping: a second signal must not cut the final STATE
         self.received = signum
+        if self._on_signal is not None:
+            self._on_signal(signum)
         request_stop(signum)
-        if self._depth == 0:
+        if self._depth == 0 and not self._stopping:
             raise Interrupted(signum)
 
-    @contextmanager
-    def critical(self) -> Iterator[None]:
-        """Defer a signal until the block (e.g. writing one message) is done."""
-        self._depth += 1
-        try:
-            yield
-        finally:
-            self._depth -= 1
-        if self._depth == 0 and self.received is not None and not self._stopping:
-            self._stopping = True
-            raise Interrupted(self.received)
+    def critical(self) -> _Critical:
+        """Defer a signal until the block (e.g. writing one message) is done.
+
+        One reusable object (entered once per message or input line: a
+        generator-based context manager would cost a few microseconds more).
+        """
+        return self._critical
 
     def stopping(self) -> None:
         """Mark the final STATE as being written: no more `Interrupted` from here."""
         self._stopping = True
         self._depth += 1
+
+    @contextmanager
+    def installed(self) -> Iterator[None]:
+        """Route SIGTERM and SIGINT to `handle` for the duration of a run.
+
+        Outside the main thread signals are left alone. At the end the
+        previous handlers come back, and a later run in this process (tests)
+        waits again (`clear_stop`).
+        """
+        previous: dict[int, Any] = {}
+        try:
+            for wanted in (signal.SIGTERM, signal.SIGINT):
+                previous[wanted] = signal.signal(wanted, self.handle)
+        except ValueError:  # not the main thread
+            previous = {}
+        try:
+            yield
+        finally:
+            for signum, handler in previous.items():
+                signal.signal(signum, handler)
+            clear_stop()
+
+
+class _Critical:
+    """`TerminationGuard.critical()`: entered around work a signal must not cut."""
+
+    __slots__ = ("_guard",)
+
+    def __init__(self, guard: TerminationGuard) -> None:
+        self._guard = guard
+
+    def __enter__(self) -> None:
+        self._guard._depth += 1  # the guard's own helper
+
+    def __exit__(self, exc_type: object, exc: object, traceback: object) -> None:
+        guard = self._guard
+        guard._depth -= 1
+        if (
+            exc_type is None
+            and guard._depth == 0
+            and guard.received is not None
+            and not guard._stopping
+        ):
+            guard._stopping = True
+            raise Interrupted(guard.received)

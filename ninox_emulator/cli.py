@@ -10,6 +10,9 @@ import threading
 
 from ninox_emulator.demo import LAYOUT
 from ninox_emulator.emulator import NinoxEmulator
+from ninox_emulator.public.demo import DEMO_WORKSPACE_ID
+from ninox_emulator.public.emulator import PublicEmulator
+from ninox_emulator.public.variants import resolve
 from ninox_emulator.variants import check_names
 
 
@@ -23,6 +26,17 @@ def main(argv: list[str] | None = None) -> None:
         "--port", type=int, default=8080, help="port (default 8080; 0 = a free one)"
     )
     parser.add_argument("--api-key", default="demo-key", help="the bearer key it accepts")
+    parser.add_argument(
+        "--api",
+        choices=("classic", "public"),
+        default="classic",
+        help="classic: the /v1 API (default); public: the Ninox 4 Public API under /api/v1",
+    )
+    parser.add_argument(
+        "--workspace-id",
+        default=DEMO_WORKSPACE_ID,
+        help=f"with --api public: the workspace id served (default {DEMO_WORKSPACE_ID})",
+    )
     parser.add_argument(
         "--data",
         help="JSON snapshot: loaded at start if it exists, saved at exit and on "
@@ -45,7 +59,16 @@ def main(argv: list[str] | None = None) -> None:
         help="play a server variant (repeatable); names: GET /_emulator/variants "
         "or ninox_emulator/README.md",
     )
+    parser.add_argument(
+        "--no-default-variants",
+        action="store_true",
+        help="with --api public: switch off V1 and V2 (JSON 401 and 404 instead of the "
+        "gateway's text/plain 401 and HTML shell)",
+    )
     args = parser.parse_args(argv)
+    if args.api == "public":
+        serve_public(args)
+        return
     try:
         variants = check_names(args.variant)
     except ValueError as exc:
@@ -91,6 +114,51 @@ def main(argv: list[str] | None = None) -> None:
         stop.wait()
     finally:
         emulator.stop()  # saves --data
+        print("ninox-emulator stopped", file=sys.stderr, flush=True)
+
+
+def serve_public(args: argparse.Namespace) -> None:
+    """`--api public`: serve the Ninox 4 Public API until SIGINT/SIGTERM."""
+    if args.data:
+        print("ninox-emulator: error: --data is for the classic API only", file=sys.stderr)
+        sys.exit(2)
+    try:
+        variants = resolve(args.variant)
+    except ValueError as exc:
+        print(f"ninox-emulator: error: {exc}", file=sys.stderr)
+        sys.exit(2)
+    try:
+        emulator = PublicEmulator(
+            api_key=args.api_key,
+            demo=args.demo,
+            workspace_id=args.workspace_id,
+            host=args.host,
+            port=args.port,
+            variants=variants,
+        )
+    except ValueError as exc:
+        print(f"ninox-emulator: error: {exc}", file=sys.stderr)
+        sys.exit(2)
+    if args.no_default_variants:
+        emulator.variants.disable("V1", "V2")
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+    try:
+        emulator.start()
+    except OSError as exc:
+        print(f"ninox-emulator: {cannot_listen(args.host, args.port, exc)}", file=sys.stderr)
+        sys.exit(1)
+    playing = ", ".join(sorted(emulator.variants.enabled))
+    print(
+        f"ninox-emulator (Public API) listening on {emulator.base_url} "
+        f"(workspace {emulator.workspace_id}, key {args.api_key}, variants {playing})",
+        flush=True,
+    )
+    try:
+        stop.wait()
+    finally:
+        emulator.stop()
         print("ninox-emulator stopped", file=sys.stderr, flush=True)
 
 

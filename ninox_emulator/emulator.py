@@ -150,12 +150,25 @@ class NinoxEmulator:
     """A Ninox-compatible API server (docs/api.md) on a background thread.
 
     `port=0` picks a free port; `base_url` is known after `start()`.
+    `NinoxEmulator(api="public", ...)` builds the Ninox 4 Public API server
+    instead (`ninox_emulator.public.PublicEmulator`, the same control surface).
     """
+
+    def __new__(cls, *args: Any, api: str = "classic", **kwargs: Any) -> Any:
+        """The classic server, or with `api="public"` a `PublicEmulator`."""
+        if api == "public":
+            from ninox_emulator.public.emulator import PublicEmulator  # noqa: PLC0415 - cycle
+
+            return PublicEmulator(*args, **kwargs)
+        if api != "classic":
+            raise ValueError(f"unknown api {api!r}; use 'classic' or 'public'")
+        return super().__new__(cls)
 
     def __init__(
         self,
         api_key: str = "demo-key",
         *,
+        api: str = "classic",
         demo: bool = False,
         max_page_size: int = 1000,
         host: str = "127.0.0.1",
@@ -167,8 +180,9 @@ class NinoxEmulator:
         """Prepare the data (a `data_file` that exists wins over `demo`); nothing listens yet.
 
         `variants`: server variants to play from the start (`variants.py`;
-        ValueError listing the valid names on an unknown one).
+        ValueError listing the valid names on an unknown one). `api`: see the class.
         """
+        del api  # chosen in __new__
         self.variants = Variants(variants)
         self._initial_key = api_key
         self.api_key = api_key

@@ -51,6 +51,7 @@ from typing import Any
 import fsspec
 from fsspec.implementations.local import LocalFileSystem
 
+from ninox_core.backend import Attachment
 from ninox_core.errors import NinoxError
 
 #: Suffix of the sidecar that describes a downloaded file.
@@ -166,7 +167,7 @@ class FileStore:
     def store(
         self,
         ids: tuple[str, str, int],
-        meta: dict[str, Any],
+        meta: Attachment,
         fetch: Callable[[Callable[[Iterator[bytes]], str]], str],
         file_name: str | None = None,
     ) -> StoredFile:
@@ -176,15 +177,15 @@ class FileStore:
         `safe_names` gives those of a whole record).
 
         `fetch(consume)` downloads the bytes and passes them to `consume`
-        (see `ninox_core.transport.files.download_file`); it is only called when the
+        (see `Backend.download_file`); it is only called when the
         copy on disk is missing or stale.
         """
-        file_name = file_name or safe_name(str(meta["name"]))
+        file_name = file_name or safe_name(meta.name)
         directories = [safe_component(str(part)) for part in ids]
         relative = "/".join([*directories, file_name])
         target = f"{self.root}/{relative}"
         url = f"{self.url}/{relative}"
-        size, seq = meta.get("size"), meta.get("seq")
+        size, seq = meta.size, meta.seq
         known = self._sidecar(target)
         if (
             known is not None
@@ -212,7 +213,7 @@ class FileStore:
             self._remove(part)
             raise
         self._move(part, target)
-        sidecar = {"name": meta["name"], "size": size, "seq": seq, "sha256": sha256}
+        sidecar = {"name": meta.name, "size": size, "seq": seq, "sha256": sha256}
         sidecar_part = target + SIDECAR_SUFFIX + PART_SUFFIX
         with self._open_new(sidecar_part) as out:
             out.write(json.dumps(sidecar).encode())

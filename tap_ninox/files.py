@@ -28,9 +28,9 @@ from singer_sdk import Stream
 from singer_sdk import typing as th
 from typing_extensions import override
 
+from ninox_core.backend import Attachment, TableAddress
 from ninox_core.errors import NinoxConfigError, NinoxError, NinoxNotFoundError
 from ninox_core.model.datetimes import epoch_ms_to_singer
-from ninox_core.transport.files import download_file
 from tap_ninox.file_parent import DATABASE_ID, RECORD_ID, TABLE_ID
 from tap_ninox.file_store import FileStore, safe_names
 from tap_ninox.streams import NinoxStream, TableStream
@@ -116,7 +116,7 @@ class FilesStream(NinoxStream):
             return
         table_id, record_id = str(context[TABLE_ID]), int(context[RECORD_ID])
         try:
-            listed = self.client.list_files(self.team_id, self.database_id, table_id, record_id)
+            listed = self.backend.list_files(self._address(table_id), record_id)
         except NinoxNotFoundError:
             # Deleted since the table stream read it: nothing to list.
             return
@@ -124,26 +124,30 @@ class FilesStream(NinoxStream):
             raise NinoxError(
                 f"stream '{self.name}' (table {table_id}, record {record_id}): {exc}"
             ) from exc
-        file_names = safe_names(str(meta.get("name")) for meta in listed)
+        file_names = safe_names(meta.name for meta in listed)
         for meta in listed:
-            row = self._row(table_id, record_id, meta, file_names[str(meta.get("name"))])
+            row = self._row(table_id, record_id, meta, file_names[meta.name])
             if row is not None:
                 yield row
 
+    def _address(self, table_id: str) -> TableAddress:
+        """Where the files of a table live (a files row names its table by id)."""
+        return TableAddress(self.team_id, self.database_id, table_id)
+
     def _row(
-        self, table_id: str, record_id: int, meta: dict[str, Any], file_name: str
+        self, table_id: str, record_id: int, meta: Attachment, file_name: str
     ) -> dict[str, Any] | None:
         """The stream's row for one attachment; None when it was deleted meanwhile."""
         row: dict[str, Any] = {
             DATABASE_ID: self.database_id,
             TABLE_ID: table_id,
             RECORD_ID: record_id,
-            "name": meta.get("name"),
-            "content_type": meta.get("contentType"),
-            "size": meta.get("size"),
-            "modified_at": epoch_ms_to_singer(meta.get("modifiedDate")),
-            "modified_by": meta.get("modifiedUser") or None,
-            "seq": meta.get("seq"),
+            "name": meta.name,
+            "content_type": meta.content_type,
+            "size": meta.size,
+            "modified_at": epoch_ms_to_singer(meta.modified_at),
+            "modified_by": meta.modified_by,
+            "seq": meta.seq,
             "path": None,
             "sha256": None,
         }
@@ -151,16 +155,16 @@ class FilesStream(NinoxStream):
             try:
                 row["path"], row["sha256"] = self._download(table_id, record_id, meta, file_name)
             except NinoxNotFoundError as exc:
-                if self._still_listed(table_id, record_id, str(meta["name"])):
+                if self._still_listed(table_id, record_id, meta.name):
                     raise NinoxError(
-                        f"stream '{self.name}': downloading file {meta['name']!r} of record "
+                        f"stream '{self.name}': downloading file {meta.name!r} of record "
                         f"{record_id} (table {table_id}) failed: {exc}"
                     ) from exc
                 self.logger.warning(
                     "%s: file %r of record %d (table %s) was deleted while the tap read it; "
                     "it is left out of this run",
                     self.name,
-                    meta["name"],
+                    meta.name,
                     record_id,
                     table_id,
                 )
@@ -169,30 +173,22 @@ class FilesStream(NinoxStream):
 
     def _still_listed(self, table_id: str, record_id: int, name: str) -> bool:
         try:
-            listed = self.client.list_files(self.team_id, self.database_id, table_id, record_id)
+            listed = self.backend.list_files(self._address(table_id), record_id)
         except NinoxNotFoundError:
             return False
-        return any(meta.get("name") == name for meta in listed)
+        return any(meta.name == name for meta in listed)
 
     def _download(
-        self, table_id: str, record_id: int, meta: dict[str, Any], file_name: str
+        self, table_id: str, record_id: int, meta: Attachment, file_name: str
     ) -> tuple[str, str]:
         if self.store is None:  # only called with download_files, which sets it
             raise RuntimeError("files stream: download without a file store")
-        name = str(meta["name"])
-        size = meta.get("size")
+        name, size = meta.name, meta.size
 
         def fetch(consume: Any) -> str:
             return str(
-                download_file(
-                    self.client,
-                    self.team_id,
-                    self.database_id,
-                    table_id,
-                    record_id,
-                    name,
-                    consume,
-                    expected_size=size if isinstance(size, int) else None,
+                self.backend.download_file(
+                    self._address(table_id), record_id, name, consume, expected_size=size
                 )
             )
 

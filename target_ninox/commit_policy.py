@@ -53,18 +53,16 @@ nothing more is committed and the STATE emitted covers only what was.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import logging
-import signal
 import sys
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
-from types import FrameType
 from typing import Any
 
-from ninox_core.termination import Interrupted, clear_stop, request_stop
+from ninox_core.termination import Interrupted, TerminationGuard
 from target_ninox.errors import WriteError
 from target_ninox.rerun_guard import RerunGuard
 
@@ -149,10 +147,8 @@ class CommitPolicy:
         self._emitted_line = 0
         #: True once a batch failed: nothing more may be committed.
         self.write_failed = False
-        #: The signal asked to stop the run (0: none).
-        self.stop_signal = 0
-        self._busy = False
-        self._uninterrupted = _Uninterrupted(self)
+        #: SIGTERM/SIGINT: stop now when waiting for input, else after this line.
+        self.termination = TerminationGuard(on_signal=_log_signal)
 
     # ---------------------------------------------------------------- input
 
@@ -292,7 +288,7 @@ class CommitPolicy:
 
     def end_run(self, failure: BaseException | None) -> RunEnd:
         """Commit what may be committed, emit its STATE, give the exit code."""
-        self._busy = True  # a signal now only asks to stop; the end is under way
+        self.termination.stopping()  # a signal now only asks to stop; the end is under way
         try:
             self._settle()
         except (Exception, Interrupted) as exc:
@@ -344,65 +340,21 @@ class CommitPolicy:
 
     # --------------------------------------------------------------- signals
 
-    def uninterrupted(self) -> _Uninterrupted:
+    def uninterrupted(self) -> AbstractContextManager[None]:
         """Work a signal must not cut (one input line, the final commits).
 
         A signal received meanwhile stops the run right after it (not when
         the work itself failed: that failure ends the run).
         """
-        return self._uninterrupted
+        return self.termination.critical()
 
-    def on_signal(self, signum: int, frame: FrameType | None) -> None:
-        """SIGTERM/SIGINT: stop now when waiting for input, else after this line."""
-        del frame
-        logger.info("Received signal %d; committing what was read, then stopping.", signum)
-        first = not self.stop_signal
-        self.stop_signal = signum
-        # Any retry wait, on this thread or the write worker's, ends now.
-        request_stop(signum)
-        if first and not self._busy:
-            raise Interrupted(signum)
-
-    @contextlib.contextmanager
-    def signals_handled(self) -> Iterator[None]:
-        """Route SIGTERM and SIGINT to `on_signal` for the duration of a run."""
-        wanted: list[int] = [signal.SIGTERM, signal.SIGINT]
-        previous: dict[int, Any] = {}
-        try:
-            for signum in wanted:
-                previous[signum] = signal.signal(signum, self.on_signal)
-        except ValueError:  # not the main thread: leave signals alone
-            previous = {}
-        try:
-            yield
-        finally:
-            for signum, handler in previous.items():
-                signal.signal(signum, handler)
-            # The run is over: a later run in this process (tests) waits again.
-            clear_stop()
+    def signals_handled(self) -> AbstractContextManager[None]:
+        """Route SIGTERM and SIGINT to the run's `TerminationGuard` while it runs."""
+        return self.termination.installed()
 
 
-class _Uninterrupted:
-    """`CommitPolicy.uninterrupted()`: one object for every input line.
-
-    A class rather than a `contextlib.contextmanager` generator: it is
-    entered once per input line, and a generator costs a few microseconds
-    per line more (issue 11, target per-record CPU).
-    """
-
-    __slots__ = ("_policy",)
-
-    def __init__(self, policy: CommitPolicy) -> None:
-        self._policy = policy
-
-    def __enter__(self) -> None:
-        self._policy._busy = True
-
-    def __exit__(self, exc_type: object, exc: object, traceback: object) -> None:
-        policy = self._policy
-        policy._busy = False
-        if exc_type is None and policy.stop_signal:
-            raise Interrupted(policy.stop_signal)
+def _log_signal(signum: int) -> None:
+    logger.info("Received signal %d; committing what was read, then stopping.", signum)
 
 
 def _nothing() -> None:

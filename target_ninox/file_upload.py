@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import posixpath
 import typing as t
+from collections.abc import Callable
 from functools import cached_property, partial
 from pathlib import Path
 from typing import Any
@@ -42,9 +43,9 @@ from singer_sdk import typing as th
 from singer_sdk.sinks import BatchSink
 from typing_extensions import override
 
+from ninox_core.backend import Attachment, TableAddress
 from ninox_core.cli.failures import mark_where
-from ninox_core.errors import NinoxError, NinoxNotFoundError
-from ninox_core.transport.files import upload_file
+from ninox_core.errors import NinoxError, NinoxNotFoundError, NinoxWriteOutcomeUnknown
 from target_ninox.errors import MappingError, WriteError
 
 if t.TYPE_CHECKING:
@@ -218,13 +219,14 @@ class FileUploadSink(BatchSink):
                     "upload_files needs a copy with the source's table ids"
                 )
             sources = [(row, *self._source(row, where)) for row in record_rows]
-            present = self._listed(team_id, database_id, table_id, record_id, where)
+            address = TableAddress(team_id, database_id, table_id)
+            present = self._listed(address, record_id, where)
             if present is None and not drained:
                 # Its record may wait in another sink's batch: write those first
                 # (only then, so that table batches keep their size otherwise).
                 self._policy.commit_others(self)
                 drained = True
-                present = self._listed(team_id, database_id, table_id, record_id, where)
+                present = self._listed(address, record_id, where)
             if present is None:
                 if not final and (table_id, record_id) == last:
                     self._carried = record_rows
@@ -238,27 +240,22 @@ class FileUploadSink(BatchSink):
             for row, fs, fs_path, size in sources:
                 name = str(row[NAME])
                 existing = present.get(name)
-                if existing is not None and existing.get("size") == size:
+                if existing is not None and existing.size == size:
                     self.unchanged += 1
                     continue
                 if not self._dry_run:
-                    try:
-                        meta = upload_file(
-                            self._target.client,
-                            team_id,
-                            database_id,
-                            table_id,
-                            record_id,
-                            name,
-                            partial(fs.open, fs_path, "rb"),
-                            size,
-                            row.get("content_type"),
-                        )
-                    except (NinoxError, OSError) as exc:
-                        raise WriteError(
-                            f"{where}: uploading file {name!r} from {row[PATH]} failed: {exc}"
-                        ) from exc
-                    present[name] = meta or {"size": size}
+                    upload = partial(
+                        self._target.backend.upload_file,
+                        address,
+                        record_id,
+                        name,
+                        partial(fs.open, fs_path, "rb"),
+                        size,
+                        row.get("content_type"),
+                    )
+                    present[name] = self._confirmed_upload(
+                        upload, (address, record_id), name, size, where, row
+                    )
                 self.uploaded += 1
 
     @cached_property
@@ -311,17 +308,61 @@ class FileUploadSink(BatchSink):
                 "download_files into the same files_path again"
             ) from None
 
+    def _confirmed_upload(
+        self,
+        upload: Callable[[], Attachment],
+        record: tuple[TableAddress, int],
+        name: str,
+        size: int,
+        where: str,
+        row: dict[str, Any],
+    ) -> Attachment:
+        """Upload once; an unconfirmed answer is checked against the record's files.
+
+        An upload of the same name replaces the file, so one that was not
+        confirmed and is not listed with its size is sent once more; one
+        that is still not there fails the run (docs/design.md "Checked answers").
+        """
+        try:
+            try:
+                return upload()
+            except NinoxWriteOutcomeUnknown:
+                stored = self._stored(record, name, size, where)
+                if stored is not None:
+                    return stored
+            try:
+                return upload()
+            except NinoxWriteOutcomeUnknown as lost:
+                stored = self._stored(record, name, size, where)
+                if stored is not None:
+                    return stored
+                raise WriteError(
+                    f"{where}: uploading file {name!r} from {row[PATH]}: the server did "
+                    f"not confirm it and does not list it ({lost.reason}); run again"
+                ) from None
+        except (NinoxError, OSError) as exc:
+            raise WriteError(
+                f"{where}: uploading file {name!r} from {row[PATH]} failed: {exc}"
+            ) from exc
+
+    def _stored(
+        self, record: tuple[TableAddress, int], name: str, size: int, where: str
+    ) -> Attachment | None:
+        """The record's file `name` when it is listed with `size` bytes, else None."""
+        stored = (self._listed(*record, where) or {}).get(name)
+        return stored if stored is not None and stored.size == size else None
+
     def _listed(
-        self, team_id: str, database_id: str, table_id: str, record_id: int, where: str
-    ) -> dict[str, Any] | None:
+        self, address: TableAddress, record_id: int, where: str
+    ) -> dict[str, Attachment] | None:
         """The record's attachments by name; None when the record does not exist."""
         try:
-            listed = self._target.client.list_files(team_id, database_id, table_id, record_id)
+            listed = self._target.backend.list_files(address, record_id)
         except NinoxNotFoundError:
             return None
         except NinoxError as exc:
             raise WriteError(f"{where}: listing the record's files failed: {exc}") from exc
-        return {str(meta.get("name")): meta for meta in listed}
+        return {meta.name: meta for meta in listed}
 
 
 class SkippedFilesSink(BatchSink):

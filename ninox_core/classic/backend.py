@@ -8,14 +8,16 @@ Request counts are those of the helpers: the seam adds no request.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Mapping, Sequence
-from typing import Any
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from typing import Any, TypeVar
 
 from ninox_core.backend import (
+    Attachment,
     Capabilities,
     ChangeSet,
     Container,
     Cursor,
+    FileOpener,
     Record,
     RepairReport,
     TableAddress,
@@ -27,6 +29,9 @@ from ninox_core.classic.records import Elements, FieldIds, to_records, to_saved
 from ninox_core.errors import NinoxNotFoundError
 from ninox_core.model.schema import NinoxTable
 from ninox_core.transport.client import NinoxClient
+from ninox_core.transport.files import download_file, upload_file
+
+T = TypeVar("T")
 
 #: What the classic API can do (docs/api.md; `Capabilities` says what each means).
 CLASSIC_CAPABILITIES = Capabilities(
@@ -37,6 +42,7 @@ CLASSIC_CAPABILITIES = Capabilities(
     transactional_writes=False,
     record_sequences=True,
     max_page_size=PAGE_SIZE,
+    files=True,
 )
 
 
@@ -181,3 +187,70 @@ class ClassicBackend:
     def delete(self, address: TableAddress, ids: Sequence[int]) -> None:
         """`DELETE .../records`, confirmed (`checks.deleted`)."""
         self.transport.delete_records(address.workspace, address.database, address.table, ids)
+
+    # ------------------------------------------------------- attachments
+
+    def list_files(self, address: TableAddress, record_id: int) -> list[Attachment]:
+        """`GET .../records/{id}/files` (`checks.file_list`) as `Attachment`s."""
+        listed = self.transport.list_files(
+            address.workspace, address.database, address.table, record_id
+        )
+        return [_attachment(meta) for meta in listed]
+
+    def download_file(
+        self,
+        address: TableAddress,
+        record_id: int,
+        name: str,
+        consume: Callable[[Iterator[bytes]], T],
+        *,
+        expected_size: int | None = None,
+    ) -> T:
+        """`GET .../files/{name}`, streamed (`ninox_core.transport.files`)."""
+        return download_file(
+            self.transport,
+            address.workspace,
+            address.database,
+            address.table,
+            record_id,
+            name,
+            consume,
+            expected_size=expected_size,
+        )
+
+    def upload_file(
+        self,
+        address: TableAddress,
+        record_id: int,
+        name: str,
+        open_file: FileOpener,
+        size: int,
+        content_type: str | None = None,
+    ) -> Attachment:
+        """`POST .../files`, streamed multipart (`checks.stored_file`)."""
+        return _attachment(
+            upload_file(
+                self.transport,
+                address.workspace,
+                address.database,
+                address.table,
+                record_id,
+                name,
+                open_file,
+                size,
+                content_type,
+            )
+        )
+
+
+def _attachment(meta: Mapping[str, Any]) -> Attachment:
+    """A checked file object of the classic API (`checks.file_list`) as an `Attachment`."""
+    size, seq = meta.get("size"), meta.get("seq")
+    return Attachment(
+        name=str(meta["name"]),
+        size=size if type(size) is int else None,
+        content_type=meta.get("contentType"),
+        modified_at=meta.get("modifiedDate"),
+        modified_by=meta.get("modifiedUser") or None,
+        seq=seq if type(seq) is int else None,
+    )

@@ -391,7 +391,8 @@ class ClassicCalls:
     ) -> list[dict[str, Any]]:
         """`GET .../records/{id}/files`: metadata of a record's attachments."""
         path = f"{table_path(team_id, database_id, table_id)}/records/{segment(record_id)}/files"
-        return _as_list(self.request("GET", path))
+        listed: list[dict[str, Any]] = self.request("GET", path, check=checks.file_list)
+        return listed
 
 
 # ---------------------------------------------------------------- helpers
@@ -411,12 +412,3 @@ def _db_path(team_id: str, database_id: str) -> str:
 def table_path(team_id: str, database_id: str, table_id: str) -> str:
     """The path of a table under the base URL, each id quoted."""
     return f"{_db_path(team_id, database_id)}/tables/{segment(table_id)}"
-
-
-def _as_list(answer: Any) -> list[dict[str, Any]]:
-    """A JSON answer as a list: a lone object becomes a one-element list."""
-    if answer is None:
-        return []
-    if isinstance(answer, dict):
-        return [answer]
-    return list(answer)

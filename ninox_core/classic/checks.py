@@ -9,7 +9,9 @@ is checked where it enters the program (docs/design.md, "Checked answers"):
 - `change_feed`: one object;
 - `saved_records(elements)`: a POST's answer accounts for every element
   sent, in order (docs/api.md §6);
-- `deleted`: a DELETE confirmed by a 200 with a JSON object.
+- `deleted`: a DELETE confirmed by a 200 with a JSON object;
+- `file_list`: a record's attachments, a list of objects with a `name`;
+- `stored_file(name)`: an upload's answer describes the file sent.
 """
 
 from __future__ import annotations
@@ -125,5 +127,46 @@ def saved_records(elements: Sequence[Mapping[str, Any]]) -> Check:
                 )
             seen.add(got)
         return records
+
+    return check
+
+
+def file_list(answer: Any, status: int) -> list[dict[str, Any]]:
+    """`GET .../records/{id}/files`: a JSON list of objects, each with a text `name`.
+
+    `[]` is a record without attachments; an empty body, `null` or `{}` never
+    is (a `files` stream would silently lose the record's files). A lone
+    file object is taken as a list of one.
+    """
+    files = [answer] if isinstance(answer, dict) and "name" in answer else answer
+    if not isinstance(files, list):
+        raise Unchecked(
+            f"the answer is not a list of attachments (a JSON list) but {describe(answer, status)}",
+            transient=True,
+        )
+    for position, meta in enumerate(files, 1):
+        if not isinstance(meta, dict) or not isinstance(meta.get("name"), str):
+            raise Unchecked(
+                f"attachment {position} of the list has no file name; the answer is not a "
+                "list of attachments as Ninox sends it",
+                transient=False,
+            )
+    return files
+
+
+def stored_file(name: str) -> Check:
+    """The check of an upload's answer: the metadata of the file named `name`.
+
+    Anything else (an empty body, `{}`, another name) does not confirm that
+    the file was stored.
+    """
+
+    def check(answer: Any, status: int) -> dict[str, Any]:
+        if status in (200, 201) and isinstance(answer, dict) and answer.get("name") == name:
+            return answer
+        raise Unchecked(
+            f"the answer does not describe the uploaded file {name!r} ({describe(answer, status)})",
+            transient=True,
+        )
 
     return check

@@ -28,8 +28,10 @@ from typing import IO, Any, TypeVar
 import requests
 from urllib3.fields import format_multipart_header_param
 
+from ninox_core.classic import checks
 from ninox_core.classic.calls import table_path
-from ninox_core.errors import NinoxConnectionError
+from ninox_core.errors import NinoxConnectionError, NinoxWriteOutcomeUnknown
+from ninox_core.transport.answers import Unchecked
 from ninox_core.transport.client import NinoxClient, _decode_body, _describe_transport_error
 from ninox_core.transport.deadline import Watchdog, last_socket
 from ninox_core.transport.session import segment
@@ -116,7 +118,8 @@ def upload_file(
     `open_file` is called once per try and must return a context manager
     giving the file at its start; `size` is its length in bytes (the body's Content-Length
     is computed from it, so nothing is buffered). Returns the server's
-    metadata of the stored file.
+    metadata of the stored file, checked to name it (`checks.stored_file`);
+    an answer that does not raises `NinoxWriteOutcomeUnknown`.
     """
     path = f"{table_path(team_id, database_id, table_id)}/records/{segment(record_id)}/files"
     boundary = f"ninox-{time.time_ns():x}"
@@ -134,8 +137,13 @@ def upload_file(
             yield _MultipartBody(head, handle, size, tail)
 
     response = client.send("POST", path, open_body=contextmanager(open_body), headers=headers)
-    answer = _decode_body(response, client.base_url)
-    return dict(answer) if isinstance(answer, dict) else {}
+    try:
+        answer = _decode_body(response, client.base_url, checked=True)
+        stored: dict[str, Any] = checks.stored_file(name)(answer, response.status_code)
+    except Unchecked as problem:
+        # Sent, but not confirmed: the caller looks whether the file is there.
+        raise NinoxWriteOutcomeUnknown("POST", path, problem.message) from None
+    return stored
 
 
 # ---------------------------------------------------------------- helpers

@@ -27,6 +27,7 @@ from tests.target_support import (
     rows,
     run_target,
     schema,
+    tap_messages,
     target_config,
 )
 
@@ -396,3 +397,112 @@ def test_a_lone_surrogate_read_by_the_client_alone_is_warned_about_by_ids(emulat
     [warning] = [r.getMessage() for r in caplog.records if "surrogate" in r.getMessage()]
     assert warning.startswith(f"GET /teams/{DEMO_TEAM}/databases/{CRM_DB}/tables/D/records:")
     assert "record 9, field 'First name'" in warning
+
+
+# ------------------------------------------------------------- attachments
+
+FILE_LISTS = r"/records/\d+/files$"
+
+
+def files_of(out) -> set[tuple[str, int, str]]:
+    return {(r["_table_id"], r["_record_id"], r["name"]) for r in out.records.get("files", [])}
+
+
+def stored_files(emulator) -> set[tuple[str, int, str]]:
+    return {
+        (t.id, r.id, name)
+        for t in emulator.store.database(DEMO_TEAM, CRM_DB).tables.values()
+        for r in t.records.values()
+        for name in r.files
+    }
+
+
+@pytest.mark.parametrize("body", ["", "null", "{}"])
+def test_an_empty_or_null_file_list_is_retried_never_a_record_without_files(emulator, body):
+    emulator.store.attach_file(DEMO_TEAM, CRM_DB, "A", 1, "contract.pdf", b"pdf")
+    emulator.faults.add("empty", body=body, method="GET", path=FILE_LISTS, times=2)
+    out = run_tap(tap_config(emulator, include_files=True))
+    assert files_of(out) == stored_files(emulator)
+    assert ("A", 1, "contract.pdf") in files_of(out)
+
+
+def test_a_file_list_always_answered_empty_fails_the_tap_with_one_line(emulator):
+    emulator.faults.add("empty", body="null", method="GET", path=FILE_LISTS, times=None)
+    out = run_tap(tap_config(emulator, include_files=True), allow_failure=True)
+    assert isinstance(out.error, NinoxError)
+    message = str(out.error)
+    assert "\n" not in message
+    assert "/files" in message and "not a list of attachments" in message
+
+
+UPLOADS = r"/records/\d+/files$"
+
+
+@pytest.fixture
+def upload_copy(emulator, tmp_path, monkeypatch):
+    """The CRM (one extra attachment) read by the tap with downloads, and its empty copy."""
+    monkeypatch.chdir(tmp_path)
+    emulator.store.attach_file(DEMO_TEAM, CRM_DB, "A", 1, "contract.pdf", b"x" * 1000)
+    messages = tap_messages(
+        tap_config(
+            emulator,
+            include_files=True,
+            download_files=True,
+            files_path=str(tmp_path / "ninox-files"),
+        )
+    )
+    emulator.store.empty_copy(DEMO_TEAM, CRM_DB, "copy0trust0db")
+    config = target_config(emulator, database_id="copy0trust0db", upload_files=True)
+    return messages, config
+
+
+def attachments(emulator, database_id: str) -> dict[tuple[str, int], dict[str, bytes]]:
+    return {
+        (t.id, r.id): {name: entry.data for name, entry in r.files.items()}
+        for t in emulator.store.database(DEMO_TEAM, database_id).tables.values()
+        for r in t.records.values()
+        if r.files
+    }
+
+
+def copied_files(emulator) -> dict[tuple[str, int], dict[str, bytes]]:
+    return attachments(emulator, "copy0trust0db")
+
+
+def source_files(emulator) -> dict[tuple[str, int], dict[str, bytes]]:
+    return attachments(emulator, CRM_DB)
+
+
+@pytest.mark.parametrize("body", ["", "{}", "null"])
+def test_an_upload_applied_but_not_confirmed_is_found_in_the_listing_not_sent_again(
+    emulator, upload_copy, body
+):
+    messages, config = upload_copy
+    emulator.faults.add("empty", body=body, method="POST", path=UPLOADS, times=1)
+    emulator.clear_log()
+    run = run_target(config, messages)
+    assert run.exit_code == 0
+    assert copied_files(emulator) == source_files(emulator)
+    uploads = sum(len(files) for files in source_files(emulator).values())
+    assert emulator.request_count(method="POST", path_regex=UPLOADS) == uploads
+
+
+def test_an_upload_not_applied_and_not_confirmed_is_sent_once_more(emulator, upload_copy):
+    messages, config = upload_copy
+    emulator.faults.add("empty", body="{}", apply=False, method="POST", path=UPLOADS, times=1)
+    emulator.clear_log()
+    run = run_target(config, messages)
+    assert run.exit_code == 0
+    assert copied_files(emulator) == source_files(emulator)
+    uploads = sum(len(files) for files in source_files(emulator).values())
+    assert emulator.request_count(method="POST", path_regex=UPLOADS) == uploads + 1
+
+
+def test_an_upload_never_confirmed_nor_stored_fails_with_one_line(emulator, upload_copy, caplog):
+    messages, config = upload_copy
+    emulator.faults.add("empty", body="", apply=False, method="POST", path=UPLOADS, times=None)
+    run = run_target(config, messages)
+    assert run.exit_code != 0
+    [line] = errors(caplog)
+    assert "did not confirm it and does not list it" in line and "'files'" in line
+    assert copied_files(emulator) == {}

@@ -13,6 +13,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
+from ninox_core.backend import Attachment
 from ninox_core.errors import NinoxConfigError, NinoxError
 from tap_ninox.file_store import (
     MAX_NAME_BYTES,
@@ -173,7 +174,7 @@ def test_a_failed_download_names_the_file_and_leaves_no_half_file(emulator, tmp_
 
 def test_killed_mid_download_no_file_looks_complete(tmp_path):
     store = FileStore(str(tmp_path))
-    meta = {"name": "big.bin", "size": 10, "seq": 3}
+    meta = Attachment(name="big.bin", size=10, seq=3)
 
     def broken_fetch(consume: Any) -> str:
         def chunks() -> Any:
