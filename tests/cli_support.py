@@ -161,7 +161,7 @@ def _isolated_command(
     os.environ.update(env or {})
     sys.stdin, sys.stdout, sys.stderr = stdin, stdout, stderr
     NinoxMessageReader.default_input = stdin
-    tap_cli.GUARD.__init__()  # type: ignore[misc]
+    saved_guard, tap_cli.GUARD = tap_cli.GUARD, termination.TerminationGuard()
     termination.clear_stop()
     saved_secrets = redaction.swap_secrets(set())  # like a new process: no secret known yet
     try:
@@ -197,7 +197,7 @@ def _isolated_command(
             del NinoxMessageReader.default_input
         else:
             NinoxMessageReader.default_input = saved_input
-        tap_cli.GUARD.__init__()  # type: ignore[misc]
+        tap_cli.GUARD = saved_guard
         termination.clear_stop()
         redaction.swap_secrets(saved_secrets)
 
