@@ -263,7 +263,10 @@ class Backend(Protocol):
         Read before a scan, it is the bookmark the scan's changes are
         covered by. `hint`: a cursor the caller already holds (a
         bookmark), which a backend may use to ask its server less.
-        Only for tables with `has_history`.
+        Only for tables with `has_history`; raises `NinoxCursorExpired`
+        when the table has no history (any more) or the server has no
+        change feed (Public API): the caller then reads in full, without
+        a bookmark.
         """
         ...
 

@@ -40,7 +40,22 @@ class NinoxAuthError(NinoxAPIError):
 
     def __str__(self) -> str:
         """Add what to do about it."""
-        return f"{super().__str__()} (check the api_key setting and that the key can see this team)"
+        return (
+            f"{super().__str__()} (check the api_key setting and that the key can see this "
+            "team; a Ninox 4 workspace key needs workspace_id instead of team_id)"
+        )
+
+
+class NinoxWorkspaceKeyError(NinoxAuthError):
+    """401/403 of Ninox 4's Public API: the message says it all (key, scope, workspace)."""
+
+    def __str__(self) -> str:
+        """The message as built where it was raised, without the classic hint."""
+        return NinoxAPIError.__str__(self)
+
+
+class NinoxQuotaExhausted(NinoxAPIError):
+    """The plan's monthly API call quota is used up: never retried (it lasts until month end)."""
 
 
 class NinoxNotFoundError(NinoxAPIError):
@@ -95,6 +110,42 @@ class NinoxCursorExpired(NinoxError):
     The reader then reads the table in full, with one warning; a writer that
     needed the feed fails with one line.
     """
+
+
+class NinoxUpsertUnavailable(NinoxError):
+    """The server has no usable upsert by a unique field (Public API `records/upsert`).
+
+    Raised before anything was written: the endpoint is absent (the server
+    answered its web page, or "not found"), or it refuses the match field.
+    The target then matches keys itself (its key index). `reason` says why.
+    """
+
+    def __init__(self, path: str, reason: str) -> None:
+        """Keep the parts for callers and the message."""
+        self.path = path
+        self.reason = reason
+        super().__init__(f"Ninox API POST {path}: no upsert by a unique field here ({reason})")
+
+
+class NinoxRecordsMissing(NinoxError):
+    """A write plan named records that do not exist; every other element was applied.
+
+    `ids`: the missing records (in plan order); `saved`: one element per
+    `WriteOp` of the plan, the `Saved` result, or None for an op that was
+    not applied (its record is missing). The caller names the records in
+    one line.
+    """
+
+    def __init__(self, path: str, ids: list[int], saved: list[Any]) -> None:
+        """Keep the ids and the per-op results."""
+        self.path = path
+        self.ids = ids
+        self.saved = saved
+        shown = ", ".join(str(i) for i in ids[:10]) + (" …" if len(ids) > 10 else "")
+        super().__init__(
+            f"Ninox API {path}: record(s) {shown} do not exist (deleted?); "
+            f"the other {sum(s is not None for s in saved)} element(s) were written"
+        )
 
 
 class ValueConversionError(ValueError):

@@ -43,7 +43,7 @@ PLUGINS: dict[str, dict[str, Any]] = {
         "domain_url": "https://ninox.com",
         "keywords": ["ninox", "meltano_sdk"],
         "pip_url": PIP_BASE,  # one distribution installs both commands
-        "settings_group_validation": [["api_key", "team_id"]],
+        "settings_group_validation": [["api_key", "team_id"], ["api_key", "workspace_id"]],
     },
     "target-ninox": {
         "folder": "loaders",
@@ -52,7 +52,10 @@ PLUGINS: dict[str, dict[str, Any]] = {
         "domain_url": "https://ninox.com",
         "keywords": ["ninox", "meltano_sdk"],
         "pip_url": PIP_BASE,
-        "settings_group_validation": [["api_key", "team_id", "database_id"]],
+        "settings_group_validation": [
+            ["api_key", "team_id", "database_id"],
+            ["api_key", "workspace_id", "module"],
+        ],
     },
     "target-duckdb-sdk": {
         "folder": "loaders",

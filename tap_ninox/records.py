@@ -31,6 +31,14 @@ META_SCHEMA: dict[str, dict[str, Any]] = {
     "_modified_by": {"type": ["string", "null"]},
     "_sdc_deleted_at": {"type": ["string", "null"], "format": "date-time"},
 }
+#: The tap's own columns where records carry no sequence and no created or
+#: modified metadata (Ninox 4 Public API, `Capabilities.record_sequences`
+#: False): `_changed_at` is when the change feed last reported the record.
+CHANGES_META_SCHEMA: dict[str, dict[str, Any]] = {
+    "_id": {"type": ["integer"]},
+    "_changed_at": {"type": ["string", "null"], "format": "date-time"},
+    "_sdc_deleted_at": {"type": ["string", "null"], "format": "date-time"},
+}
 
 RecordConverter = Callable[[Record], dict[str, Any]]
 #: Field id → the column (property) name its values are emitted under.
@@ -43,9 +51,16 @@ def default_columns(table: NinoxTable) -> dict[str, str]:
 
 
 def table_schema(
-    table: NinoxTable, logger: logging.Logger, columns: Columns | None = None
+    table: NinoxTable,
+    logger: logging.Logger,
+    columns: Columns | None = None,
+    meta: Mapping[str, dict[str, Any]] = META_SCHEMA,
 ) -> dict[str, Any]:
-    """The JSON schema of a table's stream; warns once per field of unknown type."""
+    """The JSON schema of a table's stream; warns once per field of unknown type.
+
+    `meta`: the tap's own columns (`META_SCHEMA`, or `CHANGES_META_SCHEMA`
+    where records carry no sequence).
+    """
     columns = default_columns(table) if columns is None else columns
     properties: dict[str, Any] = {}
     for field in table.fields:
@@ -60,7 +75,7 @@ def table_schema(
                 field.type,
             )
         properties[columns[field.id]] = fieldtypes.singer_schema(field)
-    properties.update(META_SCHEMA)
+    properties.update(meta)
     return {"type": "object", "properties": properties, "additionalProperties": False}
 
 
@@ -70,6 +85,8 @@ def record_converter(
     logger: logging.Logger,
     columns: Columns | None = None,
     absent: Iterable[str] = (),
+    *,
+    sequences: bool = True,
 ) -> RecordConverter:
     """A function turning one record (values by field id) into a Singer record.
 
@@ -78,6 +95,8 @@ def record_converter(
     record has that `columns` does not list (added since discovery) are
     dropped, because the stream's schema has no column for them. `absent`
     columns (a catalog's fields that no longer exist) are emitted as null.
+    `sequences` False: the `CHANGES_META_SCHEMA` columns instead of
+    `META_SCHEMA`'s (`_changed_at` null: the read fills it in).
     """
     columns = default_columns(table) if columns is None else columns
     fields = [field for field in table.fields if field.id in columns]
@@ -118,6 +137,11 @@ def record_converter(
                     f"table {table.name!r} ({table.id}), record {record.id}: the "
                     f"server sent {exc}; report this value to the connector's maintainers"
                 ) from exc
+        if not sequences:
+            out["_id"] = record.id
+            out["_changed_at"] = None
+            out["_sdc_deleted_at"] = None
+            return out
         try:
             out["_created_at"] = to_datetime(record.created_at)
             out["_modified_at"] = to_datetime(record.modified_at)
@@ -166,5 +190,20 @@ def deleted_record(
     out.update(dict.fromkeys(META_SCHEMA))
     out["_id"] = record_id
     out["_sequence"] = sequence
+    out["_sdc_deleted_at"] = deleted_at
+    return out
+
+
+def removed_record(
+    column_names: Iterable[str], record_id: int, deleted_at: str, changed_at: str | None
+) -> dict[str, Any]:
+    """The record emitted for a deleted id of a stream without sequences (Ninox 4).
+
+    `deleted_at`: when the feed reported the deletion, else the run's start;
+    `changed_at`: when the feed last reported the id (None when it did not).
+    """
+    out: dict[str, Any] = dict.fromkeys(column_names)
+    out["_id"] = record_id
+    out["_changed_at"] = changed_at
     out["_sdc_deleted_at"] = deleted_at
     return out

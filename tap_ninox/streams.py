@@ -19,7 +19,20 @@ from ninox_core.transport.client import NinoxClient
 from tap_ninox._sdk_compat import CompatStream
 from tap_ninox.cli import write_lines
 from tap_ninox.file_parent import FilesParent
+from tap_ninox.public_reads import (
+    FEED_READ,
+    SCAN_READ,
+    SEQUENCE_READ,
+    WORKSPACE_KEY,
+    FeedRead,
+    ScanRead,
+    TableRead,
+    bookmark_of,
+    read_mode,
+)
 from tap_ninox.records import (
+    CHANGES_META_SCHEMA,
+    META_SCHEMA,
     Columns,
     default_columns,
     deleted_record,
@@ -66,11 +79,12 @@ class NinoxStream(CompatStream):
 
     @property
     def page_size(self) -> int:
-        """Records asked for per page: the setting, else the most the backend answers.
+        """Records asked for per page: the setting, at most what the backend answers.
 
         A server capping lower is still read to its empty last page.
         """
-        return int(self.config.get("page_size") or self.backend.capabilities.max_page_size)
+        most = self.backend.capabilities.max_page_size
+        return min(int(self.config.get("page_size") or most), most)
 
     @cached_property
     def every_property_selected(self) -> bool:  # type: ignore[override]
@@ -90,6 +104,11 @@ class TableStream(FilesParent, NinoxStream):
     next, never lost. Incremental runs read `sinceSq` = bookmark, keyset-paged
     by id, then (with `include_deletes`) the table's change feed for deleted
     ids.
+
+    Where records carry no sequence (Ninox 4 Public API), the read is one of
+    `tap_ninox/public_reads.py`, chosen by `read_mode`: through the change
+    feed (replication key `_changed_at`, bookmark the feed's `asOf`) or, for
+    a table without history, in full on every run (no replication key).
     """
 
     primary_keys = ["_id"]
@@ -118,9 +137,21 @@ class TableStream(FilesParent, NinoxStream):
         self.table = table
         self.columns: dict[str, str] = dict(default_columns(table) if columns is None else columns)
         self.absent_columns = absent
+        self.read_mode = read_mode(tap.backend.capabilities, table)
+        sequences = self.read_mode == SEQUENCE_READ
         if schema is None:
-            schema = table_schema(table, tap.logger, self.columns)
+            meta = META_SCHEMA if sequences else CHANGES_META_SCHEMA
+            schema = table_schema(table, tap.logger, self.columns, meta)
         super().__init__(tap, name=name, schema=schema, **kwargs)
+        if self.read_mode == FEED_READ:
+            self.replication_key = "_changed_at"
+        elif self.read_mode == SCAN_READ:
+            self.replication_key = None  # type: ignore[assignment]
+
+    @override
+    def get_replication_key_signpost(self, context: Context | None = None) -> Any | None:
+        """None: the bookmark is the server's cursor, never capped by the client clock."""
+        return None
 
     @cached_property
     def address(self) -> TableAddress:
@@ -140,12 +171,75 @@ class TableStream(FilesParent, NinoxStream):
         the next page is asked for, so after the page's RECORD messages.
         """
         try:
-            yield from self._read(context)
+            if self.read_mode == SEQUENCE_READ:
+                yield from self._read(context)
+            else:
+                yield from self._read_without_sequences(context)
         except NinoxError as exc:
+            where = (
+                f"module {self.database_id}"
+                if self.ninox_tap.names_are_ids
+                else f"id {self.table.id}, database {self.database_id}"
+            )
             raise NinoxError(
-                f"stream '{self.name}' (table {self.table.name!r}, id {self.table.id}, "
-                f"database {self.database_id}): {exc}"
+                f"stream '{self.name}' (table {self.table.name!r}, {where}): {exc}"
             ) from exc
+
+    def _read_without_sequences(self, context: Context | None) -> Iterable[list[dict[str, Any]]]:
+        """`FEED_READ` or `SCAN_READ` (`tap_ninox/public_reads.py`)."""
+        state = self.get_context_state(context)
+        state[WORKSPACE_KEY] = self.team_id
+        # Read only for a child stream: in full, the stream's state untouched.
+        bookmark = bookmark_of(state) if self.selected else None
+        read = TableRead(
+            backend=self.backend,
+            address=self.address,
+            table=self.table,
+            stream=self.name,
+            logger=self.logger,
+            convert=record_converter(
+                self.table,
+                self.config.get("choice_style", "names"),
+                self.logger,
+                self.columns,
+                self.absent_columns,
+                sequences=False,
+            ),
+            column_names=[*self.columns.values(), *self.absent_columns],
+            page_size=self.page_size,
+            include_deletes=bool(self.config.get("include_deletes", True)) and self.selected,
+            deleted_at=epoch_ms_to_singer(self.ninox_tap.initialized_at) or "",
+            state=state if self.selected else {},
+            checkpoint=self.write_state_now,
+        )
+        clock = ProgressClock()
+        if self.read_mode == FEED_READ:
+            yield from FeedRead(read).pages(bookmark)
+        else:
+            if bookmark is not None:
+                self.logger.warning(
+                    "Stream '%s' (table %r, module %s): the table has no history any more "
+                    "(it had at the bookmark %s); it is read in full on every run, and "
+                    "deletions are found from the next run on",
+                    self.name,
+                    self.table.name,
+                    self.database_id,
+                    bookmark,
+                )
+                for key in ("replication_key", "replication_key_value"):
+                    state.pop(key, None)
+            yield from ScanRead(read).pages()
+        self.logger.info(
+            "%s: read %d records%s in %.1f s%s",
+            self.name,
+            read.records,
+            f" and {read.deletions} deletions" if read.deletions else "",
+            clock.elapsed,
+            f"; bookmark {read.bookmark}" if read.bookmark else "",
+        )
+        state.pop(RESUME_KEY, None)
+        if read.bookmark is not None and self.selected:
+            self.set_final_bookmark(context, read.bookmark)
 
     def _read(self, context: Context | None) -> Iterable[list[dict[str, Any]]]:
         bookmark = self.get_starting_replication_key_value(context) or None

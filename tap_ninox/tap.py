@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from functools import cached_property
 from typing import Any
 
@@ -11,6 +12,7 @@ from typing_extensions import override
 
 from ninox_core import __version__
 from ninox_core.backend import Backend, Container
+from ninox_core.backends import open_backend
 from ninox_core.classic.backend import ClassicBackend
 from ninox_core.cli.settings import client_from_config, connection_properties
 from ninox_core.errors import NinoxConfigError
@@ -50,6 +52,15 @@ class TapNinox(NinoxTapCommand):
             description="Databases to sync (default: every database of the team).",
         ),
         th.Property(
+            "modules",
+            th.ArrayType(th.StringType),
+            title="Modules",
+            description=(
+                "Ninox 4 (`workspace_id`) only: the modules to sync, by name "
+                "(default: every module of the workspace)."
+            ),
+        ),
+        th.Property(
             "tables",
             th.ArrayType(th.StringType),
             title="Tables",
@@ -65,8 +76,9 @@ class TapNinox(NinoxTapCommand):
             default=ClassicBackend.capabilities.max_page_size,
             title="Page size",
             description=(
-                "Records per request. The default asks for the most Ninox answers "
-                "(1000); a server that caps it lower is still read in full."
+                "Records per request, at most what the API answers (classic 1000, "
+                "Ninox 4 100; the default asks for that most). A server that caps it "
+                "lower is still read in full."
             ),
         ),
         th.Property(
@@ -122,8 +134,23 @@ class TapNinox(NinoxTapCommand):
                 [stream.name for stream in selected if stream.replication_key],
                 [stream.name for stream in selected],
                 self.logger,
+                workspace=self.config.get("workspace_id") or None,
             )
         super().load_state(state)
+
+    @property
+    def workspace(self) -> str:
+        """The classic team id, or the Ninox 4 workspace id."""
+        return str(self.config.get("workspace_id") or self.config["team_id"])
+
+    @property
+    def names_are_ids(self) -> bool:
+        """True on the Ninox 4 Public API: tables and fields are known by name only.
+
+        A renamed table or field then looks like a dropped one plus a new one
+        (docs/design.md "Reading Ninox 4 tables").
+        """
+        return bool(self.config.get("workspace_id"))
 
     @cached_property
     def client(self) -> NinoxClient:
@@ -133,7 +160,7 @@ class TapNinox(NinoxTapCommand):
     @cached_property
     def backend(self) -> Backend:
         """The backend the streams read through (docs/design.md "Layers")."""
-        return ClassicBackend(self.client)
+        return open_backend(self.config, self.client)
 
     @property
     @override
@@ -160,8 +187,14 @@ class TapNinox(NinoxTapCommand):
         from the tables with those ids, under the catalog's names; other
         tables get the names discovery gives them.
         """
-        team_id = self.config["team_id"]
+        team_id = self.workspace
+        check_api_settings(self.config)
         check_files_settings(self.config)
+        if self.config.get("include_files") and not self.backend.capabilities.files:
+            raise NinoxConfigError(
+                "include_files: the API that workspace_id selects (the Ninox 4 Public API) "
+                "offers no way to list or download attachments; set include_files to false"
+            )
         databases = self._selected_databases(team_id)
         all_tables = {db.id: self.backend.list_tables(team_id, db.id) for db in databases}
         tables_by_db = self._selected_tables(all_tables)
@@ -214,20 +247,39 @@ class TapNinox(NinoxTapCommand):
         """
         if not entry.selected:
             return None
-        where = f"stream '{entry.name}' (table id {entry.table_id}, database {entry.database_id})"
+        public = self.names_are_ids
+        container = "module" if public else "database"
+        table_key = "table" if public else "table id"
+        where = (
+            f"stream '{entry.name}' ({table_key} {entry.table_id}, {container} {entry.database_id})"
+        )
         if entry.database_id not in all_tables:
-            if self.config.get("database_ids"):
+            if self.config.get("modules" if public else "database_ids"):
                 self.logger.warning(
-                    "%s is selected in the catalog, but its database is not in the "
-                    "database_ids setting; it is not synced",
+                    "%s is selected in the catalog, but its %s is not in the "
+                    "%s setting; it is not synced",
                     where,
+                    container,
+                    "modules" if public else "database_ids",
                 )
                 return None
+            if public:
+                raise NinoxConfigError(
+                    f"{where}: stale catalog: module {entry.database_id!r} no longer exists in "
+                    f"workspace {team_id} (renamed or deleted: Ninox 4 knows modules by name "
+                    "only); run --discover for a new catalog, or deselect the stream"
+                )
             raise NinoxConfigError(
                 f"{where}: the catalog's database no longer exists in team {team_id}; "
                 "run --discover for a new catalog, or deselect the stream"
             )
         table = next((t for t in all_tables[entry.database_id] if t.id == entry.table_id), None)
+        if table is None and public:
+            raise NinoxConfigError(
+                f"{where}: stale catalog: table {entry.table_id!r} no longer exists in module "
+                f"{entry.database_id!r} (renamed or deleted: Ninox 4 knows tables by name "
+                "only); run --discover for a new catalog, or deselect the stream"
+            )
         if table is None:
             raise NinoxConfigError(
                 f"{where}: the catalog's table no longer exists in Ninox (a renamed "
@@ -272,6 +324,13 @@ class TapNinox(NinoxTapCommand):
         absent: list[str] = []
         for field_id, column in entry.columns.items():
             field = table.field_by_id(field_id)
+            if field is None and self.names_are_ids and column not in entry.deselected:
+                raise NinoxConfigError(
+                    f"stream '{entry.name}' (table {table.name!r}, module {entry.database_id}): "
+                    f"stale catalog: field {field_id!r} (column {column!r}) no longer exists "
+                    "(renamed or deleted: Ninox 4 knows fields by name only); run --discover "
+                    "for a new catalog, or deselect the column"
+                )
             if field is None:
                 self.logger.warning(
                     "Table %r field id %s (column %r of stream %r) no longer exists; "
@@ -320,11 +379,18 @@ class TapNinox(NinoxTapCommand):
 
     def _selected_databases(self, team_id: str) -> list[Container]:
         available = self.backend.list_databases(team_id)
-        wanted = self.config.get("database_ids")
+        public = self.names_are_ids
+        wanted = self.config.get("modules" if public else "database_ids")
         if not wanted:
             return sorted(available, key=lambda d: d.name or d.id)
         by_id = {d.id: d for d in available}
         missing = [db_id for db_id in wanted if db_id not in by_id]
+        if missing and public:
+            listing = ", ".join(sorted(by_id)) or "none"
+            raise NinoxConfigError(
+                f"modules: no module {', '.join(map(repr, missing))} in workspace {team_id}; "
+                f"the workspace has: {listing}"
+            )
         if missing:
             listing = ", ".join(f"{d.id} ({d.name})" for d in available) or "none"
             raise NinoxConfigError(
@@ -369,6 +435,25 @@ class TapNinox(NinoxTapCommand):
             db_id: [t for t in tables if names_of(db_id, t) & keys]
             for db_id, tables in tables_by_db.items()
         }
+
+
+def check_api_settings(config: Mapping[str, Any]) -> None:
+    """One line for a setting of the other API generation (docs/spec.md "Settings").
+
+    `modules` belongs to Ninox 4 (`workspace_id`), `database_ids` to the
+    classic API (`team_id`).
+    """
+    if config.get("workspace_id"):
+        if config.get("database_ids"):
+            raise NinoxConfigError(
+                "database_ids is a classic API setting, but workspace_id selects the Ninox 4 "
+                "Public API, whose databases are modules: name them in modules instead"
+            )
+    elif config.get("modules"):
+        raise NinoxConfigError(
+            "modules is a Ninox 4 setting (with workspace_id); the classic API (team_id) "
+            "selects databases by id: use database_ids instead"
+        )
 
 
 def _check_type(entry: CatalogStream, table: NinoxTable, field: NinoxField, column: str) -> None:

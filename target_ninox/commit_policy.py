@@ -284,6 +284,22 @@ class CommitPolicy:
         self._write_state(self._guard.stamp(value, 0))
         self.emitted, self._emitted_line = value, 0
 
+    def emit_again(self) -> None:
+        """Emit the latest STATE once more with a fresh rerun marker.
+
+        Before the first unkeyed create into a table whose marker entry is
+        a change-feed cursor (target_ninox/rerun_guard.py, per-table mode):
+        the marker then names the table with a cursor from before the
+        create. Without an emitted STATE it is the start STATE
+        (`emit_start`).
+        """
+        if self._guard is None:
+            return
+        if self.emitted is None:
+            self.emit_start()
+            return
+        self._write_state(self._guard.stamp(self.emitted, self._emitted_line))
+
     # ------------------------------------------------------------- run end
 
     def end_run(self, failure: BaseException | None) -> RunEnd:
@@ -317,6 +333,11 @@ class CommitPolicy:
                     exc.args = (f"{exc} (the run was ending because of: {failure})",)
                 failure = exc
         self._emit_honest()
+        guard = self._guard
+        if failure is not None and guard is not None and guard.unstamped():
+            # Creates committed since the last STATE came out: its marker must
+            # list them for a rerun (tables without history have no cursor).
+            self.emit_again()
         if failure is None:
             if self._guard is not None and self.emitted is not None:
                 # A clean end: the next run is no rerun (rerun_guard.py, final marker).

@@ -46,6 +46,8 @@ class LostAnswerReconciler:
         key_properties: Sequence[str],
     ) -> list[Planned]:
         """After a lost answer: find what Ninox applied; return what to send again."""
+        if not self.backend.capabilities.record_sequences:
+            return self._reconcile_by_feed(stream_name, pending, stats, key_properties)
         since = self.known_sq or 0
         try:
             changed = [
@@ -72,6 +74,26 @@ class LostAnswerReconciler:
             # read-back can start after it.
             self.known_sq = max(since, *(q for q in sequences if isinstance(q, int)))
             self._recent_created.clear()
+        return self._match_applied(stream_name, pending, changed, stats)
+
+    def _reconcile_by_feed(
+        self,
+        stream_name: str,
+        pending: list[Planned],
+        stats: WriteStats,
+        key_properties: Sequence[str],
+    ) -> list[Planned]:
+        """The lost-answer read-back without record sequences (target_ninox/feed_answers.py)."""
+        raise NotImplementedError
+
+    def _match_applied(
+        self,
+        stream_name: str,
+        pending: list[Planned],
+        changed: Sequence[Record],
+        stats: WriteStats,
+    ) -> list[Planned]:
+        """Which elements `changed` (records read back) shows applied; the rest to resend."""
         by_id = {r.id: r.values for r in changed}
         claimed: set[int] = set()
         resend: list[Planned] = []

@@ -10,7 +10,7 @@ import logging
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
-from ninox_core.model import fieldtypes
+from ninox_core.model import fieldtypes, naming
 from ninox_core.model.naming import slug, table_part
 from ninox_core.model.schema import NinoxField, NinoxTable
 from target_ninox.errors import MappingError
@@ -21,8 +21,9 @@ logger = logging.getLogger(__name__)
 ID_COLUMN = "_id"
 #: Set on records that were deleted at the source.
 DELETED_COLUMN = "_sdc_deleted_at"
-#: tap-ninox's own columns: Ninox sets them, so they are never written.
-TAP_COLUMNS = frozenset({"_sequence", "_created_at", "_created_by", "_modified_at", "_modified_by"})
+#: tap-ninox's own columns but `_id`: Ninox sets them, so they are never written
+#: (the one list both connectors use, `ninox_core.model.naming.TAP_COLUMNS`).
+TAP_COLUMNS = naming.TAP_COLUMNS - {ID_COLUMN}
 
 
 def is_ignored(prop: str) -> bool:
@@ -45,6 +46,7 @@ def resolve_table(
     tables: Sequence[NinoxTable],
     table_mapping: Mapping[str, str] | None = None,
     database_id: str = "",
+    container: str = "database",
 ) -> NinoxTable:
     """The table a stream writes into.
 
@@ -52,14 +54,15 @@ def resolve_table(
     stream name by the tap's slug rule (also with the tap's `_<table id>`
     suffix for colliding names); else the table whose id equals the stream
     name (case-insensitive). A `<database>__<table>` stream is matched by its
-    `<table>` part when the whole name matches nothing.
+    `<table>` part when the whole name matches nothing. `container` names
+    what holds the tables in messages (`database`; Ninox 4: `module`).
     """
     mapped = (table_mapping or {}).get(stream_name)
     if mapped is not None:
         found = _by_name_or_id(str(mapped), tables)
         if found is None:
             raise MappingError(
-                f"table_mapping maps this stream to {mapped!r}, but database "
+                f"table_mapping maps this stream to {mapped!r}, but {container} "
                 f"{database_id} has no table of that name or id; its tables are: "
                 f"{describe_tables(tables)}",
                 stream=stream_name,
@@ -74,7 +77,7 @@ def resolve_table(
         if found is not None:
             return found
     raise MappingError(
-        f"no table of database {database_id} matches this stream (by table name "
+        f"no table of {container} {database_id} matches this stream (by table name "
         f"in the tap's naming, or by table id); its tables are: {describe_tables(tables)}. "
         "Map the stream with the table_mapping setting.",
         stream=stream_name,

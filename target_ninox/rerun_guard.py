@@ -38,6 +38,28 @@ written after that STATE in the input (a tail without a STATE after it), so
 the next, ordinary run matches nothing but those and never takes a record
 someone else created for one of its own.
 
+**Without record sequences** (the Ninox 4 Public API, whose records carry
+no change number: `Capabilities.record_sequences` False) the stamp is a
+cursor per table instead, the table's change feed position:
+
+    {"tables": {"contacts": {"cursor": "2026-12-07T10:00:00.000Z", "ids": [81]}}}
+
+read when a STATE is stamped, once per table written since the last stamp
+(one change-feed request; none when nothing was written). A table that the
+run has not announced yet is announced before its first unkeyed create:
+the latest STATE is emitted once more with a marker that holds the table's
+cursor, so creates a killed run made in a table it first wrote after its
+last STATE are found too. A rerun's candidates are the records the feed
+reports changed since the cursor (read by id) plus the listed ids. A table
+without history has no feed and so no cursor: its entry lists only the
+ids this run knows it created (from the answers); a create whose answer
+was lost there fails the run instead (target_ninox/feed_answers.py). So
+that a run killed while such a create is in flight is not rerun blind,
+each unkeyed create batch into a table without history is preceded by the
+latest STATE once more, its entry marked `"in_doubt": [first line, last
+line]` until the answer came; a rerun from a STATE whose entry is in doubt
+stops with one line (`CreatesInDoubt`) instead of creating them again.
+
 Limits: the one mix-up left is a record another user creates or changes,
 in the same table, between the killed run and its rerun, to exactly the
 values of a create the rerun sends (that create is then not written). A
@@ -167,6 +189,17 @@ class CandidateMatcher:
 class _Table:
     """What this run knows of one table's unkeyed creates."""
 
+    #: The table's cursor value last read for a stamp (per-table mode).
+    cursor: Any = None
+    #: Written since `cursor` was read (or never read): read it again.
+    dirty: bool = True
+    #: Its entry (with a cursor) is in an emitted marker (per-table mode).
+    announced: bool = False
+    #: The table has a change feed (learnt from its first cursor read).
+    history: bool | None = None
+    #: Input lines of an unkeyed create in flight into a table without
+    #: history: a rerun cannot tell whether it was applied.
+    in_doubt: list[int] | None = None
     #: (input line, record id) of unkeyed creates in Ninox, not yet covered
     #: by an emitted STATE.
     created: _Creates = field(default_factory=_Creates)
@@ -177,6 +210,20 @@ class _Table:
     claimed: set[int] = field(default_factory=set)
     #: The candidates by their values (built on first use).
     matcher: CandidateMatcher | None = None
+
+
+class CreatesInDoubt(Exception):
+    """The STATE a rerun starts from says unkeyed creates were in flight, unconfirmed.
+
+    Into a table without history, nothing can tell whether they were
+    applied; the writer stops with one line rather than risk duplicates.
+    """
+
+    def __init__(self, table_id: str, lines: list[int]) -> None:
+        """Keep the table and the stopped run's input lines."""
+        self.table_id = table_id
+        self.lines = lines
+        super().__init__(f"table {table_id}: creates of input lines {lines} in doubt")
 
 
 def marker_of(value: dict[str, Any]) -> dict[str, Any] | None:
@@ -204,9 +251,26 @@ def without_marker(value: dict[str, Any]) -> dict[str, Any]:
 class RerunGuard:
     """Stamps emitted STATEs with the rerun marker; finds a killed run's creates."""
 
-    def __init__(self, database_sequence: Callable[[], int]) -> None:
-        """`database_sequence()` reads the database's current sequence."""
+    def __init__(
+        self,
+        database_sequence: Callable[[], int],
+        *,
+        table_cursor: Callable[[str], Any] | None = None,
+        record_sequences: Callable[[], bool] = lambda: True,
+    ) -> None:
+        """`database_sequence()` reads the database's current sequence.
+
+        Where the backend has no record sequences (`record_sequences()`
+        False, asked when first needed), `table_cursor(table id)` reads a
+        table's change-feed cursor value instead (None: the table has no
+        history), and the markers hold one per table.
+        """
         self._database_sequence = database_sequence
+        self._table_cursor = table_cursor
+        self._record_sequences = record_sequences
+        self._per_table: bool | None = None
+        #: Per-table mode: unkeyed creates no stamped marker lists yet.
+        self._unstamped = False
         #: The marker of the latest STATE read (from the run being rerun).
         self.incoming: dict[str, Any] | None = None
         #: Highest sequence known to be in the past (answers, reads).
@@ -217,6 +281,16 @@ class RerunGuard:
         #: Called once, before the run's first unkeyed create (the commit
         #: policy emits a STATE there if none came out yet).
         self.before_first_create: Callable[[], None] | None = None
+        #: Per-table mode: called before the first unkeyed create into a
+        #: table, to emit the latest STATE again with the table's cursor.
+        self.announce: Callable[[], None] | None = None
+
+    @property
+    def per_table(self) -> bool:
+        """True when markers hold a cursor per table (no record sequences)."""
+        if self._per_table is None:
+            self._per_table = self._table_cursor is not None and not self._record_sequences()
+        return self._per_table
 
     # ------------------------------------------------------------- input
 
@@ -237,19 +311,51 @@ class RerunGuard:
         """A write whose sequence the answer did not tell."""
         self._unsure = True
 
-    def about_to_create(self) -> None:
-        """Unkeyed creates are about to be written."""
+    def about_to_create(
+        self, table_id: str | None = None, lines: tuple[int, int] | None = None
+    ) -> None:
+        """Unkeyed creates (of input `lines`) are about to be written (into `table_id`)."""
+        if table_id is not None and self.per_table:
+            table = self._table(table_id)
+            table.dirty = True
+            if not table.announced:
+                self.before_first_create = None
+                if self.announce is not None:
+                    self.announce()
+            if table.history is False and lines is not None and self.announce is not None:
+                table.in_doubt = list(lines)
+                self.announce()
+            return
         hook, self.before_first_create = self.before_first_create, None
         if hook is not None:
             hook()
 
+    def write_settled(self, table_id: str) -> None:
+        """The write into `table_id` is answered or definitely refused: nothing in doubt."""
+        table = self._tables.get(table_id)
+        if table is not None and table.in_doubt is not None:
+            table.in_doubt = None
+            self._unstamped = True
+
+    def wrote(self, table_id: str) -> None:
+        """The run wrote into `table_id`: its cursor is read again for the next stamp."""
+        table = self._tables.get(table_id)
+        if table is not None:
+            table.dirty = True
+
     def created(self, table_id: str, line: int, record_id: int) -> None:
         """An unkeyed create of input line `line` is record `record_id`."""
-        self._table(table_id).created.extend([(line, record_id)])
+        table = self._table(table_id)
+        table.created.extend([(line, record_id)])
+        table.dirty = True
+        self._unstamped = True
 
     def created_many(self, table_id: str, creates: Sequence[tuple[int, int]]) -> None:
         """Unkeyed creates of one answer: (input line, record id) each."""
-        self._table(table_id).created.extend(creates)
+        table = self._table(table_id)
+        table.created.extend(creates)
+        table.dirty = True
+        self._unstamped = True
 
     def _table(self, table_id: str) -> _Table:
         return self._tables.setdefault(table_id, _Table())
@@ -261,19 +367,24 @@ class RerunGuard:
     ) -> tuple[list[Record], set[int]]:
         """The records a killed run may have created for this input, and those claimed.
 
-        `read(since_sq, ids)` reads the records changed since `since_sq`
-        (None: none) plus the records `ids`. Read once per table, before
-        its first unkeyed create; empty without an incoming marker.
+        `read(since, ids)` reads the records changed since `since` (the
+        marker's sequence, or in per-table mode its cursor value; None:
+        none) plus the records `ids`. Read once per table, before its first
+        unkeyed create; empty without an incoming marker.
         """
         table = self._table(table_id)
         if table.candidates is None:
             table.candidates = []
             entry = self._incoming_entry(table_id)
+            doubt = entry.get("in_doubt") if entry is not None and self.per_table else None
+            if isinstance(doubt, list) and doubt:
+                table.candidates = None
+                raise CreatesInDoubt(table_id, [int(line) for line in doubt])
             if entry is not None:
-                since = entry.get("sq")
+                since = self._since(entry)
                 ids = [int(i) for i in entry.get("ids") or []]
-                if isinstance(since, int) or ids:
-                    table.candidates = read(since if isinstance(since, int) else None, ids)
+                if since is not None or ids:
+                    table.candidates = read(since, ids)
                     for record in table.candidates:
                         self.saw_sequence(record.sequence)
         return table.candidates, table.claimed
@@ -285,6 +396,14 @@ class RerunGuard:
             table.matcher = CandidateMatcher(table.candidates or [], _VALUES, normalize, id_of=_ID)
         return table.matcher
 
+    def _since(self, entry: dict[str, Any]) -> Any:
+        """Where a marker entry's candidates start: its sequence, or its cursor."""
+        if self.per_table:
+            cursor = entry.get("cursor")
+            return cursor if isinstance(cursor, str) and cursor else None
+        since = entry.get("sq")
+        return since if isinstance(since, int) else None
+
     def _incoming_entry(self, table_id: str) -> dict[str, Any] | None:
         marker = self.incoming
         if marker is None:
@@ -293,6 +412,8 @@ class RerunGuard:
         entry = tables.get(table_id) if isinstance(tables, dict) else None
         if isinstance(entry, dict):
             return entry
+        if self.per_table:
+            return None  # no database-wide stamp: every table has its own
         return {"sq": marker["sq"]} if isinstance(marker.get("sq"), int) else None
 
     # ------------------------------------------------------------ stamps
@@ -324,6 +445,8 @@ class RerunGuard:
                 if ids:
                     tables[table_id] = {"ids": ids}
             return {"tables": tables} if tables else {}
+        if self.per_table:
+            return self._table_marker(line)
         sq = self._now()
         if sq is None:
             return None
@@ -347,6 +470,59 @@ class RerunGuard:
         if tables:
             marker["tables"] = tables
         return marker
+
+    def unstamped(self) -> bool:
+        """True when unkeyed creates were made that no emitted marker accounts for.
+
+        Per-table mode only: a table without history has no cursor to find
+        them by, so a failed run emits its last STATE once more listing
+        them (`CommitPolicy.end_run`). With record sequences the stamp's
+        sequence already precedes them.
+        """
+        return self.per_table and self._unstamped
+
+    def _table_marker(self, line: int) -> dict[str, Any] | None:
+        """The per-table marker: each table's cursor (if it has history) and ids."""
+        self._unstamped = False
+        incoming = self.incoming or {}
+        old_tables = incoming.get("tables")
+        tables: dict[str, Any] = dict(old_tables) if isinstance(old_tables, dict) else {}
+        for table_id, table in self._tables.items():
+            table.created.keep_after(line)
+            ids = table.created.after(line)
+            if table.candidates:
+                ids += [r.id for r in table.candidates if r.id not in table.claimed]
+            if table.candidates is None and not table.created and table_id not in tables:
+                continue
+            if table.dirty and self._table_cursor is not None:
+                try:
+                    table.cursor = self._table_cursor(table_id)
+                except NinoxError as exc:
+                    logger.warning(
+                        "Reading the change-feed cursor of table '%s' for the STATE's rerun "
+                        "marker failed (%s); a rerun from this STATE may create unkeyed "
+                        "records twice.",
+                        table_id,
+                        exc,
+                    )
+                    return None
+                table.dirty = False
+                table.history = table.cursor is not None
+            entry: dict[str, Any] = {}
+            if table.cursor is not None:
+                entry["cursor"] = table.cursor
+            if ids:
+                entry["ids"] = sorted(set(ids))
+            if table.in_doubt is not None:
+                entry["in_doubt"] = table.in_doubt
+            elif table.candidates is None and isinstance(tables.get(table_id), dict):
+                # Its incoming doubt was never resolved (the rerun stopped on it).
+                doubt = tables[table_id].get("in_doubt")
+                if doubt:
+                    entry["in_doubt"] = doubt
+            tables[table_id] = entry
+            table.announced = True
+        return {"tables": tables} if tables else {}
 
     def _now(self) -> int | None:
         """A sequence at or above every write so far (read when answers did not tell)."""
@@ -372,11 +548,23 @@ _ID: Callable[[Any], int] = attrgetter("id")
 
 def read_candidates(
     backend: Backend, address: TableAddress, table: NinoxTable
-) -> Callable[[int | None, list[int]], list[Record]]:
-    """`read(since_sq, ids)` for `RerunGuard.candidates`, through the backend."""
+) -> Callable[[Any, list[int]], list[Record]]:
+    """`read(since, ids)` for `RerunGuard.candidates`, through the backend.
 
-    def read(since_sq: int | None, ids: list[int]) -> list[Record]:
+    A feed with values (classic) is one scan since the sequence; a feed of
+    ids (Public API) names the records changed since the cursor, which
+    are then read by id with the listed ones.
+    """
+
+    def read(since_sq: Any, ids: list[int]) -> list[Record]:
         found: dict[int, Record] = {}
+        if since_sq is not None and not backend.capabilities.change_feed_values:
+            # Raises NinoxCursorExpired past the feed's retention: the
+            # caller fails with one line rather than guess.
+            changed = backend.changes(address, Cursor(since_sq)).changed
+            wanted = list(dict.fromkeys([*changed, *ids]))
+            records = backend.read_records(address, table, wanted)
+            return [records[i] for i in wanted if i in records]
         if since_sq is not None:
             for page in backend.scan(address, table, since=Cursor(since_sq)):
                 for record in page:

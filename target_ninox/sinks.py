@@ -117,7 +117,8 @@ class NinoxSink(CompatBatchSink):
             stream_name,
             target.ninox_tables,
             config.get("table_mapping") or {},
-            config["database_id"],
+            target.config.get("module") or target.database,
+            container="module" if target.config.get("module") else "database",
         )
         upsert_keys = (config.get("upsert_keys") or {}).get(stream_name)
         self.mapping: StreamMapping = map_stream(

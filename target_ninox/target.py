@@ -17,12 +17,12 @@ from typing_extensions import override
 
 from ninox_core import __version__
 from ninox_core.backend import Backend
-from ninox_core.classic.backend import ClassicBackend
+from ninox_core.backends import open_backend
 from ninox_core.cli.failures import one_line, report_failure
 from ninox_core.cli.inputs import ConfigInput, check_plugin_settings, config_or_exit
 from ninox_core.cli.progress import ProgressClock
 from ninox_core.cli.settings import client_from_config, connection_properties
-from ninox_core.errors import NinoxError, NinoxNotFoundError
+from ninox_core.errors import NinoxConfigError, NinoxError, NinoxNotFoundError
 from ninox_core.model.schema import NinoxField, NinoxTable
 from ninox_core.termination import Interrupted
 from ninox_core.transport.client import NinoxClient
@@ -70,9 +70,17 @@ class TargetNinox(CompatTarget):
         th.Property(
             "database_id",
             th.StringType,
-            required=True,
             title="Database ID",
-            description="The Ninox database to write into.",
+            description="The Ninox database to write into (required for the classic API).",
+        ),
+        th.Property(
+            "module",
+            th.StringType,
+            title="Module",
+            description=(
+                "Ninox 4 only (with workspace_id): the module, by name, to write into "
+                "(required there)."
+            ),
         ),
         th.Property(
             "table_mapping",
@@ -154,9 +162,18 @@ class TargetNinox(CompatTarget):
         self.max_parallelism = 1
         #: One batch write in flight while the next batch is read.
         self.writes = WriteQueue()
+        check_destination(self.config)
         dry_run = bool(self.config.get("dry_run"))
         #: Keeps unkeyed creates exact across reruns (none in a dry run: no STATE).
-        self.rerun_guard = None if dry_run else RerunGuard(self._database_sequence)
+        self.rerun_guard = (
+            None
+            if dry_run
+            else RerunGuard(
+                self._database_sequence,
+                table_cursor=self._table_cursor,
+                record_sequences=lambda: self.backend.capabilities.record_sequences,
+            )
+        )
         #: When records are committed and which STATE is emitted (one place).
         self.commit_policy = CommitPolicy(
             self.drain_one,
@@ -170,6 +187,7 @@ class TargetNinox(CompatTarget):
         )
         if self.rerun_guard is not None:
             self.rerun_guard.before_first_create = self.commit_policy.emit_start
+            self.rerun_guard.announce = self.commit_policy.emit_again
         self._writers: dict[tuple[str, tuple[str, ...]], TableWriter] = {}
         self._stats: dict[str, tuple[NinoxTable, WriteStats]] = {}
         self._reported: set[str] = set()
@@ -213,16 +231,56 @@ class TargetNinox(CompatTarget):
     @cached_property
     def backend(self) -> Backend:
         """The backend the writers go through (docs/design.md "Layers"), over the client."""
-        return ClassicBackend(self.client)
+        return open_backend(self.config, self.client)
+
+    @property
+    def workspace(self) -> str:
+        """The team (classic) or workspace (Ninox 4) written into."""
+        return str(self.config.get("workspace_id") or self.config["team_id"])
+
+    @cached_property
+    def database(self) -> str:
+        """The database (classic) or module (Ninox 4, resolved by name) written into."""
+        module = self.config.get("module")
+        if not module:
+            return str(self.config["database_id"])
+        try:
+            modules = self.backend.list_databases(self.workspace)
+        except NinoxError as exc:
+            raise TargetNinoxError(
+                f"reading the modules of workspace {self.workspace!r}: {exc}"
+            ) from None
+        for found in modules:
+            if module in (found.name, found.id):
+                return found.id
+        names = ", ".join(repr(m.name or m.id) for m in modules) or "none"
+        raise TargetNinoxError(
+            f"module {module!r}: workspace {self.workspace!r} has no module of that name "
+            f"(its modules: {names}); set module to one of them"
+        )
 
     def _database_sequence(self) -> int:
-        cursor = self.backend.database_cursor(self.config["team_id"], self.config["database_id"])
+        cursor = self.backend.database_cursor(self.workspace, self.database)
         return int(cursor.value)
+
+    def _table_cursor(self, table_id: str) -> Any:
+        """The change-feed cursor value of a table now (None without history).
+
+        Read for a STATE's rerun marker with no write in flight; the
+        table's writers take it as their lost-answer read-back point too.
+        """
+        writers = [w for w in self._writers.values() if w.table.id == table_id]
+        if not writers or not writers[0].table.has_history:
+            return None
+        cursor = self.backend.cursor_now(writers[0].address, hint=writers[0].feed_cursor)
+        for writer in writers:
+            writer.cursor_read(cursor)
+        return cursor.value
 
     @cached_property
     def ninox_tables(self) -> list[NinoxTable]:
-        """The tables of the target database, read once per run."""
-        team_id, database_id = self.config["team_id"], self.config["database_id"]
+        """The tables of the target database (module), read once per run."""
+        team_id, database_id = self.workspace, self.database
         try:
             return self.backend.list_tables(team_id, database_id)
         except NinoxNotFoundError as exc:
@@ -242,7 +300,7 @@ class TargetNinox(CompatTarget):
         if writer is None:
             writer = TableWriter(
                 self.backend,
-                self.backend.address(self.config["team_id"], self.config["database_id"], table),
+                self.backend.address(self.workspace, self.database, table),
                 table,
                 key_fields,
                 dry_run=bool(self.config.get("dry_run")),
@@ -429,7 +487,7 @@ class TargetNinox(CompatTarget):
             entry = written.setdefault(writer.table.id, (writer.table, set()))
             entry[1].update(writer.written_ids)
         dry = bool(self.config.get("dry_run"))
-        team_id, database_id = self.config["team_id"], self.config["database_id"]
+        team_id, database_id = self.workspace, self.database
         for table, keep in written.values():
             address = self.backend.address(team_id, database_id, table)
             stale = sorted(
@@ -531,6 +589,36 @@ class TargetNinox(CompatTarget):
             )
         if end.exit_code:
             sys.exit(end.exit_code)
+
+
+def check_destination(config: t.Mapping[str, Any]) -> None:
+    """Where to write: `database_id` (classic) or `module` (Ninox 4), one line if wrong."""
+    if config.get("workspace_id"):
+        if config.get("database_id"):
+            raise NinoxConfigError(
+                "database_id is a classic-API setting, but workspace_id selects the Ninox 4 "
+                "Public API: set module (the module's name) instead of database_id"
+            )
+        if not config.get("module"):
+            raise NinoxConfigError(
+                "module is required with workspace_id (Ninox 4 Public API): set it to the "
+                "name of the module to write into"
+            )
+        if config.get("upload_files"):
+            raise NinoxConfigError(
+                "upload_files: the Ninox 4 Public API has no file upload (workspace_id is "
+                "set); turn upload_files off"
+            )
+    elif config.get("module"):
+        raise NinoxConfigError(
+            "module is a Ninox 4 setting (with workspace_id); the classic API writes into "
+            "database_id: set database_id instead of module"
+        )
+    elif not config.get("database_id"):
+        raise NinoxConfigError(
+            "database_id is required: the id of the Ninox database to write into (Ninox 4 "
+            "workspaces: workspace_id and module instead)"
+        )
 
 
 def _drain_line_at_debug(record: logging.LogRecord) -> bool:

@@ -37,6 +37,21 @@ records changed since the highest sequence it knows (keyset-paged
   input lines whose outcome is unknown; no STATE is emitted for them.
 
 Updates and `_upsert` elements are safe to resend and are resent as they are.
+
+**Backends without the classic's abilities** (the algorithms consult
+`Capabilities`, never which backend they hold; docs/design.md "Writing
+Ninox 4 tables"):
+
+- `server_upsert`: a stream keyed by ONE field the server keeps `unique`
+  is written as server-matched upserts (`upsert_by`): no key index, no read
+  of the table (deletions by key still read the index);
+- no `create_with_id`: `_id` updates that record; when the server says no
+  such record exists (`NinoxRecordsMissing`) a record that also has an
+  upsert key is written by its key, any other fails the run with one line
+  (a record cannot be given a chosen id, and creating it under a new id
+  would create it again on every run);
+- no `record_sequences`: lost answers are read back through the change
+  feed, or not at all (target_ninox/feed_answers.py).
 """
 
 from __future__ import annotations
@@ -46,12 +61,15 @@ import re
 from collections.abc import Iterable, Sequence
 
 from ninox_core import termination
-from ninox_core.backend import Backend, TableAddress, WriteResult
+from ninox_core.backend import Backend, Cursor, Saved, TableAddress
 from ninox_core.errors import (
     NinoxAPIError,
     NinoxBadRequestError,
+    NinoxCursorExpired,
     NinoxError,
     NinoxNotFoundError,
+    NinoxRecordsMissing,
+    NinoxUpsertUnavailable,
     NinoxWriteOutcomeUnknown,
 )
 from ninox_core.model.schema import NinoxField, NinoxTable
@@ -67,10 +85,10 @@ from target_ninox.batches import (
 )
 from target_ninox.deletes import RecordDeleter
 from target_ninox.errors import WriteError
+from target_ninox.feed_answers import FeedReconciler
 from target_ninox.key_index import Key, KeyIndex, normalize
-from target_ninox.lost_answers import LostAnswerReconciler
 from target_ninox.mapping import describe_table
-from target_ninox.rerun_guard import RerunGuard, read_candidates
+from target_ninox.rerun_guard import CreatesInDoubt, RerunGuard, read_candidates
 from target_ninox.write_errors import label, lines_of, record_index, span
 
 __all__ = ["MAX_LOST_ANSWERS", "PendingRecord", "TableWriter", "WriteStats"]
@@ -81,7 +99,7 @@ logger = logging.getLogger(__name__)
 MAX_LOST_ANSWERS = 5
 
 
-class TableWriter(LostAnswerReconciler, RecordDeleter):
+class TableWriter(FeedReconciler, RecordDeleter):
     """Writes batches into one table; owns the table's key index.
 
     Shared by every sink that writes into the same table with the same key
@@ -111,6 +129,22 @@ class TableWriter(LostAnswerReconciler, RecordDeleter):
         self.table = table
         self.dry_run = dry_run
         self.index: KeyIndex | None = KeyIndex(table, key_fields) if key_fields else None
+        capabilities = backend.capabilities
+        #: The field the server matches keyed records by (`upsert_by`): the
+        #: key is one field the server keeps unique. Not in a dry run,
+        #: which reads the key index to tell creates from updates.
+        self.match_field: str | None = (
+            key_fields[0].id
+            if capabilities.server_upsert
+            and not dry_run
+            and len(key_fields) == 1
+            and key_fields[0].unique
+            else None
+        )
+        #: `_id` records: an upsert that creates a missing id (classic), or
+        #: an update of that record.
+        self._id_kind = "upsert" if capabilities.create_with_id else "update"
+        self.feed_cursor: Cursor | None = None
         #: Highest database sequence known to be at or before every write
         #: of this run that is not confirmed yet; None until needed.
         self.known_sq: int | None = None
@@ -153,6 +187,14 @@ class TableWriter(LostAnswerReconciler, RecordDeleter):
                 self.known_sq = self.index.max_sequence
         return self.index
 
+    def reload_index(self) -> KeyIndex:
+        """The key index read again from Ninox (a record it named is gone, a lost answer)."""
+        if self.index is None:
+            raise RuntimeError("this table writer has no upsert keys")
+        key_fields = [self._field(fid) for fid in self.index.key_field_ids]
+        self.index = KeyIndex(self.table, key_fields)
+        return self.ensure_index()
+
     # ----------------------------------------------------------- writes
 
     def _write_run(
@@ -162,14 +204,14 @@ class TableWriter(LostAnswerReconciler, RecordDeleter):
         stats: WriteStats,
         key_properties: Sequence[str],
     ) -> None:
-        if any(r.key is not None and r.record_id is None for r in run):
+        if self.match_field is None and any(r.key is not None and r.record_id is None for r in run):
             self.ensure_index()
         run = self._not_yet_created(stream_name, run, stats)
         if not run:
             return
         unkeyed = any(r.record_id is None and r.key is None for r in run)
         if self.guard is not None and not self.dry_run and unkeyed:
-            self.guard.about_to_create()
+            self.guard.about_to_create(self.table.id, (run[0].line, run[-1].line))
         for attempt in (1, 2):
             planned = self._plan(run, stats if attempt == 1 else None)
             if self.dry_run:
@@ -177,6 +219,8 @@ class TableWriter(LostAnswerReconciler, RecordDeleter):
                 return
             try:
                 self._post(stream_name, planned, stats, key_properties)
+                if self.guard is not None:
+                    self.guard.write_settled(self.table.id)
                 return
             except NinoxNotFoundError as exc:
                 # An update named a record the index still had but that is gone
@@ -194,9 +238,7 @@ class TableWriter(LostAnswerReconciler, RecordDeleter):
                     stream_name,
                     exc,
                 )
-                key_fields = [self._field(fid) for fid in self.index.key_field_ids]
-                self.index = KeyIndex(self.table, key_fields)
-                self.ensure_index()
+                self.reload_index()
 
     def _not_yet_created(
         self, stream_name: str, run: Sequence[PendingRecord], stats: WriteStats
@@ -216,6 +258,25 @@ class TableWriter(LostAnswerReconciler, RecordDeleter):
                 self.table.id,
                 read_candidates(self.backend, self.address, self.table),
             )
+        except CreatesInDoubt as exc:
+            first, last = exc.lines[0], exc.lines[-1]
+            raise WriteError(
+                f"stream {stream_name!r}: the run this one reruns was stopped while it created "
+                f"the records of its input lines {first}-{last} in "
+                f"{describe_table(self.table)}, a table without history, so whether they were "
+                f"created cannot be told. Nothing from {lines_of(run)} was written. Check the "
+                "table for them (delete any that are there), then remove `in_doubt` from that "
+                "table's entry under `_target_ninox` in the STATE and run again."
+            ) from None
+        except NinoxCursorExpired as exc:
+            raise WriteError(
+                f"stream {stream_name!r}: the STATE this run started from points the rerun at "
+                f"changes to {describe_table(self.table)} that its change feed no longer "
+                f"keeps ({exc}), so which records the stopped run created cannot be told. "
+                f"Nothing from {lines_of(run)} was written. Check the table for them, then "
+                "run from a STATE without its `_target_ninox` entry (or give the stream "
+                "upsert_keys)."
+            ) from None
         except NinoxError as exc:
             raise WriteError(
                 f"stream {stream_name!r}: reading back {describe_table(self.table)} for the "
@@ -286,11 +347,12 @@ class TableWriter(LostAnswerReconciler, RecordDeleter):
                         stats.merged += 1
                     continue
                 item = Planned(
-                    "upsert",
+                    self._id_kind,
                     dict(record.fields),
                     record.record_id,
                     sources=[record],
                     key=record.key,
+                    counts_as="upsert",
                 )
                 by_id[record.record_id] = item
                 if record.key is not None and index is not None:
@@ -304,8 +366,19 @@ class TableWriter(LostAnswerReconciler, RecordDeleter):
                     if stats is not None:
                         stats.merged += 1
                     continue
-                existing = index.get(record.key) if index is not None else None
-                if existing is not None:
+                existing = (
+                    index.get(record.key)
+                    if index is not None and self.match_field is None
+                    else None
+                )
+                if self.match_field is not None:
+                    item = Planned(
+                        "upsert_by",
+                        dict(record.fields),
+                        sources=[record],
+                        match_field=self.match_field,
+                    )
+                elif existing is not None:
                     item = Planned("update", record.fields, existing, sources=[record])
                 else:
                     item = Planned("create", set_only(record.fields), sources=[record])
@@ -314,7 +387,7 @@ class TableWriter(LostAnswerReconciler, RecordDeleter):
             else:
                 item = Planned("create", set_only(record.fields), sources=[record])
             planned.append(item)
-        return planned
+        return _grouped_by_kind(planned)
 
     def _apply_dry(self, planned: Sequence[Planned], stats: WriteStats) -> None:
         """Count what would change; keep the index as if it had been written."""
@@ -349,13 +422,19 @@ class TableWriter(LostAnswerReconciler, RecordDeleter):
         pending = planned
         idle_rounds = 0
         while True:
-            if self.known_sq is None and (
-                len(pending) > 1 or any(p.kind == "create" for p in pending)
-            ):
-                # The point to read back from should an answer be lost.
-                self.known_sq = self._database_sequence(stream_name, pending, key_properties)
+            self._read_back_point(stream_name, pending, key_properties)
             try:
                 answer = self.backend.write(self.address, self.table, pending)
+            except NinoxRecordsMissing as exc:
+                pending = self._records_missing(stream_name, pending, exc, stats, key_properties)
+                if not pending:
+                    return
+                continue
+            except NinoxUpsertUnavailable as exc:
+                if self.match_field is None:
+                    raise self._failed(stream_name, pending, exc, key_properties) from None
+                self._without_server_upsert(stream_name, pending, exc)
+                continue
             except NinoxWriteOutcomeUnknown as exc:
                 logger.warning(
                     "Stream '%s': %s. Reading back %s to find out what was applied.",
@@ -404,17 +483,119 @@ class TableWriter(LostAnswerReconciler, RecordDeleter):
             f"anything; giving up. {self._unknown_outcome(pending)}"
         )
 
-    def _database_sequence(
+    def _read_back_point(
         self, stream_name: str, pending: Sequence[Planned], key_properties: Sequence[str]
-    ) -> int:
+    ) -> None:
+        """Before a write: note the point to read back from should its answer be lost.
+
+        The database sequence (`record_sequences`), else the table's feed
+        cursor, needed only for creates (the rest is transactional).
+        """
+        creates = any(p.kind == "create" for p in pending)
         try:
-            # Not `schema.seq` alone: servers may leave it out (docs/api.md §10).
-            return int(self.backend.cursor_now(self.address).value)
+            if self.backend.capabilities.record_sequences:
+                if self.known_sq is None and (len(pending) > 1 or creates):
+                    # Not `schema.seq` alone: servers may leave it out (docs/api.md §10).
+                    self.known_sq = int(self.backend.cursor_now(self.address).value)
+            elif creates:
+                self.take_feed_cursor()
         except NinoxError as exc:
             raise self._failed(stream_name, pending, exc, key_properties) from None
 
+    def _without_server_upsert(
+        self, stream_name: str, pending: list[Planned], exc: NinoxUpsertUnavailable
+    ) -> None:
+        """The server cannot upsert by the key: match it with the key index from now on.
+
+        Nothing was written by the refused request; the elements before it
+        in the plan (updates) are idempotent and are sent again.
+        """
+        logger.warning(
+            "Stream '%s': %s; matching the upsert key of %s with the key index instead (one "
+            "read of the table).",
+            stream_name,
+            exc,
+            describe_table(self.table),
+        )
+        self.match_field = None
+        index = self.ensure_index()
+        for item in pending:
+            if item.kind != "upsert_by":
+                continue
+            holder = index.get(item.key) if item.key is not None else None
+            item.match_field = None
+            if holder is not None:
+                item.kind, item.record_id = "update", holder
+            else:
+                item.kind, item.values = "create", set_only(item.values)
+            item.counts_as = item.kind
+
+    def _records_missing(
+        self,
+        stream_name: str,
+        pending: list[Planned],
+        exc: NinoxRecordsMissing,
+        stats: WriteStats,
+        key_properties: Sequence[str],
+    ) -> list[Planned]:
+        """An update named records that do not exist; the rest was applied.
+
+        Take what was applied; a `_id` record that also has an upsert key
+        is written by its key; an update the key index planned (its record
+        deleted since the index was read) is planned again from a fresh
+        index; any other `_id` record fails the run with one line.
+        """
+        saved = list(exc.saved)
+        if len(saved) != len(pending):
+            raise self._failed(stream_name, pending, exc, key_properties) from None
+        applied = [(p, s) for p, s in zip(pending, saved, strict=True) if s is not None]
+        self._take_answer([p for p, _ in applied], [s for _, s in applied], stats)
+        if self.guard is not None:
+            self.guard.write_settled(self.table.id)  # applied, or definitely not
+        rest = [p for p, s in zip(pending, saved, strict=True) if s is None]
+        missing = set(exc.ids)
+        by_id = [p for p in rest if p.counts_as == "upsert" and p.key is None]
+        if by_id:
+            ids = sorted({p.record_id for p in by_id if p.record_id is not None} & missing)
+            shown = ", ".join(map(str, ids[:10])) + (", ..." if len(ids) > 10 else "")
+            raise WriteError(
+                f"stream {stream_name!r}: {label(by_id[0], key_properties)}"
+                f"{f' and {len(by_id) - 1} more' if len(by_id) > 1 else ''}: "
+                f"{describe_table(self.table)} has no record with _id {shown}, and this API "
+                "cannot create a record with a chosen id. The batch's other records were "
+                "written; no STATE was emitted for it. Send such records without _id "
+                "(load_method append-only creates them), or give the stream upsert_keys so "
+                "that they are matched by key."
+            )
+        if self.index is not None:
+            # A `_id` record's key was taken as held by that id (`_plan`).
+            self.index.discard_ids(missing)
+        for item in rest:
+            if item.record_id not in missing:
+                continue
+            if item.counts_as != "upsert" and self.index is not None:
+                # The index named a record that is gone since it was read.
+                logger.warning(
+                    "Stream '%s': record %s of %s, named by the key index, is gone; reading "
+                    "the key index again.",
+                    stream_name,
+                    item.record_id,
+                    describe_table(self.table),
+                )
+                self.reload_index()
+            item.record_id = None
+            if self.match_field is not None:
+                item.kind, item.match_field = "upsert_by", self.match_field
+            else:
+                holder = self.ensure_index().get(item.key) if item.key is not None else None
+                item.kind, item.record_id = ("update", holder) if holder else ("create", None)
+                if item.kind == "create":
+                    item.values = set_only(item.values)
+            item.counts_as = item.kind
+        return rest
+
     def _take_answer(
-        self, pending: Sequence[Planned], answer: WriteResult, stats: WriteStats
+        self, pending: Sequence[Planned], answer: Sequence[Saved], stats: WriteStats
     ) -> None:
         """Learn new ids (key index) and the highest sequence from a POST's answer.
 
@@ -446,6 +627,14 @@ class TableWriter(LostAnswerReconciler, RecordDeleter):
                         index.set(item.key, record_id)
                 else:
                     unkeyed.append((item.sources[0].line, record_id))
+            elif item.kind == "upsert_by":
+                item.counts_as = "create" if record.created else "update"
+                if index is not None and index.loaded and item.key is not None:
+                    index.set(item.key, record_id)
+        if not self.backend.capabilities.record_sequences:
+            # Every record written since the feed cursor: a read-back after a
+            # lost answer need not read them again, nor take them for a create.
+            created = [r.id for r in answer] if self.table.has_history else []
         self._tell_guard(answer_top, unkeyed, every_sequence=every_sequence)
         count_writes(stats, pending)
         self._advance_known_sq(answer_top, created, every_sequence=every_sequence)
@@ -472,6 +661,7 @@ class TableWriter(LostAnswerReconciler, RecordDeleter):
         if guard is None:
             return
         guard.saw_sequence(top)
+        guard.wrote(self.table.id)
         if unkeyed:
             guard.created_many(self.table.id, unkeyed)
         if not every_sequence:
@@ -487,6 +677,8 @@ class TableWriter(LostAnswerReconciler, RecordDeleter):
         key_properties: Sequence[str] = (),
     ) -> WriteError:
         """The one-line error for a batch Ninox refused or that could not be sent."""
+        if self.guard is not None:
+            self.guard.write_settled(self.table.id)  # its outcome is known: not applied
         head = f"stream {stream_name!r}: writing to {describe_table(self.table)} failed"
         tail = (
             "Earlier batches are in Ninox; this batch and the input after it were not "
@@ -502,6 +694,24 @@ class TableWriter(LostAnswerReconciler, RecordDeleter):
                 f"{head}: Ninox refused {who}: {exc.server_message}. Fix that record. {tail}"
             )
         return WriteError(f"{head} ({span(pending)}): {exc}. {tail}")
+
+
+def _grouped_by_kind(planned: list[Planned]) -> list[Planned]:
+    """The elements with each kind together (stable), when no two write one record.
+
+    A backend with one request per kind (Public API: POST, PATCH, upsert)
+    then sends one of each per batch, not one per change of kind. The
+    elements of a batch write different records (same key or `_id` are
+    merged), so their order changes nothing in Ninox.
+    """
+    kinds = list(dict.fromkeys(p.kind for p in planned))
+    if len(kinds) < 2:
+        return planned
+    targets = [p.record_id for p in planned if p.record_id is not None]
+    if len(targets) != len(set(targets)):
+        return planned
+    rank = {kind: i for i, kind in enumerate(kinds)}
+    return sorted(planned, key=lambda p: rank[p.kind])
 
 
 class _Forgotten(set[int]):

@@ -20,6 +20,7 @@ from typing import Any
 
 from jsonschema import validators
 
+from ninox_core.cli.settings import api_problem
 from ninox_core.errors import NinoxError
 from ninox_core.transport.redaction import add_secret, install, protect_url
 
@@ -224,6 +225,10 @@ def check_settings(
         value = "(hidden)" if prop.get("secret") else repr(error.instance)[:80]
         where = sources.get(key, "the settings")
         problems.append(f"setting {key} in {where}: {value} {_what_is_wrong(error)}")
+    if "workspace_id" in known and not any(p.startswith("setting team_id") for p in problems):
+        selection = api_problem(settings)
+        if selection:
+            problems.append(selection)
     if problems:
         raise CliInputError(
             "invalid settings: " + "; ".join(problems) + " (see --about for every setting)"

@@ -14,6 +14,9 @@ from ninox_core.transport.client import (
     NinoxClient,
 )
 
+#: The Public API's root when `workspace_id` selects it (docs/api.md, "The Public API").
+PUBLIC_BASE_URL = "https://go.ninox.com/api/v1"
+
 
 def connection_properties(plugin_name: str, version: str) -> list[th.Property[Any]]:
     """The connection settings every Ninox connector declares."""
@@ -24,24 +27,40 @@ def connection_properties(plugin_name: str, version: str) -> list[th.Property[An
             required=True,
             secret=True,
             title="API key",
-            description="Ninox API key (Ninox: Integrations > Generate API key).",
+            description=(
+                "Ninox API key (Ninox 3: Integrations > Generate API key; Ninox 4: the "
+                "workspace's Settings > API & integrations)."
+            ),
         ),
         th.Property(
             "base_url",
             th.StringType,
-            default=DEFAULT_BASE_URL,
             title="Base URL",
             description=(
-                "API root: public cloud `https://api.ninox.com/v1`, private cloud "
-                "`https://NAME.ninoxdb.de/v1`, or your on-premise server's `/v1`."
+                "API root. Classic API (team_id): public cloud `https://api.ninox.com/v1` "
+                "(the default), private cloud `https://NAME.ninoxdb.de/v1`, or your "
+                "on-premise server's `/v1`. Ninox 4 Public API (workspace_id): "
+                f"`{PUBLIC_BASE_URL}` (the default)."
             ),
         ),
         th.Property(
             "team_id",
             th.StringType,
-            required=True,
             title="Team ID",
-            description="Workspace (team) id, as `GET /teams` lists it.",
+            description=(
+                "Classic Ninox API: the team (workspace) id, as `GET /teams` lists it. "
+                "Set this or workspace_id."
+            ),
+        ),
+        th.Property(
+            "workspace_id",
+            th.StringType,
+            title="Workspace ID (Ninox 4)",
+            description=(
+                "Ninox 4 Public API: the workspace id (12 characters, the second part of "
+                "the workspace's URL on go.ninox.com); selects the Public API. Set this "
+                "or team_id."
+            ),
         ),
         th.Property(
             "request_timeout",
@@ -72,11 +91,35 @@ def connection_properties(plugin_name: str, version: str) -> list[th.Property[An
     ]
 
 
+def api_problem(config: Mapping[str, Any]) -> str | None:
+    """The one line refusing settings that select no API, or both; None when they select one."""
+    team, workspace = config.get("team_id"), config.get("workspace_id")
+    if team and workspace:
+        return (
+            "settings team_id and workspace_id are both set: team_id selects the classic "
+            "Ninox API (Ninox 3, api.ninox.com), workspace_id a Ninox 4 workspace's Public "
+            "API (go.ninox.com); keep the one your API key belongs to"
+        )
+    if not team and not workspace:
+        return (
+            "setting team_id is required (the classic Ninox API), or workspace_id for a "
+            "Ninox 4 workspace's Public API"
+        )
+    return None
+
+
+def default_base_url(config: Mapping[str, Any]) -> str:
+    """`base_url` if set, else the root of the API the settings select."""
+    return config.get("base_url") or (
+        PUBLIC_BASE_URL if config.get("workspace_id") else DEFAULT_BASE_URL
+    )
+
+
 def client_from_config(config: Mapping[str, Any], default_user_agent: str) -> NinoxClient:
     """A `NinoxClient` built from a connector's validated config."""
     return NinoxClient(
         api_key=config["api_key"],
-        base_url=config.get("base_url") or DEFAULT_BASE_URL,
+        base_url=default_base_url(config),
         timeout=float(config.get("request_timeout") or DEFAULT_TIMEOUT),
         max_retries=int(config.get("max_retries", DEFAULT_MAX_RETRIES)),
         user_agent=config.get("user_agent") or default_user_agent,

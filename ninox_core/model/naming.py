@@ -136,10 +136,12 @@ def table_part(stream_name: str) -> str | None:
     return (part or None) if sep else None
 
 
-#: The columns tap-ninox adds to every table stream (docs/design.md "Streams").
+#: The columns tap-ninox adds to table streams (docs/design.md "Streams");
+#: `_changed_at` only to Ninox 4 streams (docs/design.md "Reading Ninox 4 tables").
 TAP_COLUMNS = frozenset(
     {
         "_id",
+        "_changed_at",
         "_sequence",
         "_created_at",
         "_modified_at",

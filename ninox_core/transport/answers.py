@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import msgspec
@@ -49,9 +50,30 @@ class Unchecked(Exception):
         self.transient = transient
 
 
+@dataclass(frozen=True)
+class TextAnswer:
+    """A body that is not JSON, handed to a check that asked for it.
+
+    `NinoxClient.request(text_answers=True)`: the check judges it (a web
+    page where an API answer belongs means a wrong base_url or a missing
+    endpoint, never a passing glitch), instead of the transport retrying it.
+    `extract` is the body in one short line (an HTML page by its title).
+    """
+
+    content_type: str
+    extract: str
+
+    @property
+    def is_html(self) -> bool:
+        """True for a web page (by its content type or its first character)."""
+        return "html" in self.content_type.lower() or self.extract.startswith("an HTML page")
+
+
 def describe(answer: Any, status: int) -> str:
     """An answer in a few words, for a message: `HTTP 204, an empty body`."""
-    if answer is EMPTY:
+    if isinstance(answer, TextAnswer):
+        shown = answer.extract
+    elif answer is EMPTY:
         shown = "an empty body"
     elif answer is None:
         shown = "null"

@@ -43,6 +43,7 @@ from ninox_core.errors import (
     NinoxConfigError,
     NinoxConnectionError,
     NinoxNotFoundError,
+    NinoxQuotaExhausted,
     NinoxRedirectError,
     NinoxRetryableError,
     NinoxWriteOutcomeUnknown,
@@ -175,6 +176,7 @@ class NinoxClient(ClassicCalls):
         answer_type: Any = None,
         check: Check | None = None,
         on_replaced: SurrogateReport | None = None,
+        text_answers: bool = False,
     ) -> Any:
         """Send one request (with retries) and return the decoded JSON answer.
 
@@ -191,6 +193,9 @@ class NinoxClient(ClassicCalls):
         for other requests it is sent again when the failure may be passing
         (up to `max_retries`), else one error line. `on_replaced(record,
         field)` hears of each lone surrogate replaced in the answer.
+        `text_answers=True`: a body that is not JSON reaches the check as an
+        `answers.TextAnswer` (the Public API answers unknown paths with its
+        web page and status 200) instead of being retried as a glitch.
         """
         body = _encode_json(json) if json is not None else None
         headers = {"Content-Type": "application/json"} if body is not None else None
@@ -213,7 +218,12 @@ class NinoxClient(ClassicCalls):
             status = response.status_code
             try:
                 answer = _decode_body(
-                    response, self.base_url, answer_type, on_replaced, checked=True
+                    response,
+                    self.base_url,
+                    answer_type,
+                    on_replaced,
+                    checked=True,
+                    text_answers=text_answers,
                 )
                 return check(answer, status)
             except Unchecked as problem:
@@ -328,6 +338,8 @@ class NinoxClient(ClassicCalls):
                 # Error bodies are small: read them whole, even when streaming.
                 message = _error_message(response)
                 response.close()
+                if status == 429 and _is_quota(message) and _retry_after(response) is None:
+                    raise NinoxQuotaExhausted(status, method, path, _quota_line(message))
                 if status == 429 or status >= 500:
                     if status >= 500 and not idempotent:
                         raise NinoxWriteOutcomeUnknown(method, path, f"HTTP {status}: {message}")
@@ -431,11 +443,13 @@ def _decode_body(
     on_replaced: SurrogateReport | None = None,
     *,
     checked: bool = False,
+    text_answers: bool = False,
 ) -> Any:
     """The answer's JSON; an empty body is None (`answers.EMPTY` when `checked`).
 
     A body that is not JSON raises `NinoxAPIError`, or `Unchecked` (a
-    passing glitch, retried where safe) when `checked`.
+    passing glitch, retried where safe) when `checked`, or is returned as
+    an `answers.TextAnswer` with `text_answers`.
     """
     content = response.content
     if not content.strip():
@@ -452,6 +466,10 @@ def _decode_body(
             # msgspec refuses lone surrogates ("\ud83d"), which JSON allows.
             value = stdjson.loads(content.decode("utf-8", "surrogatepass"))
         except ValueError:
+            if checked and text_answers:
+                return answers.TextAnswer(
+                    response.headers.get("Content-Type", ""), _body_extract(response)
+                )
             message = (
                 f"the answer is not JSON but {_body_extract(response)}; is base_url "
                 f"{redact_url(base_url)} the root of a Ninox API (ending in /v1)?"
@@ -523,14 +541,42 @@ def _base_path(url: str, path: str) -> str:
 
 
 def _error_message(response: requests.Response) -> str:
-    """The server's `message`, else a short extract of its body (docs/api.md §1)."""
+    """The server's message, else a short extract of its body.
+
+    Classic `{"message": "…"}` (docs/api.md §1); the Public API's
+    `{"error": {"message": "…"}}` and NestJS's `{"message": ["…", …],
+    "error": "Bad Request"}` (docs/api.md, "The Public API (Ninox 4)").
+    """
     try:
         body = _decode_json(response.content)
     except msgspec.DecodeError:
         return _body_extract(response)
-    if isinstance(body, dict) and body.get("message"):
-        return _one_line(str(body["message"]))
+    if isinstance(body, dict):
+        message = body.get("message")
+        error = body.get("error")
+        if not message and isinstance(error, dict):
+            message = error.get("message")
+        if isinstance(message, list):
+            message = "; ".join(str(part) for part in message if part)
+        if message:
+            return _one_line(str(message))
     return _body_extract(response)
+
+
+_QUOTA = re.compile(r"quota|monthly|per month|usage limit", re.IGNORECASE)
+
+
+def _is_quota(message: str) -> bool:
+    """True when an error message speaks of the plan's API call quota, not a rate."""
+    return _QUOTA.search(message) is not None
+
+
+def _quota_line(message: str) -> str:
+    return (
+        f"{message}: the monthly API call quota of the Ninox plan is exhausted; calls "
+        "work again when it renews (see the usage screen of the Ninox organization) or "
+        "with a larger plan"
+    )
 
 
 _TAGS = re.compile(r"<[^>]*>")
@@ -567,6 +613,8 @@ def _one_line(text: str) -> str:
 
 def _api_error(status: int, method: str, path: str, message: str) -> NinoxAPIError:
     cls: type[NinoxAPIError]
+    if status == 403 and _is_quota(message):
+        return NinoxQuotaExhausted(status, method, path, _quota_line(message))
     if status in (401, 403):
         cls = NinoxAuthError
     elif status == 404:

@@ -100,3 +100,21 @@ def test_a_meltano_state_is_unwrapped_with_an_info_line(emulator, tmp_path):
     assert result.returncode == 0, result.stderr[-2000:]
     assert "is a Meltano state" in result.stderr
     assert not [m for m in messages(result) if m["type"] == "RECORD"]  # incremental: no changes
+
+
+def test_a_ninox_4_state_given_to_the_classic_api_fails_with_one_line(emulator, tmp_path):
+    state = {
+        "bookmarks": {
+            "contact": {
+                "replication_key": "_changed_at",
+                "replication_key_value": "2026-12-07T10:00:00.000Z",
+                "ninox_workspace": "5rdco4s18swu",
+            }
+        }
+    }
+    result = sync(tmp_path, tap_config(emulator), state)
+    result.assert_one_line_failure(
+        "stream 'contact' has the state of a Ninox 4 workspace (5rdco4s18swu)",
+        "this run reads the classic API (team_id)",
+    )
+    assert result.stdout == ""
