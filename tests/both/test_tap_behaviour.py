@@ -12,10 +12,12 @@ from typing import Any
 
 import pytest
 
+from ninox_core.errors import NinoxError
 from tests.both.conftest import Ninox
 from tests.tap_support import TapOutput, run_tap
 
 UPDATED, DELETED = 5, 9
+WRONG_KEY = "not-the-key-4711"
 
 
 def emitted(ninox: Ninox, out: TapOutput) -> dict[int, dict[str, Any]]:
@@ -53,6 +55,7 @@ def test_a_full_read_emits_every_record_of_the_table_once_with_its_values(ninox)
     assert plain_values(ninox, rows) == source
     assert deleted(rows) == []
     assert ninox.stream in out.state["bookmarks"]
+    assert out.schemas[ninox.stream]["key_properties"] == ["_id"]
 
 
 def test_a_second_run_with_no_change_emits_no_records(ninox):
@@ -64,6 +67,15 @@ def test_a_second_run_with_no_change_emits_no_records(ninox):
     assert second.error is None
     assert second.records == {}
     assert ninox.stream in second.state["bookmarks"]
+
+
+def test_a_wrong_api_key_fails_with_one_error_that_does_not_show_the_key(ninox):
+    with pytest.raises(NinoxError) as failure:
+        run_tap(ninox.tap_config(api_key=WRONG_KEY))
+    message = str(failure.value)
+    assert "HTTP 401" in message and "API key" in message
+    assert WRONG_KEY not in message
+    assert "\n" not in message
 
 
 # ---------------------------------------------------------------- incremental

@@ -19,6 +19,7 @@ from tests.public.target_public_support import OPTIONAL, new_rows, people, perso
 from tests.target_support import record, run_target, schema, state
 
 DELETED_AT = "2026-12-01T00:00:00Z"
+WRONG_KEY = "not-the-key-4711"
 
 
 def people_schema(ninox: Ninox, key: list[str] | None = None, **extra: Any) -> dict[str, Any]:
@@ -71,6 +72,14 @@ def test_creates_land_exactly(ninox):
     assert run.states == [{"n": 10}, {"n": 20}, {"n": 25}]
 
 
+def test_every_state_comes_out_right_after_the_write_that_committed_its_records(ninox):
+    messages = [people_schema(ninox), *load(ninox, range(1, 301), every=100)]
+    run = run_target(ninox.target_config(batch_size_rows=50), messages, ninox.emulator)
+    assert run.exit_code == 0
+    assert run.states == [{"n": 100}, {"n": 200}, {"n": 300}]
+    assert run.posts_at_state == [2, 4, 6]  # creates of 50: STATE n after record n's
+
+
 # ----------------------------------------------------------------- upserts
 
 
@@ -91,6 +100,24 @@ def test_upserts_by_a_key_update_the_matching_records_and_create_the_others(nino
         assert values == {"first_name": f"F{n}", "last_name": "Changed", "email": f"p{n}@x.test"}
     assert {after[f"p{n}@x.test"][0] for n in (6, 7)}.isdisjoint(r for r, _ in before.values())
     assert run.states == [{"n": 7}]
+
+
+def test_id_updates_that_record(ninox):
+    before = by_email(seeded(ninox, range(1, 4)))
+    rid = before["p2@x.test"][0]
+    messages = [people_schema(ninox, _id={"type": "integer"})]
+    messages += [record(ninox.target_stream, {"_id": rid, "last_name": "ById"}), state({"n": 1})]
+    run = run_target(ninox.target_config(), messages, ninox.emulator)
+    assert run.exit_code == 0
+    after = by_email(ninox.people())
+    assert after["p2@x.test"] == (
+        rid,
+        {"first_name": "F2", "last_name": "ById", "email": "p2@x.test"},
+    )
+    assert set(after) == set(before)
+    assert {email: after[email] for email in ("p1@x.test", "p3@x.test")} == {
+        email: before[email] for email in ("p1@x.test", "p3@x.test")
+    }
 
 
 def test_a_rerun_of_the_same_input_changes_nothing(ninox):
@@ -147,6 +174,18 @@ def test_a_property_without_a_field_fails_the_run_with_one_line_naming_it(ninox,
     assert "stream 'contacts'" in line and "'shoe_size'" in line and "unknown_fields" in line
     assert ninox.people() == before
     assert run.states == []
+
+
+def test_a_wrong_api_key_fails_with_one_line_that_does_not_show_the_key(ninox, caplog):
+    before = ninox.people()
+    messages = [people_schema(ninox), *load(ninox, [1]), state({"n": 1})]
+    with caplog.at_level(logging.ERROR):
+        run = run_target(ninox.target_config(api_key=WRONG_KEY), messages, ninox.emulator)
+    assert run.exit_code == 1
+    [line] = [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR]
+    assert "HTTP 401" in line and "API key" in line
+    assert WRONG_KEY not in line
+    assert ninox.people() == before
 
 
 # ----------------------------------------------------------------- deletes
