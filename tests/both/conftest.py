@@ -40,6 +40,11 @@ CLASSIC_CONTACT_FIELDS = {
 CLASSIC_PLAIN_TYPES = {"string", "text", "email", "phone", "url", "number", "boolean", "date"}
 PUBLIC_PLAIN_TYPES = {"string", "number", "boolean", "date", "choice", "multi"}
 
+
+def _choices(*captions: str) -> list[dict[str, Any]]:
+    return [{"id": str(i), "caption": c} for i, c in enumerate(captions, 1)]
+
+
 #: The target's table, `contacts`, and what the tests write into it.
 PEOPLE_FIELDS = ("first_name", "last_name", "email")
 CLASSIC_PEOPLE_DB = "bothpeople01"
@@ -52,6 +57,19 @@ CLASSIC_PEOPLE_TABLES: list[dict[str, Any]] = [
             {"id": "A", "name": "first_name", "type": "string"},
             {"id": "B", "name": "last_name", "type": "string"},
             {"id": "C", "name": "email", "type": "email"},
+            # Typed fields under the names `crm.contacts` has on Ninox 4.
+            {"id": "D", "name": "score", "type": "number"},
+            {"id": "E", "name": "active", "type": "boolean"},
+            {"id": "F", "name": "birthday", "type": "date"},
+            {"id": "G", "name": "last_contact", "type": "datetime"},
+            {"id": "H", "name": "call_time", "type": "time"},
+            {"id": "I", "name": "kind", "type": "choice", "choices": _choices("Person", "Company")},
+            {
+                "id": "J",
+                "name": "tags",
+                "type": "multi",
+                "choices": _choices("VIP", "Newsletter", "Partner", "Smith, Jones & Co"),
+            },
         ],
     }
 ]
@@ -80,6 +98,10 @@ class Ninox:
 
     def target_config(self, **overrides: Any) -> dict[str, Any]:
         """A target config writing into the people table."""
+        raise NotImplementedError
+
+    def people_tap_config(self, **overrides: Any) -> dict[str, Any]:
+        """A tap config reading the people table (the stream `contacts`)."""
         raise NotImplementedError
 
     def column(self, name: str) -> str:
@@ -159,6 +181,10 @@ class ClassicNinox(Ninox):
     def target_config(self, **overrides: Any) -> dict[str, Any]:
         """See `Ninox`."""
         return target_config(self.emulator, database_id=CLASSIC_PEOPLE_DB, **overrides)
+
+    def people_tap_config(self, **overrides: Any) -> dict[str, Any]:
+        """See `Ninox`."""
+        return tap_config(self.emulator, database_ids=[CLASSIC_PEOPLE_DB], **overrides)
 
     def column(self, name: str) -> str:
         """See `Ninox`."""
@@ -252,6 +278,10 @@ class PublicNinox(Ninox):
     def target_config(self, **overrides: Any) -> dict[str, Any]:
         """See `Ninox`."""
         return public_target_config(self.emulator, **overrides)
+
+    def people_tap_config(self, **overrides: Any) -> dict[str, Any]:
+        """See `Ninox`: the people table is the contacts table."""
+        return self.tap_config(**overrides)
 
     def _table(self) -> Any:
         return self.emulator.store.table(self.MODULE, self.TABLE)

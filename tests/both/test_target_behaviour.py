@@ -16,7 +16,18 @@ import pytest
 
 from tests.both.conftest import Ninox
 from tests.public.target_public_support import OPTIONAL, new_rows, people, person
-from tests.target_support import record, run_target, schema, state
+from tests.tap_support import run_tap
+from tests.target_support import (
+    BOOLEAN,
+    DATE,
+    DATETIME,
+    NUMBER,
+    STRINGS,
+    record,
+    run_target,
+    schema,
+    state,
+)
 
 DELETED_AT = "2026-12-01T00:00:00Z"
 WRONG_KEY = "not-the-key-4711"
@@ -271,3 +282,40 @@ def test_a_lost_answer_to_an_upsert_ends_with_each_key_once_with_its_new_values(
     after = by_email(ninox.people())
     assert sorted(values["last_name"] for _, values in after.values()) == ["New"] * 20
     assert {after[email][0] for email in before} == {rid for rid, _ in before.values()}
+
+
+# ------------------------------------------------------------- round trip
+
+TYPED_PROPERTIES: dict[str, Any] = {
+    "score": NUMBER,
+    "active": BOOLEAN,
+    "birthday": DATE,
+    "last_contact": DATETIME,
+    "call_time": {"type": ["string", "null"], "format": "time"},
+    "kind": OPTIONAL,
+    "tags": STRINGS,
+}
+TYPED_VALUES: dict[str, Any] = {
+    "score": 12.5,
+    "active": True,
+    "birthday": "1990-02-03",
+    "last_contact": "2024-05-06T07:08:09Z",
+    "call_time": "08:15:00",
+    "kind": "Company",
+    "tags": ["VIP", "Smith, Jones & Co"],
+}
+
+
+def test_what_the_target_writes_the_tap_reads_back_as_it_was(ninox):
+    stream = ninox.target_stream
+    messages = [people_schema(ninox, ["email"], **TYPED_PROPERTIES)]
+    messages += [person(1, stream, **TYPED_VALUES)]
+    messages += [person(2, stream, **dict.fromkeys(TYPED_VALUES)), state({"n": 2})]
+    assert run_target(ninox.target_config(), messages, ninox.emulator).exit_code == 0
+    out = run_tap(ninox.people_tap_config())
+    assert out.error is None
+    read = {r["email"]: r for r in out.records[stream] if str(r["email"]).endswith("@x.test")}
+    assert set(read) == {"p1@x.test", "p2@x.test"}
+    for n, values in ((1, TYPED_VALUES), (2, dict.fromkeys(TYPED_VALUES))):
+        written = {"first_name": f"F{n}", "last_name": f"L{n}", **values}
+        assert {name: read[f"p{n}@x.test"][name] for name in written} == written
