@@ -18,6 +18,7 @@ import pytest
 
 from ninox_emulator import NinoxEmulator
 from ninox_emulator.public import PublicEmulator
+from ninox_emulator.public.demo import machine_name
 from ninox_emulator.serving import ServedEmulator
 
 # The Public API emulator's fixtures live beside its own tests.
@@ -28,14 +29,6 @@ from tests.public.target_public_support import public_config as public_target_co
 from tests.tap_support import CRM_DB, DEMO_TEAM, tap_config
 from tests.target_support import STRING, api, make_database, target_config
 
-#: The tap's table: the demo's contacts (classic `Contact`, Ninox 4 `crm.contacts`).
-#: Logical field names (Ninox 4's) → the classic field names.
-CLASSIC_CONTACT_FIELDS = {
-    "first_name": "First name",
-    "last_name": "Last name",
-    "email": "Email",
-    "nickname": "Nickname",
-}
 #: Field types whose stored value is the Singer value itself (no conversion).
 CLASSIC_PLAIN_TYPES = {"string", "text", "email", "phone", "url", "number", "boolean", "date"}
 PUBLIC_PLAIN_TYPES = {"string", "number", "boolean", "date", "choice", "multi"}
@@ -70,6 +63,8 @@ CLASSIC_PEOPLE_TABLES: list[dict[str, Any]] = [
                 "type": "multi",
                 "choices": _choices("VIP", "Newsletter", "Partner", "Smith, Jones & Co"),
             },
+            {"id": "K", "name": "next_meeting", "type": "appointment"},
+            {"id": "L", "name": "time_spent", "type": "timeinterval"},
         ],
     }
 ]
@@ -187,8 +182,9 @@ class ClassicNinox(Ninox):
         return tap_config(self.emulator, database_ids=[CLASSIC_PEOPLE_DB], **overrides)
 
     def column(self, name: str) -> str:
-        """See `Ninox`."""
-        return CLASSIC_CONTACT_FIELDS[name]
+        """See `Ninox`: the Contact field whose machine name (Ninox 4's) is `name`."""
+        [field] = [f.name for f in self._table().fields.values() if machine_name(f.name) == name]
+        return field
 
     def _table(self) -> Any:
         return self.emulator.store.table(DEMO_TEAM, CRM_DB, self.TABLE)
