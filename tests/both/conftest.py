@@ -5,8 +5,9 @@ demo team) or for Ninox 4's Public API (`public_emulator`, module `crm` of
 the demo workspace). The tests see only what the two have in common: the
 tap reads the demo's contacts (the same records, ids and values on both,
 under each backend's field names); the target writes people (`first_name`,
-`last_name`, `email`) into a table named `contacts` (classic: a test
-database made for it; Ninox 4: the demo's `crm.contacts`, `email` unique).
+`last_name`, `email`, and typed fields named as on Ninox 4) into a table
+named `contacts` (classic: a test database made for it; Ninox 4: the demo's
+`crm.contacts`, `email` unique), which the tap can read back.
 """
 
 from __future__ import annotations
@@ -27,10 +28,21 @@ from tests.public.tap_public_support import PAST_LOOKBACK
 from tests.public.tap_public_support import public_config as public_tap_config
 from tests.public.target_public_support import public_config as public_target_config
 from tests.tap_support import CRM_DB, DEMO_TEAM, tap_config
-from tests.target_support import STRING, api, make_database, target_config
+from tests.target_support import api, make_database, target_config
 
 #: Field types whose stored value is the Singer value itself (no conversion).
-CLASSIC_PLAIN_TYPES = {"string", "text", "email", "phone", "url", "number", "boolean", "date"}
+CLASSIC_PLAIN_TYPES = {
+    "string",
+    "text",
+    "email",
+    "phone",
+    "url",
+    "number",
+    "boolean",
+    "date",
+    "choice",
+    "multi",
+}
 PUBLIC_PLAIN_TYPES = {"string", "number", "boolean", "date", "choice", "multi"}
 
 
@@ -68,7 +80,6 @@ CLASSIC_PEOPLE_TABLES: list[dict[str, Any]] = [
         ],
     }
 ]
-PEOPLE_PROPERTIES = dict.fromkeys(PEOPLE_FIELDS, STRING)
 
 
 class Ninox:
