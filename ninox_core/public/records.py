@@ -10,8 +10,9 @@ APIs alike:
   lists or comma-separated strings → `list[int]`;
 - a choice read as its option id → the option's name; a multi as a
   comma-separated string or option ids → a list of names;
-- a timestamp as epoch ms, with or without milliseconds or `Z` → RFC
-  3339 UTC (`2024-02-15T13:45:30Z`, milliseconds when not zero); a date
+- a timestamp as epoch ms, with or without milliseconds or `Z` → UTC in
+  Ninox's own form (`2024-02-15T13:45:30`, as the shared writer writes it),
+  RFC 3339 with its fraction when there is one; a date
   as epoch ms → `YYYY-MM-DD`; `time` `"09:30"` →
   `"09:30:00"`; a time interval as ms → `"HH:MM:SS[.mmm]"`; an
   appointment in the classic form `"A - B"` → `"[A,B)"`;
@@ -24,12 +25,18 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping
-from datetime import timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
 from ninox_core.backend import Record
-from ninox_core.model.datetimes import EPOCH, parse_datetime, singer_datetime, to_utc
+from ninox_core.model.datetimes import (
+    EPOCH,
+    ninox_datetime,
+    parse_datetime,
+    singer_datetime,
+    to_utc,
+)
 from ninox_core.model.schema import NinoxField, NinoxTable
 from ninox_core.model.value_forms import captions_longest_first, integer_of, split_multi
 
@@ -64,13 +71,23 @@ def _rev(value: Any) -> Any:
     return [_ref(item.strip() if isinstance(item, str) else item) for item in items if item != ""]
 
 
+def _shared_datetime(moment: datetime) -> str:
+    """Ninox's own form (`YYYY-MM-DDTHH:MM:SS`, UTC) when whole seconds, else with its fraction.
+
+    Whole seconds come out exactly as the shared writer writes them, so a
+    record read back matches what was sent (lost answers, reruns, the key
+    index compare the two); the tap's reader adds the `Z`.
+    """
+    return singer_datetime(moment) if moment.microsecond else ninox_datetime(moment)
+
+
 def _timestamp(value: Any) -> Any:
-    """Epoch ms, `…T…Z` with or without ms, without a zone (UTC) → one form (`singer_datetime`)."""
+    """Epoch ms, `…T…Z` with or without ms, without a zone (UTC) → one form (`_shared_datetime`)."""
     if _is_number(value):
-        return _epoch_iso(value)
+        return _shared_datetime(EPOCH + timedelta(milliseconds=int(value)))
     if isinstance(value, str):
         try:
-            return singer_datetime(to_utc(parse_datetime(value)))
+            return _shared_datetime(to_utc(parse_datetime(value)))
         except ValueError:
             return value  # the tap's reader names the field and the value
     return value

@@ -336,3 +336,37 @@ def test_a_record_the_tap_read_is_written_back_unchanged(ninox):
     out = run_tap(ninox.people_tap_config())
     [read] = [r for r in out.records[stream] if r["email"] == "copy@x.test"]
     assert {name: read[name] for name in names} == copied
+
+
+def test_a_lost_answer_to_creates_of_typed_values_ends_with_each_record_once(ninox):
+    before = ninox.people()
+    stream = ninox.target_stream
+    lost = ninox.emulator.faults.add(
+        "lost_response", method="POST", path=ninox.create_path(), after=1
+    )
+    messages = [people_schema(ninox, **TYPED_PROPERTIES)]
+    messages += load(ninox, range(1, 31), **TYPED_VALUES)
+    run = run_target(ninox.target_config(batch_size_rows=10), messages, ninox.emulator)
+    assert run.exit_code == 0
+    assert lost.fired == 1
+    assert new_rows(before, ninox.people()) == people(range(1, 31))
+    assert run.states == [{"n": 10}, {"n": 20}, {"n": 30}]
+    out = run_tap(ninox.people_tap_config())
+    read = [r for r in out.records[stream] if str(r["email"]).endswith("@x.test")]
+    assert all({name: r[name] for name in TYPED_VALUES} == TYPED_VALUES for r in read)
+
+
+def test_upserts_by_a_key_holding_a_date_time_update_the_matching_records(ninox):
+    config = ninox.target_config(upsert_keys={ninox.target_stream: ["first_name", "last_contact"]})
+    at: dict[str, Any] = {"last_contact": "2024-05-06T07:08:09Z"}
+    schema_message = people_schema(ninox, last_contact=DATETIME)
+    first = [schema_message, *load(ninox, range(1, 4), **at), state({"n": 3})]
+    assert run_target(config, first, ninox.emulator).exit_code == 0
+    before = by_email(ninox.people())
+    again = [schema_message, *load(ninox, range(1, 4), **at, last_name="Again"), state({"n": 6})]
+    assert run_target(config, again, ninox.emulator).exit_code == 0
+    after = by_email(ninox.people())
+    assert {email: rid for email, (rid, _) in after.items()} == {
+        email: rid for email, (rid, _) in before.items()
+    }
+    assert sorted(v["last_name"] for _, v in after.values()) == ["Again"] * 3
