@@ -142,11 +142,13 @@ def test_a_rerun_of_the_same_input_changes_nothing(ninox):
     assert rerun.states == [{"n": 10}, {"n": 20}]
 
 
-def test_a_rerun_from_the_last_state_of_a_failed_run_creates_nothing_twice(ninox):
+@pytest.mark.parametrize("typed", [False, True], ids=["text", "typed"])
+def test_a_rerun_from_the_last_state_of_a_failed_run_creates_nothing_twice(ninox, typed):
     before = ninox.people()
+    values, properties = (TYPED_VALUES, TYPED_PROPERTIES) if typed else ({}, {})
     config = ninox.target_config(batch_size_rows=50)
-    head = [people_schema(ninox), *load(ninox, range(1, 101), every=100)]
-    tail = load(ninox, range(101, 131), every=1000)
+    head = [people_schema(ninox, **properties), *load(ninox, range(1, 101), every=100, **values)]
+    tail = load(ninox, range(101, 131), every=1000, **values)
     # Bad input after 30 more unkeyed creates: they are in Ninox, no STATE covers them.
     failed = run_target(config, [*head, *tail, "not json"])
     assert failed.exit_code == 1
@@ -154,7 +156,8 @@ def test_a_rerun_from_the_last_state_of_a_failed_run_creates_nothing_twice(ninox
     assert new_rows(before, ninox.people()) == people(range(1, 131))
 
     last = failed.raw_states[-1]  # as the orchestrator keeps it
-    rerun = run_target(config, [people_schema(ninox), state(last), *tail, state({"n": 130})])
+    messages = [people_schema(ninox, **properties), state(last), *tail, state({"n": 130})]
+    rerun = run_target(config, messages)
     assert rerun.exit_code == 0
     assert new_rows(before, ninox.people()) == people(range(1, 131))
     assert rerun.states[-1] == {"n": 130}
