@@ -187,10 +187,8 @@ def test_a_rerun_of_the_same_input_changes_nothing(public_emulator):
     assert after == before
 
 
-def test_the_tap_id_without_the_map_updates_the_wrong_record_so_the_copy_refuses_it(
-    public_emulator, caplog
-):
-    """Why the map is needed: `_id` names a source record, and the copy's ids differ."""
+def test_without_the_map_the_tap_ids_fail_the_copy_with_one_line(public_emulator, caplog):
+    """`_id` names a source record; the copy's ids are its own (decision 0026)."""
     emu = public_emulator
     make_copy_module(emu)
     out = run_public(tap_config(emu, modules=[SOURCE]))

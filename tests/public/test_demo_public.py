@@ -19,10 +19,25 @@ import pytest
 
 from ninox_emulator.public import PublicEmulator
 from ninox_emulator.public.model import Table
-from tests.test_demo import run_demo
 
+REPO = Path(__file__).resolve().parents[2]
 #: Computed fields: the emulator stores no value for them.
 COMPUTED = {"function", "reverse"}
+
+
+def run_demo(out: Path, *args: str) -> str:
+    """Run demo/run.sh with its output in `out`; its stdout (fails on non-zero exit)."""
+    done = subprocess.run(
+        ["bash", "demo/run.sh", *args],
+        cwd=REPO,
+        env={**os.environ, "NINOX_DEMO_OUTPUT": str(out)},
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    return done.stdout
 
 
 @pytest.fixture(scope="module")
@@ -97,7 +112,7 @@ def test_the_public_demo_prints_the_example_query_on_module_tables(
 def test_incremental_is_refused_with_one_line_for_the_public_demo(tmp_path: Path) -> None:
     done = subprocess.run(
         ["bash", "demo/run.sh", "--incremental", "--api", "public"],
-        cwd=Path(__file__).resolve().parents[2],
+        cwd=REPO,
         env={**os.environ, "NINOX_DEMO_OUTPUT": str(tmp_path)},
         capture_output=True,
         text=True,
