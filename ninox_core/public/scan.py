@@ -4,11 +4,19 @@ Offset pages shift when records are deleted or created during the read
 (docs/api.md, "The Public API (Ninox 4)"): a deletion before the cursor
 moves an unread record behind it, and nothing in the next page shows it.
 So each page overlaps the previous one by one record: the first record of
-a page must be the last of the one before. When it is not (or the page is
-empty), records before the cursor were deleted: the read steps back a page
-and goes on from what it has already seen, so no record is skipped. A
-record is read once (dedupe by id); records created during the read are
-read or not, as with any snapshot-less read.
+a page must be the last of the one before. When the page starts after it
+(or is empty), records before the cursor were deleted: the read steps back
+1, 2, 4, … records until a page reaches back to it, and goes on from what
+it has already seen, so no record is skipped. A page that starts before
+it without such a step back is not in ascending order (see below).
+Records created during the read get larger ids and come at its end, or
+after it: read or not, as with any snapshot-less read.
+
+A record is passed on once: in ascending order, a record is new when its
+id is above the largest passed on so far, so no set of every id read is
+kept (memory stays flat however large the table). A read that starts again
+sorted by id skips the ids the first attempt passed on, which it keeps as
+runs of consecutive ids (`_Runs`: a handful of numbers for a dense table).
 
 The overlap needs the records in one order throughout the read, which the
 Public API does not promise. The pages must come in ascending id order;
@@ -25,6 +33,7 @@ for N records, one more per deletion seen during the read.
 
 from __future__ import annotations
 
+import bisect
 import itertools
 import logging
 from collections.abc import Callable, Iterator
@@ -50,9 +59,9 @@ def scan_rows(
     fetch: FetchRecords, limit: int, where: str
 ) -> Iterator[tuple[int, str | None, list[dict[str, Any]]]]:
     """`(offset, sort, rows)` of each page with records not read before, ids ascending."""
-    seen: set[int] = set()
+    passed_on = _Runs()
     try:
-        yield from _read(fetch, limit, None, seen, where)
+        yield from _read(fetch, limit, None, passed_on, where)
         return
     except _Unordered as found:
         logger.warning(
@@ -61,7 +70,7 @@ def scan_rows(
             found,
         )
     try:
-        yield from _read(fetch, limit, "id", seen, where)
+        yield from _read(fetch, limit, "id", passed_on, where)
     except (_Unordered, NinoxBadRequestError, NinoxNotFoundError) as failed:
         raise NinoxAPIError(
             200,
@@ -73,20 +82,53 @@ def scan_rows(
         ) from None
 
 
+class _Runs:
+    """Ids added in ascending order, kept as runs of consecutive ids.
+
+    Memory grows with the gaps between ids, not with their number.
+    """
+
+    def __init__(self) -> None:
+        self.starts: list[int] = []
+        self.ends: list[int] = []
+
+    def add(self, record_id: int) -> None:
+        """Add an id larger than every id added before."""
+        if self.ends and record_id == self.ends[-1] + 1:
+            self.ends[-1] = record_id
+        else:
+            self.starts.append(record_id)
+            self.ends.append(record_id)
+
+    def __contains__(self, record_id: int) -> bool:
+        at = bisect.bisect_right(self.starts, record_id) - 1
+        return at >= 0 and record_id <= self.ends[at]
+
+
 def _read(
-    fetch: FetchRecords, limit: int, sort: str | None, seen: set[int], where: str
+    fetch: FetchRecords, limit: int, sort: str | None, earlier: _Runs, where: str
 ) -> Iterator[tuple[int, str | None, list[dict[str, Any]]]]:
+    """One attempt at the whole read; `earlier`: ids an attempt before passed on.
+
+    Raises `_Unordered` as soon as the pages show they are not in ascending
+    id order; what it passed on until then is in `earlier`.
+    """
+    retry = bool(earlier.starts)
     overlap = 1 if limit > 1 else 0
     offset = 0
     last = 0  # the largest id of the read so far
     frontier = 0  # the furthest offset reached: stepping back is progress only past it
     steps_back = 0
     back = 1
+    stepped_back = False
     while True:
         page = fetch(offset, limit, sort)
         ids = [record_id(row.get("id")) or 0 for row in page.rows]
         if any(a >= b for a, b in itertools.pairwise(ids)):
             raise _Unordered(f"ids {ids[:3]}… on one page")
+        if offset > 0 and overlap and ids and ids[0] < last and not stepped_back:
+            # The page should start with the overlap record (id `last`).
+            raise _Unordered(f"a page starts with id {ids[0]} after id {last}")
         if offset > 0 and overlap and (not ids or ids[0] > last):
             # The overlap record moved back: records before it were deleted.
             # Step back 1, 2, 4, … records until the page holds it again.
@@ -101,11 +143,21 @@ def _read(
                 )
             offset = max(0, offset - back)
             back *= 2
+            stepped_back = True
             continue
         back = 1
-        fresh = [row for row, rid in zip(page.rows, ids, strict=True) if rid not in seen]
-        seen.update(ids)
-        if ids:
+        stepped_back = False
+        fresh = [
+            row
+            for row, rid in zip(page.rows, ids, strict=True)
+            if rid > last and not (retry and rid in earlier)
+        ]
+        if not retry:
+            for rid in ids:
+                if rid > last:
+                    earlier.add(rid)
+                    last = rid
+        elif ids:
             last = max(last, ids[-1])
         if fresh:
             yield offset, sort, fresh

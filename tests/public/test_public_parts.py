@@ -14,7 +14,7 @@ import pytest
 from ninox_core.backend import ChangeSet, Cursor, WriteOp
 from ninox_core.errors import NinoxCursorExpired, NinoxError
 from ninox_core.model import fieldtypes
-from ninox_core.public import checks, feed
+from ninox_core.public import checks, feed, scan
 from ninox_core.public.checks import Page
 from ninox_core.public.paging import offset_pages
 from ninox_core.public.records import RecordReader
@@ -325,6 +325,38 @@ def test_records_in_another_order_are_read_again_sorted_by_id():
     table = Table(range(1, 26), shuffle=True)
     assert sorted(read(table)) == list(range(1, 26))
     assert any(sort == "id" for _, sort in table.requests)
+
+
+class InterleavedTable(Table):
+    """Each page in id order, the pages not: odd ids first, then even ones (unless sorted)."""
+
+    def fetch(self, offset, limit, sort):
+        self.requests.append((offset, sort))
+        ids = list(self.ids)
+        if sort is None:
+            ids = ids[::2] + ids[1::2]
+        rows = [{"id": i} for i in ids[offset : offset + limit]]
+        rows.sort(key=lambda row: row["id"])
+        return Page(rows, offset + limit < len(ids), None, {})
+
+
+def test_pages_in_order_one_by_one_but_not_together_are_read_again_sorted_each_record_once():
+    table = InterleavedTable(range(1, 41))
+    got = read(table)
+    assert sorted(got) == list(range(1, 41))
+    assert len(got) == len(set(got))
+    assert any(sort == "id" for _, sort in table.requests)
+
+
+def test_a_read_keeps_runs_of_ids_not_every_id():
+    # Memory stays flat: what a first attempt passed on is kept as runs of
+    # consecutive ids, a handful of numbers for a dense table.
+    runs = scan._Runs()
+    for record_id in [*range(1, 100_001), *range(100_010, 100_020)]:
+        runs.add(record_id)
+    assert runs.starts == [1, 100_010] and runs.ends == [100_000, 100_019]
+    assert 5 in runs and 100_015 in runs
+    assert 100_005 not in runs and 0 not in runs and 100_020 not in runs
 
 
 # --------------------------------------------------------------------- feed
