@@ -251,9 +251,9 @@ def test_the_example_fans_out_one_task_per_source_and_runs_them(
 
     # The Ninox 4 source read module crm of the workspace, every record of every table.
     with duckdb.connect(str(project / "output" / f"{NINOX4}.duckdb"), read_only=True) as con:
-        for name, table in public_emulator.store.module("crm").tables.items():
+        for name, v4_table in public_emulator.store.module("crm").tables.items():
             count = con.execute(f"SELECT count(*) FROM {name}").fetchone()
-            assert count == (len(table.records),), name
+            assert count == (len(v4_table.records),), name
 
     airflow(env, "dags", "test", "meltano_jsonl_to_ninox_daily")
     contact = next(
