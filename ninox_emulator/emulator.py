@@ -39,25 +39,22 @@ from __future__ import annotations
 
 import html
 import json
-import threading
 import time
 import traceback
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from http import HTTPStatus
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
 from ninox_emulator.demo import build_demo
-from ninox_emulator.faults import ConcurrencyGate, Fault, Faults, LoggedRequest, RequestLog
+from ninox_emulator.faults import Fault, LoggedRequest
 from ninox_emulator.model import ApiError
 from ninox_emulator.routes import Api, Request
-from ninox_emulator.server import Exchange, HTTPServer
+from ninox_emulator.server import Exchange
+from ninox_emulator.serving import ServedEmulator
 from ninox_emulator.store import Store
 from ninox_emulator.variants import VARIANTS, Variants, check_names
-
-RequestHook = Callable[[LoggedRequest], Any]
-
 
 JSON_TYPE = "application/json; charset=utf-8"
 
@@ -146,13 +143,15 @@ def _reason(status: int) -> str:
         return "Error"
 
 
-class NinoxEmulator:
+class NinoxEmulator(ServedEmulator):
     """A Ninox-compatible API server (docs/api.md) on a background thread.
 
     `port=0` picks a free port; `base_url` is known after `start()`.
     `NinoxEmulator(api="public", ...)` builds the Ninox 4 Public API server
     instead (`ninox_emulator.public.PublicEmulator`, the same control surface).
     """
+
+    PREFIX = "/v1"
 
     def __new__(cls, *args: Any, api: str = "classic", **kwargs: Any) -> Any:
         """The classic server, or with `api="public"` a `PublicEmulator`."""
@@ -183,11 +182,8 @@ class NinoxEmulator:
         ValueError listing the valid names on an unknown one). `api`: see the class.
         """
         del api  # chosen in __new__
+        self._init_serving(api_key, host, port)
         self.variants = Variants(variants)
-        self._initial_key = api_key
-        self.api_key = api_key
-        self.host = host
-        self.port = port
         self._initial_page_size = max_page_size
         self.data_file = Path(data_file) if data_file else None
         self.store = Store(strict_refs=strict_refs)
@@ -196,53 +192,13 @@ class NinoxEmulator:
         elif demo:
             build_demo(self.store)
         self.api = Api(self.store, max_page_size)
-        self.faults = Faults()
-        self.log = RequestLog()
-        self._gate = ConcurrencyGate()
-        self._hooks: list[RequestHook] = []
-        self._server: HTTPServer | None = None
-        self._thread: threading.Thread | None = None
 
     # ------------------------------------------------------------ lifecycle
 
-    def start(self) -> NinoxEmulator:
-        """Listen and serve on a daemon thread; returns self."""
-        if self._server is not None:
-            return self
-        self._server = HTTPServer((self.host, self.port), self)
-        self.port = self._server.server_address[1]
-        self._thread = threading.Thread(
-            target=self._server.serve_forever, name="ninox-emulator", daemon=True
-        )
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        """Stop serving; save to `data_file` when one was given."""
-        server, self._server = self._server, None
-        if server is not None:
-            server.shutdown()
-            server.server_close()
+    def _stopped(self) -> None:
+        """Save to `data_file` when one was given."""
         if self.data_file is not None:
             self.save()
-
-    def __enter__(self) -> NinoxEmulator:
-        """Start (if not yet started)."""
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        """Stop."""
-        self.stop()
-
-    @property
-    def url(self) -> str:
-        """The server root, e.g. `http://127.0.0.1:8080`."""
-        return f"http://{self.host}:{self.port}"
-
-    @property
-    def base_url(self) -> str:
-        """The API root, e.g. `http://127.0.0.1:8080/v1`."""
-        return f"{self.url}/v1"
 
     # ---------------------------------------------------------------- state
 
@@ -283,64 +239,6 @@ class NinoxEmulator:
     @max_page_size.setter
     def max_page_size(self, value: int) -> None:
         self.api.max_page_size = value
-
-    @property
-    def max_concurrent(self) -> int | None:
-        """Requests allowed in flight at once (None = unlimited)."""
-        return self._gate.limit
-
-    @max_concurrent.setter
-    def max_concurrent(self, value: int | None) -> None:
-        self._gate.limit = value
-
-    @property
-    def in_flight(self) -> int:
-        """/v1 requests being handled right now."""
-        return self._gate.in_flight
-
-    @property
-    def peak_in_flight(self) -> int:
-        """The most /v1 requests handled at once since the peak was last reset."""
-        return self._gate.peak
-
-    @property
-    def concurrency_violations(self) -> int:
-        """Requests refused with 429 for breaking `max_concurrent`."""
-        return self._gate.violations
-
-    # ------------------------------------------------------- log and hooks
-
-    @property
-    def requests(self) -> list[LoggedRequest]:
-        """The /v1 request log, oldest first (a copy)."""
-        return self.log.snapshot()
-
-    def request_count(
-        self, method: str | None = None, path_regex: str | None = None, status: int | None = None
-    ) -> int:
-        """How many logged /v1 requests match (`path_regex` searched in the path after /v1)."""
-        return self.log.count(method, path_regex, status)
-
-    def request_counts(self) -> dict[str, int]:
-        """Logged requests per `"METHOD /path"`."""
-        return self.log.counts()
-
-    def clear_log(self) -> None:
-        """Forget the logged requests."""
-        self.log.clear()
-
-    def on_request(self, hook: RequestHook) -> RequestHook:
-        """Call `hook(entry)` before each /v1 request is handled; returns the hook.
-
-        It runs outside the store lock: it may read or change data, even over
-        HTTP, e.g. between two pages of a client's read.
-        """
-        self._hooks.append(hook)
-        return hook
-
-    def clear_hooks(self) -> None:
-        """Remove every `on_request` hook."""
-        self._hooks.clear()
 
     # ------------------------------------------------------------- serving
 

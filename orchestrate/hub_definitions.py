@@ -9,7 +9,7 @@ takes (README, "Use it in your own Meltano project").
 
 Every setting the connector declares becomes a Hub setting (name, kind, label,
 description, default, options, ``sensitive`` for secrets), so the files cannot
-drift from the code: ``tests/test_hub_definitions.py`` runs ``--check``.
+drift from the code: ``tests/project/test_hub_definitions.py`` runs ``--check``.
 ``meltano.yml`` declares the same settings (the test compares them too).
 """
 

@@ -3,7 +3,7 @@
 singer_sdk 0.54 has no public hook for these. Each override here only
 forwards to a public method of ours (or does the one thing it must), so the
 rest of the package never touches a private SDK name.
-`tests/test_sdk_seam.py` fails with a clear message when an SDK upgrade
+`tests/core/test_sdk_seam.py` fails with a clear message when an SDK upgrade
 removes or reshapes one of them; update this module then.
 """
 
@@ -139,7 +139,7 @@ class CompatStream(Stream):
         # `page_path_active` says that loop would change nothing, a page is
         # encoded into one buffer and written at once; the bytes, and the
         # STATE messages between them, are the ones the SDK's loop writes
-        # (tests/test_tap_page_path.py). Otherwise the SDK's loop runs.
+        # (tests/tap/test_tap_page_path.py). Otherwise the SDK's loop runs.
         if not (write_messages and self.page_path_active(context)):
             yield from super()._sync_records(context, write_messages=write_messages)
             return

@@ -1,4 +1,6 @@
-"""The emulator of the SDK's standard test classes (tests/test_core.py, tests/test_target_core.py).
+"""The emulator of the SDK's standard test classes.
+
+They are tests/tap/test_core.py and tests/target/test_target_core.py.
 
 `get_tap_test_class`/`get_target_test_class` take their config when the
 class is built, and the tap's class discovers its streams right then (to

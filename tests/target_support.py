@@ -6,9 +6,6 @@ import contextlib
 import io
 import json
 import logging
-import os
-import subprocess
-import sys
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,6 +17,7 @@ from ninox_core.transport.client import NinoxClient
 from target_ninox import commit_policy
 from target_ninox.rerun_guard import without_marker
 from target_ninox.target import TargetNinox
+from tests.cli_support import run, run_process
 from tests.tap_support import DEMO_TEAM, TEST_KEY
 
 #: The database the target tests write into (created by `make_test_database`).
@@ -224,20 +222,21 @@ def run_target_cli(
     tmp_path: Path,
     *,
     log_level: str = "INFO",
+    process: bool = False,
 ) -> TargetRun:
-    """Run `target-ninox` as a command in a subprocess."""
+    """Run `target-ninox --config FILE` with `messages` on stdin: its exit code and output.
+
+    In this process (`tests.cli_support.run`) unless `process`.
+    """
     config_path = tmp_path / "target-config.json"
     config_path.write_text(json.dumps(config))
-    env = {k: v for k, v in os.environ.items() if not k.startswith("TARGET_NINOX_")}
-    env["TARGET_NINOX_LOGLEVEL"] = log_level
-    done = subprocess.run(
-        [sys.executable, "-m", "target_ninox.target", "--config", str(config_path)],
+    done = (run_process if process else run)(
+        "target",
+        "--config",
+        str(config_path),
         input=singer_text(messages),
-        capture_output=True,
-        text=True,
-        env=env,
+        env={"TARGET_NINOX_LOGLEVEL": log_level},
         timeout=60,
-        check=False,
     )
     return TargetRun(done.returncode, done.stdout, done.stderr)
 

@@ -47,6 +47,20 @@ def add_secret(value: Any) -> None:
                 _secrets.update({form, quote(form, safe=""), quote(form)})
 
 
+def swap_secrets(secrets: set[str]) -> set[str]:
+    """Mask exactly `secrets` from now on; returns the set masked until now.
+
+    For tests that run a connector in-process: each run starts, like a new
+    process, with no secret known, so a secret an earlier run registered
+    cannot hide one this run forgot to register.
+    """
+    with _lock:
+        before = set(_secrets)
+        _secrets.clear()
+        _secrets.update(secrets)
+    return before
+
+
 def protect_url(url: Any) -> None:
     """Treat the credentials a URL carries (user info, query values) as secrets."""
     if not isinstance(url, str):

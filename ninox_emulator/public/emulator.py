@@ -32,7 +32,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 from ninox_emulator.emulator import BROKEN_GZIP, JSON_TYPE, json_bytes
-from ninox_emulator.faults import ConcurrencyGate, Fault, Faults, LoggedRequest, RequestLog
+from ninox_emulator.faults import Fault, LoggedRequest
 from ninox_emulator.model import ApiError
 from ninox_emulator.public.clock import DAY_MS, Clock
 from ninox_emulator.public.control import control
@@ -42,9 +42,9 @@ from ninox_emulator.public.routes import RATE_LIMIT_EVERY, PublicApi, UnknownPat
 from ninox_emulator.public.store import RETENTION_DAYS, PublicStore
 from ninox_emulator.public.variants import PublicVariants
 from ninox_emulator.routes import Request
-from ninox_emulator.server import Exchange, HTTPServer
+from ninox_emulator.server import Exchange
+from ninox_emulator.serving import ServedEmulator
 
-RequestHook = Callable[[LoggedRequest], Any]
 Outcome = tuple[int, bytes, str, dict[str, str]]
 
 PREFIX = "/api/v1"
@@ -72,12 +72,15 @@ def _envelope(status: int, message: str, variants: frozenset[str]) -> bytes:
     return json.dumps(body, ensure_ascii=False).encode("utf-8")
 
 
-class PublicEmulator:
+class PublicEmulator(ServedEmulator):
     """A Ninox 4 Public API server on a background thread (its README section says what it plays).
 
     `port=0` picks a free port; `base_url` (`http://127.0.0.1:PORT/api/v1`)
     is known after `start()`.
     """
+
+    PREFIX = PREFIX
+    THREAD_NAME = "ninox-public-emulator"
 
     def __init__(
         self,
@@ -95,22 +98,13 @@ class PublicEmulator:
         """
         if not WORKSPACE_ID.match(workspace_id):
             raise ValueError(f"a workspace id is 12 characters a-z 0-9, got {workspace_id!r}")
+        self._init_serving(api_key, host, port)
         self.variants = PublicVariants(variants)
-        self._initial_key = api_key
-        self.api_key = api_key
-        self.host = host
-        self.port = port
         self.clock = Clock()
         self.store = PublicStore(self.clock, workspace_id)
         if demo:
             build_public_demo(self.store)
         self.api = PublicApi(self.store)
-        self.faults = Faults()
-        self.log = RequestLog()
-        self._gate = ConcurrencyGate()
-        self._hooks: list[RequestHook] = []
-        self._server: HTTPServer | None = None
-        self._thread: threading.Thread | None = None
         self._counter_lock = threading.Lock()
         self.quota: int | None = None
         self.quota_used = 0
@@ -120,43 +114,6 @@ class PublicEmulator:
         self.backups: dict[str, Workspace] = {}  # named backups of the control API
 
     # ------------------------------------------------------------ lifecycle
-
-    def start(self) -> PublicEmulator:
-        """Listen and serve on a daemon thread; returns self."""
-        if self._server is not None:
-            return self
-        self._server = HTTPServer((self.host, self.port), self)
-        self.port = self._server.server_address[1]
-        self._thread = threading.Thread(
-            target=self._server.serve_forever, name="ninox-public-emulator", daemon=True
-        )
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        """Stop serving."""
-        server, self._server = self._server, None
-        if server is not None:
-            server.shutdown()
-            server.server_close()
-
-    def __enter__(self) -> PublicEmulator:
-        """Start (if not yet started)."""
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        """Stop."""
-        self.stop()
-
-    @property
-    def url(self) -> str:
-        """The server root, e.g. `http://127.0.0.1:8080`."""
-        return f"http://{self.host}:{self.port}"
-
-    @property
-    def base_url(self) -> str:
-        """The API root, e.g. `http://127.0.0.1:8080/api/v1`."""
-        return self.url + PREFIX
 
     @property
     def workspace_id(self) -> str:
@@ -242,60 +199,6 @@ class PublicEmulator:
     def restore(self, backup: Workspace) -> None:
         """Put a `backup()` back."""
         self.store.restore(backup)
-
-    @property
-    def max_concurrent(self) -> int | None:
-        """Requests allowed in flight at once (None = unlimited)."""
-        return self._gate.limit
-
-    @max_concurrent.setter
-    def max_concurrent(self, value: int | None) -> None:
-        self._gate.limit = value
-
-    @property
-    def in_flight(self) -> int:
-        """API requests being handled right now."""
-        return self._gate.in_flight
-
-    @property
-    def peak_in_flight(self) -> int:
-        """The most API requests handled at once since the peak was last reset."""
-        return self._gate.peak
-
-    @property
-    def concurrency_violations(self) -> int:
-        """Requests refused with 429 for breaking `max_concurrent`."""
-        return self._gate.violations
-
-    # ------------------------------------------------------- log and hooks
-
-    @property
-    def requests(self) -> list[LoggedRequest]:
-        """The API request log, oldest first (a copy); paths relative to `/api/v1`."""
-        return self.log.snapshot()
-
-    def request_count(
-        self, method: str | None = None, path_regex: str | None = None, status: int | None = None
-    ) -> int:
-        """How many logged API requests match (`path_regex` searched after `/api/v1`)."""
-        return self.log.count(method, path_regex, status)
-
-    def request_counts(self) -> dict[str, int]:
-        """Logged requests per `"METHOD /path"`."""
-        return self.log.counts()
-
-    def clear_log(self) -> None:
-        """Forget the logged requests."""
-        self.log.clear()
-
-    def on_request(self, hook: RequestHook) -> RequestHook:
-        """Call `hook(entry)` before each API request is handled; returns the hook."""
-        self._hooks.append(hook)
-        return hook
-
-    def clear_hooks(self) -> None:
-        """Remove every `on_request` hook."""
-        self._hooks.clear()
 
     # ------------------------------------------------------------- serving
 

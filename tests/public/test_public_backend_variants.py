@@ -21,11 +21,19 @@ from ninox_core.errors import (
     NinoxUpsertUnavailable,
     NinoxWriteOutcomeUnknown,
 )
+from ninox_core.model.schema import NinoxField, NinoxTable
 from ninox_core.public.backend import PublicBackend
 from ninox_core.transport.client import NinoxClient
 from ninox_emulator.public import PublicEmulator
 from tests.public.conftest import PUBLIC_TEST_KEY
 from tests.public.test_public_backend import add_leads, table_of
+
+
+def field(table: NinoxTable, name: str) -> NinoxField:
+    """The table's field `name` (the test fails when there is none)."""
+    found = table.field_by_name(name)
+    assert found is not None, name
+    return found
 
 
 def open_backend(emu: PublicEmulator, *, key: str = PUBLIC_TEST_KEY, retries: int = 3):
@@ -112,7 +120,7 @@ def test_metadata_ids_become_the_handles_and_values_stay_keyed_by_them(public_em
     backend = open_backend(public_emulator)
     table, address = table_of(backend, "crm", "contacts")
     assert table.id != table.name
-    email = table.field_by_name("email")
+    email = field(table, "email")
     assert email.id != "email" and address.table == "contacts"
     records = {r.id: r.values for page in backend.scan(address, table) for r in page}
     names = {f.id: f.name for f in table.fields}
@@ -123,11 +131,10 @@ def test_metadata_ids_become_the_handles_and_values_stay_keyed_by_them(public_em
     (_saved,) = backend.write(
         address,
         table,
-        [WriteOp("update", {table.field_by_name("first_name").id: "Id"}, record_id=2)],
+        [WriteOp("update", {field(table, "first_name").id: "Id"}, record_id=2)],
     )
     assert (
-        backend.read_records(address, table, [2])[2].values[table.field_by_name("first_name").id]
-        == "Id"
+        backend.read_records(address, table, [2])[2].values[field(table, "first_name").id] == "Id"
     )
     (upserted,) = backend.write(
         address,

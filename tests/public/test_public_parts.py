@@ -8,12 +8,14 @@ part directly.
 from __future__ import annotations
 
 from datetime import datetime, timezone
+from typing import Any
 
 import pytest
 
 from ninox_core.backend import ChangeSet, Cursor, WriteOp
 from ninox_core.errors import NinoxCursorExpired, NinoxError
 from ninox_core.model import fieldtypes
+from ninox_core.model.schema import NinoxField, NinoxTable
 from ninox_core.public import checks, feed, scan
 from ninox_core.public.checks import Page
 from ninox_core.public.paging import offset_pages
@@ -54,6 +56,13 @@ def test_public_types_map_onto_the_shared_type_names(field, shared):
     assert shared_type(field) == shared
 
 
+def field(table: NinoxTable, name: str) -> NinoxField:
+    """The table's field `name` (the test fails when there is none)."""
+    found = table.field_by_name(name)
+    assert found is not None, name
+    return found
+
+
 def test_every_mapped_type_but_unknown_is_known_to_the_shared_model():
     for kind in ("string", "text", "email", "ref", "rev", "formula", "timestamp", "file", "user"):
         assert fieldtypes.is_known_type(kind)
@@ -74,10 +83,10 @@ def test_a_table_keeps_names_history_unique_fields_and_choices():
         ],
     )
     assert (table.id, table.name, table.has_history) == ("contacts", "contacts", True)
-    assert table.field_by_name("email").unique
-    assert [(c.id, c.caption) for c in table.field_by_name("status").choices] == [("1", "Active")]
-    assert table.field_by_name("pick").choices == ()
-    assert table.field_by_name("company").ref_table_id == "companies"
+    assert field(table, "email").unique
+    assert [(c.id, c.caption) for c in field(table, "status").choices] == [("1", "Active")]
+    assert field(table, "pick").choices == ()
+    assert field(table, "company").ref_table_id == "companies"
     assert not to_table({"name": "t"}, []).has_history
 
 
@@ -166,9 +175,9 @@ def test_absent_fields_read_as_none_and_unknown_keys_are_kept():
 
 def test_the_tap_reader_takes_the_normalised_forms():
     record = RecordReader(TABLE)({"id": 1, "values": {"at": 1708004730000, "rev": "4"}})
-    at = fieldtypes.reader(TABLE.field_by_name("at"))
+    at = fieldtypes.reader(field(TABLE, "at"))
     assert at is not None and at(record.values["at"]) == "2024-02-15T13:45:30Z"
-    rev = fieldtypes.reader(TABLE.field_by_name("rev"))
+    rev = fieldtypes.reader(field(TABLE, "rev"))
     assert rev is not None and rev(record.values["rev"]) == [4]
 
 
@@ -201,7 +210,13 @@ def test_a_page_keeps_what_page_info_says():
 
 def test_a_create_answer_must_name_one_new_id_per_record():
     assert checks.created(2)({"data": {"ids": ["5", "6"]}}, 201) == [5, 6]
-    for wrong in ({"data": {"ids": ["5"]}}, {"data": {"ids": ["5", "5"]}}, EMPTY, {"data": {}}):
+    wrongs: list[Any] = [
+        {"data": {"ids": ["5"]}},
+        {"data": {"ids": ["5", "5"]}},
+        EMPTY,
+        {"data": {}},
+    ]
+    for wrong in wrongs:
         with pytest.raises(Unchecked):
             checks.created(2)(wrong, 201)
 

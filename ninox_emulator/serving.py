@@ -1,0 +1,149 @@
+"""What both emulators (classic `/v1`, Public API `/api/v1`) share: serving and its controls.
+
+A server on a daemon thread, the request log, the `on_request` hooks, the
+fault list and the concurrency gate. Each emulator adds its store, its
+routes and its own state; the controls a test uses are the same on both.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from typing_extensions import Self
+
+from ninox_emulator.faults import ConcurrencyGate, Faults, LoggedRequest, RequestLog
+from ninox_emulator.server import HTTPServer
+
+RequestHook = Callable[[LoggedRequest], Any]
+Served = TypeVar("Served", bound="ServedEmulator")
+
+
+class ServedEmulator:
+    """Base of both emulators: listen, log, hook, fault and limit requests."""
+
+    #: The API root under the server root (`/v1`, `/api/v1`).
+    PREFIX = ""
+    #: The name of the serving thread.
+    THREAD_NAME = "ninox-emulator"
+
+    def _init_serving(self, api_key: str, host: str, port: int) -> None:
+        """The serving part of `__init__`: nothing listens yet."""
+        self._initial_key = api_key
+        self.api_key = api_key
+        self.host = host
+        self.port = port
+        self.faults = Faults()
+        self.log = RequestLog()
+        self._gate = ConcurrencyGate()
+        self._hooks: list[RequestHook] = []
+        self._server: HTTPServer | None = None
+        self._thread: threading.Thread | None = None
+
+    # ------------------------------------------------------------ lifecycle
+
+    def start(self) -> Self:
+        """Listen and serve on a daemon thread; returns self."""
+        if self._server is not None:
+            return self
+        self._server = HTTPServer((self.host, self.port), self)
+        self.port = self._server.server_address[1]
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, name=self.THREAD_NAME, daemon=True
+        )
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        """Stop serving (then `_stopped`)."""
+        server, self._server = self._server, None
+        if server is not None:
+            server.shutdown()
+            server.server_close()
+        self._stopped()
+
+    def _stopped(self) -> None:
+        """After `stop`: what an emulator does once no request comes any more."""
+
+    def __enter__(self) -> Self:
+        """Start (if not yet started)."""
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        """Stop."""
+        self.stop()
+
+    @property
+    def url(self) -> str:
+        """The server root, e.g. `http://127.0.0.1:8080`."""
+        return f"http://{self.host}:{self.port}"
+
+    @property
+    def base_url(self) -> str:
+        """The API root, e.g. `http://127.0.0.1:8080/v1`."""
+        return self.url + self.PREFIX
+
+    def dispatch(self, exchange: Any) -> None:
+        """Answer one request (`HTTPServer` calls it per request)."""
+        raise NotImplementedError
+
+    # -------------------------------------------------------- concurrency
+
+    @property
+    def max_concurrent(self) -> int | None:
+        """Requests allowed in flight at once (None = unlimited)."""
+        return self._gate.limit
+
+    @max_concurrent.setter
+    def max_concurrent(self, value: int | None) -> None:
+        self._gate.limit = value
+
+    @property
+    def in_flight(self) -> int:
+        """API requests being handled right now."""
+        return self._gate.in_flight
+
+    @property
+    def peak_in_flight(self) -> int:
+        """The most API requests handled at once since the peak was last reset."""
+        return self._gate.peak
+
+    @property
+    def concurrency_violations(self) -> int:
+        """Requests refused with 429 for breaking `max_concurrent`."""
+        return self._gate.violations
+
+    # ------------------------------------------------------- log and hooks
+
+    @property
+    def requests(self) -> list[LoggedRequest]:
+        """The API request log, oldest first (a copy); paths relative to `base_url`."""
+        return self.log.snapshot()
+
+    def request_count(
+        self, method: str | None = None, path_regex: str | None = None, status: int | None = None
+    ) -> int:
+        """How many logged API requests match (`path_regex`: searched after the prefix)."""
+        return self.log.count(method, path_regex, status)
+
+    def request_counts(self) -> dict[str, int]:
+        """Logged requests per `"METHOD /path"`."""
+        return self.log.counts()
+
+    def clear_log(self) -> None:
+        """Forget the logged requests."""
+        self.log.clear()
+
+    def on_request(self, hook: RequestHook) -> RequestHook:
+        """Call `hook(entry)` before each API request is handled; returns the hook.
+
+        It runs outside the store lock: it may read or change data, even over
+        HTTP, e.g. between two pages of a client's read.
+        """
+        self._hooks.append(hook)
+        return hook
+
+    def clear_hooks(self) -> None:
+        """Remove every `on_request` hook."""
+        self._hooks.clear()
