@@ -14,6 +14,10 @@ EXAMPLE_QUERY = """\
 SELECT c.name AS company, count(d._id) AS deals, sum(d.amount) AS amount
 FROM company c JOIN deal d ON d.company = c._id
 GROUP BY c.name ORDER BY amount DESC, company LIMIT 5"""
+#: The same query on the tables of a Ninox 4 module (machine names: `companies`, `deals`).
+EXAMPLE_QUERY_NINOX4 = EXAMPLE_QUERY.replace(
+    "FROM company c JOIN deal d", "FROM companies c JOIN deals d"
+)
 
 
 def loaded_counts(log_path: str) -> dict[str, int]:
@@ -50,8 +54,9 @@ def main(db_path: str, log_path: str) -> None:
             ).fetchone()
             assert rows is not None and deleted is not None
             print(f"  {table:<12}{rows[0]:>6}{deleted[0]:>9}{loaded.get(table, 0):>17}")
-        print("\nExample query:\n" + EXAMPLE_QUERY)
-        for company, deals, amount in con.execute(EXAMPLE_QUERY).fetchall():
+        query = EXAMPLE_QUERY_NINOX4 if "companies" in tables else EXAMPLE_QUERY
+        print("\nExample query:\n" + query)
+        for company, deals, amount in con.execute(query).fetchall():
             print(f"  {company:<28}{deals:>3} deals {amount:>12,.2f}")
 
 

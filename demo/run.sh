@@ -5,8 +5,11 @@
 #   bash demo/run.sh                # full load into a new output/demo.duckdb
 #   bash demo/run.sh --incremental  # edit 2 records and delete 1 in the local Ninox,
 #                                   # then load only those changes
+#   bash demo/run.sh --api public   # the same from a local Ninox 4 workspace (the Public
+#                                   # API flavour of ninox-emulator, module crm; full loads only)
 #   uv run python demo/query.py "SELECT ..."   # query the database
 #
+# NINOX_API=public does what --api public does.
 # The local Ninox keeps its data in output/ninox-data.json between runs, so the
 # incremental run sees the same database; the bookmarks are in output/state.json.
 # NINOX_DEMO_OUTPUT=DIR puts everything in DIR instead of output/ (the tests use it).
@@ -14,11 +17,26 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 mode=full
-case "${1:-}" in
-  "") ;;
-  --incremental) mode=incremental ;;
-  *) echo "usage: bash demo/run.sh [--incremental]" >&2; exit 2 ;;
+api=${NINOX_API:-classic}
+usage="usage: bash demo/run.sh [--incremental] [--api classic|public]"
+while [ $# -gt 0 ]; do
+  case $1 in
+    --incremental) mode=incremental ;;
+    --api) [ $# -ge 2 ] || { echo "$usage" >&2; exit 2; }; api=$2; shift ;;
+    --api=*) api=${1#--api=} ;;
+    *) echo "$usage" >&2; exit 2 ;;
+  esac
+  shift
+done
+case $api in
+  classic | public) ;;
+  *) echo "demo/run.sh: --api must be classic or public, not '$api'; $usage" >&2; exit 2 ;;
 esac
+if [ "$api" = public ] && [ "$mode" = incremental ]; then
+  echo "demo/run.sh: --incremental needs the classic demo (the Public API emulator keeps" \
+    "no data between runs); run 'bash demo/run.sh --incremental' without --api public" >&2
+  exit 2
+fi
 
 # uv: from PATH, ~/.local/bin, ~/.cargo/bin, or a private copy installed
 # without touching the system Python (scripts/ensure-uv.sh says how).
@@ -39,24 +57,38 @@ fi
 # The local Ninox on a free port; it prints its address once it listens. The
 # log exists before the background job starts (its redirect is asynchronous).
 : > "$out/emulator.log"
-uv run --no-sync ninox-emulator --demo --port 0 --api-key demo-key \
-  --data "$out/ninox-data.json" > "$out/emulator.log" 2>&1 &
+if [ "$api" = public ]; then
+  uv run --no-sync ninox-emulator --api public --demo --port 0 --api-key demo-key \
+    > "$out/emulator.log" 2>&1 &
+else
+  uv run --no-sync ninox-emulator --demo --port 0 --api-key demo-key \
+    --data "$out/ninox-data.json" > "$out/emulator.log" 2>&1 &
+fi
 emulator=$!
 trap 'kill "$emulator" 2>/dev/null; wait "$emulator" 2>/dev/null || true' EXIT
 base_url=
 for _ in $(seq 300); do
-  base_url=$(sed -n 's/^ninox-emulator listening on \([^ ]*\) .*/\1/p' "$out/emulator.log")
+  base_url=$(sed -n 's/^ninox-emulator\( (Public API)\)\{0,1\} listening on \([^ ]*\) .*/\2/p' \
+    "$out/emulator.log")
   [ -n "$base_url" ] && break
   kill -0 "$emulator" 2>/dev/null || { cat "$out/emulator.log" >&2; exit 1; }
   sleep 0.1
 done
 [ -n "$base_url" ] || { echo "ninox-emulator did not start; see $out/emulator.log" >&2; exit 1; }
-echo "Local Ninox: $base_url (team mnPLY6DMsvq9wz4id, database gt5k36w957yt)"
 
-cat > "$out/tap-config.json" <<JSON
+if [ "$api" = public ]; then
+  echo "Local Ninox 4: $base_url (workspace 5rdco4s18swu, module crm)"
+  cat > "$out/tap-config.json" <<JSON
+{"api_key": "demo-key", "base_url": "$base_url",
+ "workspace_id": "5rdco4s18swu", "modules": ["crm"]}
+JSON
+else
+  echo "Local Ninox: $base_url (team mnPLY6DMsvq9wz4id, database gt5k36w957yt)"
+  cat > "$out/tap-config.json" <<JSON
 {"api_key": "demo-key", "base_url": "$base_url",
  "team_id": "mnPLY6DMsvq9wz4id", "database_ids": ["gt5k36w957yt"]}
 JSON
+fi
 cat > "$out/duckdb-config.json" <<JSON
 {"path": "$out/demo.duckdb", "add_record_metadata": true}
 JSON
@@ -86,7 +118,13 @@ kill "$emulator" && wait "$emulator" || true
 trap - EXIT
 
 uv run --no-sync python demo/report.py "$out/demo.duckdb" "$out/loader.log"
-if [ "$mode" = full ]; then
+if [ "$api" = public ]; then
+  cat <<'TXT'
+
+Next:
+  uv run python demo/query.py "SELECT first_name, last_name, email FROM contacts LIMIT 5"
+TXT
+elif [ "$mode" = full ]; then
   cat <<'TXT'
 
 Next:

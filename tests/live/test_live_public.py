@@ -1,7 +1,7 @@
 """The live check of Ninox 4's Public API: what the second backend assumes of it.
 
 Run against your own workspace before trusting the connectors with it
-(README, "Checking your Ninox server"); the probes are the safe ones of
+(README, "Ninox 4 (the Public API)"); the probes are the safe ones of
 docs/api.md "The Public API (Ninox 4)" (reads; writes only into the scratch
 table, deleted again):
 

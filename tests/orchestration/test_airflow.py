@@ -13,16 +13,28 @@ from __future__ import annotations
 import json
 import os
 import subprocess
+from collections.abc import Iterator
 from pathlib import Path
 
 import duckdb
 import pytest
 
 from ninox_emulator import NinoxEmulator
+from ninox_emulator.public import PublicEmulator
 from tests.orchestration.conftest import CRM, DEMO_KEY, REPO, TEAM, meltano, run_readme_block
 
 HEADING = "## Airflow"
 PROJECTS_DB = "pt53j1tburs8"
+#: The Ninox 4 source of pipelines.example.json and the key of the test's workspace.
+NINOX4, PUBLIC_KEY = "ninox4-crm", "ninox4-test-key"
+
+
+@pytest.fixture(scope="module")
+def public_emulator() -> Iterator[PublicEmulator]:
+    """A Ninox 4 workspace (the Public API emulator's demo) on a free port."""
+    emu = PublicEmulator(api_key=PUBLIC_KEY, demo=True, port=0).start()
+    yield emu
+    emu.stop()
 
 
 def pool_of(base_url: str) -> str:
@@ -177,6 +189,7 @@ def test_the_example_fans_out_one_task_per_source_and_runs_them(
     readme_airflow: tuple[Path, dict[str, str], str],
     project: Path,
     emulator: NinoxEmulator,
+    public_emulator: PublicEmulator,
     tmp_path: Path,
 ) -> None:
     emulator.reset(demo=True)
@@ -186,6 +199,10 @@ def test_the_example_fans_out_one_task_per_source_and_runs_them(
     for sources in example["sources"].values():
         for source in sources:
             source["server"] = other if source["name"] == "private-cloud" else emulator.base_url
+            if source["name"] == NINOX4:
+                # A Ninox 4 workspace: the Public API, chosen by TAP_NINOX_WORKSPACE_ID.
+                source["server"] = public_emulator.base_url
+                source["env"]["TAP_NINOX_WORKSPACE_ID"] = public_emulator.workspace_id
     example["project"] = str(project)
     pipelines = tmp_path / "pipelines.json"
     pipelines.write_text(json.dumps(example))
@@ -195,12 +212,21 @@ def test_the_example_fans_out_one_task_per_source_and_runs_them(
         NINOX_AIRFLOW_PIPELINES=str(pipelines),
         PRIVATE_CLOUD_API_KEY=DEMO_KEY,
         PRIVATE_CLOUD_TEAM_ID=TEAM,
+        NINOX4_WORKSPACE_KEY=PUBLIC_KEY,
     )
     for name in ("TAP_NINOX_BASE_URL", "TAP_NINOX_DATABASE_IDS"):
         env.pop(name, None)
 
     fanned = dagbag(env, project)["meltano_ninox_to_duckdb_hourly"]["tasks"]
-    assert set(fanned) == {"meltano_run_crm", "meltano_run_projects", "meltano_run_private_cloud"}
+    assert set(fanned) == {
+        "meltano_run_crm",
+        "meltano_run_projects",
+        "meltano_run_private_cloud",
+        "meltano_run_ninox4_crm",
+    }
+    assert fanned["meltano_run_ninox4_crm"]["pool"] == pool_of(public_emulator.base_url)
+    assert f"--state-id-suffix {NINOX4}" in fanned["meltano_run_ninox4_crm"]["command"]
+    assert PUBLIC_KEY not in fanned["meltano_run_ninox4_crm"]["command"]
     assert fanned["meltano_run_crm"]["pool"] == fanned["meltano_run_projects"]["pool"]
     assert fanned["meltano_run_crm"]["pool"] == pool_of(emulator.base_url)
     assert fanned["meltano_run_private_cloud"]["pool"] == pool_of(other)
@@ -208,6 +234,7 @@ def test_the_example_fans_out_one_task_per_source_and_runs_them(
     assert DEMO_KEY not in fanned["meltano_run_private_cloud"]["command"]
 
     airflow(env, "pools", "set", pool_of(other), "1", "the test's second server")
+    airflow(env, "pools", "set", pool_of(public_emulator.base_url), "1", "a Ninox 4 workspace")
     airflow(env, "dags", "test", "meltano_ninox_to_duckdb_hourly")
     with duckdb.connect(str(project / "output" / "crm.duckdb"), read_only=True) as con:
         assert con.execute("SELECT count(*) FROM contact").fetchone() == (30,)
@@ -222,6 +249,12 @@ def test_the_example_fans_out_one_task_per_source_and_runs_them(
         tables = {row[0] for row in con.execute("SHOW TABLES").fetchall()}
     assert tables
 
+    # The Ninox 4 source read module crm of the workspace, every record of every table.
+    with duckdb.connect(str(project / "output" / f"{NINOX4}.duckdb"), read_only=True) as con:
+        for name, v4_table in public_emulator.store.module("crm").tables.items():
+            count = con.execute(f"SELECT count(*) FROM {name}").fetchone()
+            assert count == (len(v4_table.records),), name
+
     airflow(env, "dags", "test", "meltano_jsonl_to_ninox_daily")
     contact = next(
         t for t in emulator.store.database(TEAM, CRM).tables.values() if t.name == "Contact"
@@ -232,4 +265,5 @@ def test_the_example_fans_out_one_task_per_source_and_runs_them(
     states = meltano(project, "state", "list")
     assert "dev:tap-ninox-to-target-duckdb-sdk:crm" in states
     assert "dev:tap-ninox-to-target-duckdb-sdk:projects" in states
+    assert f"dev:tap-ninox-to-target-duckdb-sdk:{NINOX4}" in states
     assert "dev:tap-jsonl-to-target-ninox:crm" in states
