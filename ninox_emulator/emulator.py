@@ -52,7 +52,7 @@ from ninox_emulator.faults import Fault, LoggedRequest
 from ninox_emulator.model import ApiError
 from ninox_emulator.routes import Api, Request
 from ninox_emulator.server import Exchange
-from ninox_emulator.serving import ServedEmulator
+from ninox_emulator.serving import Outcome, ServedEmulator
 from ninox_emulator.store import Store
 from ninox_emulator.variants import VARIANTS, Variants, check_names
 
@@ -258,27 +258,9 @@ class NinoxEmulator(ServedEmulator):
                 404, _error(f"no such endpoint: {exchange.method} {path} (the API is under /v1)")
             )
 
-    def _serve_api(self, exchange: Exchange, path: str) -> None:
-        started = time.perf_counter()
-        entry = LoggedRequest(exchange.method, path, exchange.query)
-        for hook in list(self._hooks):
-            hook(entry)
-        allowed = self._gate.enter()
-        try:
-            outcome = self._answer(exchange, entry, path, allowed)
-        finally:
-            self._gate.leave()
-        entry.duration = time.perf_counter() - started
-        self.log.add(entry)
-        if outcome is None:
-            exchange.drop()
-        else:
-            status, body, content_type, headers = outcome
-            exchange.send(status, body, content_type, headers)
-
     def _answer(
         self, exchange: Exchange, entry: LoggedRequest, path: str, allowed: bool
-    ) -> tuple[int, bytes, str, dict[str, str]] | None:
+    ) -> Outcome | None:
         """The response to send, or None to close without one."""
         variants = self.variants.enabled
 

@@ -8,15 +8,18 @@ routes and its own state; the controls a test uses are the same on both.
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable
 from typing import Any, TypeVar
 
 from typing_extensions import Self
 
 from ninox_emulator.faults import ConcurrencyGate, Faults, LoggedRequest, RequestLog
-from ninox_emulator.server import HTTPServer
+from ninox_emulator.server import Exchange, HTTPServer
 
 RequestHook = Callable[[LoggedRequest], Any]
+#: An answer to send: status, body, content type, extra headers.
+Outcome = tuple[int, bytes, str, dict[str, str]]
 Served = TypeVar("Served", bound="ServedEmulator")
 
 
@@ -87,6 +90,36 @@ class ServedEmulator:
     def dispatch(self, exchange: Any) -> None:
         """Answer one request (`HTTPServer` calls it per request)."""
         raise NotImplementedError
+
+    def _answer(
+        self, exchange: Exchange, entry: LoggedRequest, path: str, allowed: bool
+    ) -> Outcome | None:
+        """The answer to an API request (None: drop the connection); `allowed`: within the limit."""
+        raise NotImplementedError
+
+    def _serve_api(self, exchange: Exchange, path: str) -> None:
+        """One API request: hooks, the concurrency gate, the answer, the log, in that order.
+
+        The log entry is written, and the request leaves the in-flight
+        count, before the response is sent: a client that has its answer
+        sees both already.
+        """
+        started = time.perf_counter()
+        entry = LoggedRequest(exchange.method, path, exchange.query)
+        for hook in list(self._hooks):
+            hook(entry)
+        allowed = self._gate.enter()
+        try:
+            outcome = self._answer(exchange, entry, path, allowed)
+        finally:
+            self._gate.leave()
+        entry.duration = time.perf_counter() - started
+        self.log.add(entry)
+        if outcome is None:
+            exchange.drop()
+        else:
+            status, body, content_type, headers = outcome
+            exchange.send(status, body, content_type, headers)
 
     # -------------------------------------------------------- concurrency
 

@@ -43,9 +43,7 @@ from ninox_emulator.public.store import RETENTION_DAYS, PublicStore
 from ninox_emulator.public.variants import PublicVariants
 from ninox_emulator.routes import Request
 from ninox_emulator.server import Exchange
-from ninox_emulator.serving import ServedEmulator
-
-Outcome = tuple[int, bytes, str, dict[str, str]]
+from ninox_emulator.serving import Outcome, ServedEmulator
 
 PREFIX = "/api/v1"
 WORKSPACE_ID = re.compile(r"^[a-z0-9]{12}$")
@@ -216,24 +214,6 @@ class PublicEmulator(ServedEmulator):
         else:
             message = f"no such endpoint: {exchange.method} {path} (the API is under {PREFIX})"
             exchange.send(404, _envelope(404, message, frozenset()))
-
-    def _serve_api(self, exchange: Exchange, path: str) -> None:
-        started = time.perf_counter()
-        entry = LoggedRequest(exchange.method, path, exchange.query)
-        for hook in list(self._hooks):
-            hook(entry)
-        allowed = self._gate.enter()
-        try:
-            outcome = self._answer(exchange, entry, path, allowed)
-        finally:
-            self._gate.leave()
-        entry.duration = time.perf_counter() - started
-        self.log.add(entry)
-        if outcome is None:
-            exchange.drop()
-        else:
-            status, body, content_type, headers = outcome
-            exchange.send(status, body, content_type, headers)
 
     def _fault(self, fault: Fault, path: str, query: dict[str, str]) -> Outcome:
         """The answer of a `redirect` fault, or an `empty` one that applies nothing."""

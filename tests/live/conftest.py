@@ -19,6 +19,7 @@ from ninox_core.errors import NinoxNotFoundError
 from ninox_core.transport.client import DEFAULT_BASE_URL, NinoxClient
 from ninox_emulator import NinoxEmulator
 from tests.live.probe import Scratch
+from tests.live.servers import server_params
 
 LIVE_VARS = (
     "NINOX_LIVE_API_KEY",
@@ -58,19 +59,7 @@ SCRATCH_TABLE = {
 
 
 def _servers() -> list[Any]:
-    params = [pytest.param("emulator", id="emulator")]
-    params += [pytest.param(f"emulator+{v}", id=f"emulator+{v}") for v in PROBED_VARIANTS]
-    missing = [name for name in LIVE_VARS if not os.environ.get(name)]
-    params.append(
-        pytest.param(
-            "live",
-            id="live",
-            marks=pytest.mark.skipif(
-                bool(missing), reason=f"live Ninox check: set {', '.join(missing)}"
-            ),
-        )
-    )
-    return params
+    return server_params(PROBED_VARIANTS, LIVE_VARS, "live Ninox check")
 
 
 @pytest.fixture(scope="module", params=_servers())

@@ -27,6 +27,7 @@ from ninox_core.transport.client import NinoxClient
 from ninox_emulator.public import PublicEmulator
 from ninox_emulator.public.model import Field, Table
 from tests.live.public_probe import CHECKS, PublicScratch, run_check
+from tests.live.servers import server_params
 
 LIVE_VARS = (
     "NINOX_LIVE_WORKSPACE_ID",
@@ -55,19 +56,7 @@ EMU_KEY = "live-check-public-key"
 
 
 def _servers() -> list[Any]:
-    params = [pytest.param("emulator", id="emulator")]
-    params += [pytest.param(f"emulator+{v}", id=f"emulator+{v}") for v in PROBED_VARIANTS]
-    missing = [name for name in LIVE_VARS if not os.environ.get(name)]
-    params.append(
-        pytest.param(
-            "live",
-            id="live",
-            marks=pytest.mark.skipif(
-                bool(missing), reason=f"live Ninox 4 check: set {', '.join(missing)}"
-            ),
-        )
-    )
-    return params
+    return server_params(PROBED_VARIANTS, LIVE_VARS, "live Ninox 4 check")
 
 
 @pytest.fixture(scope="module", params=_servers())
