@@ -39,25 +39,20 @@ from __future__ import annotations
 
 import html
 import json
-import time
 import traceback
 from collections.abc import Iterable
 from http import HTTPStatus
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlencode
 
 from ninox_emulator.demo import build_demo
 from ninox_emulator.faults import Fault, LoggedRequest
 from ninox_emulator.model import ApiError
 from ninox_emulator.routes import Api, Request
 from ninox_emulator.server import Exchange
-from ninox_emulator.serving import Outcome, ServedEmulator
+from ninox_emulator.serving import JSON_TYPE, Outcome, ServedEmulator
 from ninox_emulator.store import Store
 from ninox_emulator.variants import VARIANTS, Variants, check_names
-
-JSON_TYPE = "application/json; charset=utf-8"
-
 
 #: A body that starts as gzip and is not (fault `broken_gzip`).
 BROKEN_GZIP = b"\x1f\x8b\x08\x00\x00\x00\x00\x00\x00\x03not gzip at all"
@@ -75,19 +70,6 @@ def json_bytes(data: Any) -> bytes:
         return text.encode("utf-8")
     except UnicodeEncodeError:
         return json.dumps(data, separators=(",", ":")).encode("ascii")
-
-
-def _unapplied(
-    fault: Fault, path: str, query: dict[str, str]
-) -> tuple[int, bytes, str, dict[str, str]]:
-    """The answer of a `redirect` fault, or an `empty` one that applies nothing.
-
-    A redirect points by default to the request's own `/v1` path and query.
-    """
-    if fault.kind == "redirect":
-        location = fault.location or "/v1" + path + (f"?{urlencode(query)}" if query else "")
-        return fault.status, b"", JSON_TYPE, {"Location": location}
-    return fault.status, fault.body.encode(), JSON_TYPE, {}
 
 
 def _reshaped(
@@ -271,30 +253,9 @@ class NinoxEmulator(ServedEmulator):
             body, content_type = error_answer(status, message, variants, exchange.headers)
             return status, body, content_type, headers or {}
 
-        if not allowed:
-            message = f"too many requests in flight (the limit is {self._gate.limit})"
-            return fail(429, message, {"Retry-After": "1"})
-        lost = False
-        shaped: Fault | None = None  # a fault that replaces the route's answer
-        for fault in self.faults.take(exchange.method, path):
-            if fault.kind == "latency":
-                time.sleep(fault.seconds)
-                continue
-            entry.fault = fault.kind
-            if fault.kind == "status":
-                headers = {}
-                if fault.retry_after is not None:
-                    headers["Retry-After"] = f"{fault.retry_after:g}"
-                return fail(fault.status, f"injected fault: HTTP {fault.status}", headers)
-            if fault.kind == "drop":
-                return None
-            if fault.kind == "redirect" or (fault.kind == "empty" and not fault.apply):
-                entry.status = fault.status
-                return _unapplied(fault, path, exchange.query)
-            if fault.kind in ("empty", "broken_gzip"):
-                shaped = fault
-                continue
-            lost = True
+        decided, answer, lost, shaped = self._take_faults(exchange, entry, path, allowed, fail)
+        if decided:
+            return answer
         auth = exchange.headers.get("Authorization")
         if auth != f"Bearer {self.api_key}":
             message = (

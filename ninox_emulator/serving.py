@@ -11,13 +11,15 @@ import threading
 import time
 from collections.abc import Callable
 from typing import Any, TypeVar
+from urllib.parse import urlencode
 
 from typing_extensions import Self
 
-from ninox_emulator.faults import ConcurrencyGate, Faults, LoggedRequest, RequestLog
+from ninox_emulator.faults import ConcurrencyGate, Fault, Faults, LoggedRequest, RequestLog
 from ninox_emulator.server import Exchange, HTTPServer
 
 RequestHook = Callable[[LoggedRequest], Any]
+JSON_TYPE = "application/json; charset=utf-8"
 #: An answer to send: status, body, content type, extra headers.
 Outcome = tuple[int, bytes, str, dict[str, str]]
 Served = TypeVar("Served", bound="ServedEmulator")
@@ -96,6 +98,60 @@ class ServedEmulator:
     ) -> Outcome | None:
         """The answer to an API request (None: drop the connection); `allowed`: within the limit."""
         raise NotImplementedError
+
+    def _take_faults(
+        self,
+        exchange: Exchange,
+        entry: LoggedRequest,
+        path: str,
+        allowed: bool,
+        fail: Callable[..., Outcome],
+    ) -> tuple[bool, Outcome | None, bool, Fault | None]:
+        """The concurrency limit, then the faults due for this request.
+
+        Returns `(decided, answer, lost, shaped)`: when `decided`, `answer`
+        is sent (None: the connection closes without one); else the route
+        runs, its answer dropped when `lost`, or shaped by the fault `shaped`
+        (`empty`, `broken_gzip`).
+        """
+        if not allowed:
+            message = f"too many requests in flight (the limit is {self._gate.limit})"
+            return True, fail(429, message, {"Retry-After": "1"}), False, None
+        lost = False
+        shaped: Fault | None = None
+        for fault in self.faults.take(exchange.method, path):
+            if fault.kind == "latency":
+                time.sleep(fault.seconds)
+                continue
+            entry.fault = fault.kind
+            if fault.kind == "status":
+                headers = {}
+                if fault.retry_after is not None:
+                    headers["Retry-After"] = f"{fault.retry_after:g}"
+                message = f"injected fault: HTTP {fault.status}"
+                return True, fail(fault.status, message, headers), False, None
+            if fault.kind == "drop":
+                return True, None, False, None
+            if fault.kind == "redirect" or (fault.kind == "empty" and not fault.apply):
+                entry.status = fault.status
+                return True, self._unapplied(fault, path, exchange.query), False, None
+            if fault.kind in ("empty", "broken_gzip"):
+                shaped = fault
+                continue
+            lost = True
+        return False, None, lost, shaped
+
+    def _unapplied(self, fault: Fault, path: str, query: dict[str, str]) -> Outcome:
+        """The answer of a `redirect` fault, or an `empty` one that applies nothing.
+
+        A redirect points by default to the request's own path and query.
+        """
+        if fault.kind == "redirect":
+            location = fault.location or self.PREFIX + path + (
+                f"?{urlencode(query)}" if query else ""
+            )
+            return fault.status, b"", JSON_TYPE, {"Location": location}
+        return fault.status, fault.body.encode(), JSON_TYPE, {}
 
     def _serve_api(self, exchange: Exchange, path: str) -> None:
         """One API request: hooks, the concurrency gate, the answer, the log, in that order.

@@ -25,13 +25,11 @@ from __future__ import annotations
 import json
 import re
 import threading
-import time
 import traceback
 from collections.abc import Callable, Iterable
 from typing import Any
-from urllib.parse import urlencode
 
-from ninox_emulator.emulator import BROKEN_GZIP, JSON_TYPE, json_bytes
+from ninox_emulator.emulator import BROKEN_GZIP, json_bytes
 from ninox_emulator.faults import Fault, LoggedRequest
 from ninox_emulator.model import ApiError
 from ninox_emulator.public.clock import DAY_MS, Clock
@@ -43,7 +41,7 @@ from ninox_emulator.public.store import RETENTION_DAYS, PublicStore
 from ninox_emulator.public.variants import PublicVariants
 from ninox_emulator.routes import Request
 from ninox_emulator.server import Exchange
-from ninox_emulator.serving import Outcome, ServedEmulator
+from ninox_emulator.serving import JSON_TYPE, Outcome, ServedEmulator
 
 PREFIX = "/api/v1"
 WORKSPACE_ID = re.compile(r"^[a-z0-9]{12}$")
@@ -215,13 +213,6 @@ class PublicEmulator(ServedEmulator):
             message = f"no such endpoint: {exchange.method} {path} (the API is under {PREFIX})"
             exchange.send(404, _envelope(404, message, frozenset()))
 
-    def _fault(self, fault: Fault, path: str, query: dict[str, str]) -> Outcome:
-        """The answer of a `redirect` fault, or an `empty` one that applies nothing."""
-        if fault.kind == "redirect":
-            location = fault.location or PREFIX + path + (f"?{urlencode(query)}" if query else "")
-            return fault.status, b"", JSON_TYPE, {"Location": location}
-        return fault.status, fault.body.encode(), JSON_TYPE, {}
-
     def _gatekeeper(
         self, exchange: Exchange, variants: frozenset[str], fail: Callable[..., Outcome]
     ) -> Outcome | None:
@@ -274,29 +265,9 @@ class PublicEmulator(ServedEmulator):
         fail: Callable[..., Outcome],
         entry: LoggedRequest,
     ) -> Outcome | None:
-        if not allowed:
-            message = f"too many requests in flight (the limit is {self._gate.limit})"
-            return fail(429, message, {"Retry-After": "1"})
-        lost = False
-        shaped: Fault | None = None
-        for fault in self.faults.take(exchange.method, path):
-            if fault.kind == "latency":
-                time.sleep(fault.seconds)
-                continue
-            entry.fault = fault.kind
-            if fault.kind == "status":
-                headers = {}
-                if fault.retry_after is not None:
-                    headers["Retry-After"] = f"{fault.retry_after:g}"
-                return fail(fault.status, f"injected fault: HTTP {fault.status}", headers)
-            if fault.kind == "drop":
-                return None
-            if fault.kind == "redirect" or (fault.kind == "empty" and not fault.apply):
-                return self._fault(fault, path, exchange.query)
-            if fault.kind in ("empty", "broken_gzip"):
-                shaped = fault
-                continue
-            lost = True
+        decided, answer, lost, shaped = self._take_faults(exchange, entry, path, allowed, fail)
+        if decided:
+            return answer
         refused = self._gatekeeper(exchange, variants, fail)
         if refused is not None:
             return refused
