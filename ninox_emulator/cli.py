@@ -7,12 +7,14 @@ import errno
 import signal
 import sys
 import threading
+from collections.abc import Callable
 
 from ninox_emulator.demo import LAYOUT
 from ninox_emulator.emulator import NinoxEmulator
 from ninox_emulator.public.demo import DEMO_WORKSPACE_ID
 from ninox_emulator.public.emulator import PublicEmulator
 from ninox_emulator.public.variants import resolve
+from ninox_emulator.serving import ServedEmulator
 from ninox_emulator.variants import check_names
 
 
@@ -95,26 +97,16 @@ def main(argv: list[str] | None = None) -> None:
             file=sys.stderr,
         )
         sys.exit(1)
-    stop = threading.Event()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(sig, lambda *_: stop.set())
-    try:
-        emulator.start()
-    except OSError as exc:
-        print(f"ninox-emulator: {cannot_listen(args.host, args.port, exc)}", file=sys.stderr)
-        sys.exit(1)
-    team = next(iter(emulator.store.teams), None) or LAYOUT[0][0] + " (not loaded)"
-    playing = f", variants {', '.join(sorted(variants))}" if variants else ""
-    print(
-        f"ninox-emulator listening on {emulator.base_url} (team {team}, key {args.api_key}"
-        f"{playing})",
-        flush=True,
-    )
-    try:
-        stop.wait()
-    finally:
-        emulator.stop()  # saves --data
-        print("ninox-emulator stopped", file=sys.stderr, flush=True)
+
+    def listening() -> str:
+        team = next(iter(emulator.store.teams), None) or LAYOUT[0][0] + " (not loaded)"
+        playing = f", variants {', '.join(sorted(variants))}" if variants else ""
+        return (
+            f"ninox-emulator listening on {emulator.base_url} (team {team}, key {args.api_key}"
+            f"{playing})"
+        )
+
+    serve_until_stopped(emulator, args, listening)  # stopping saves --data
 
 
 def serve_public(args: argparse.Namespace) -> None:
@@ -141,6 +133,21 @@ def serve_public(args: argparse.Namespace) -> None:
         sys.exit(2)
     if args.no_default_variants:
         emulator.variants.disable("V1", "V2")
+
+    def listening() -> str:
+        playing = ", ".join(sorted(emulator.variants.enabled))
+        return (
+            f"ninox-emulator (Public API) listening on {emulator.base_url} "
+            f"(workspace {emulator.workspace_id}, key {args.api_key}, variants {playing})"
+        )
+
+    serve_until_stopped(emulator, args, listening)
+
+
+def serve_until_stopped(
+    emulator: ServedEmulator, args: argparse.Namespace, listening: Callable[[], str]
+) -> None:
+    """Start `emulator`, print `listening()`, serve until SIGINT/SIGTERM, then stop it."""
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
@@ -149,12 +156,7 @@ def serve_public(args: argparse.Namespace) -> None:
     except OSError as exc:
         print(f"ninox-emulator: {cannot_listen(args.host, args.port, exc)}", file=sys.stderr)
         sys.exit(1)
-    playing = ", ".join(sorted(emulator.variants.enabled))
-    print(
-        f"ninox-emulator (Public API) listening on {emulator.base_url} "
-        f"(workspace {emulator.workspace_id}, key {args.api_key}, variants {playing})",
-        flush=True,
-    )
+    print(listening(), flush=True)
     try:
         stop.wait()
     finally:
