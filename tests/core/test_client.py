@@ -213,3 +213,15 @@ def test_api_key_not_logged_at_debug(emulator, caplog, sleeps):
     assert caplog.records, "DEBUG logging was captured"
     assert secret not in caplog.text
     assert secret not in str(info.value)
+
+
+def test_schema_seq_is_read_again_only_after_another_request(emulator, api):
+    """Two reads of a database's sequence in a row are one `GET`; any request between re-reads."""
+    database = f"/teams/{DEMO_TEAM}/databases/{CRM_DB}$"
+    first = api.database_sequence(DEMO_TEAM, CRM_DB)
+    assert api.database_sequence(DEMO_TEAM, CRM_DB) == first
+    assert emulator.request_count(path_regex=database) == 1
+    table = first_table(api)
+    api.save_records(DEMO_TEAM, CRM_DB, table.id, [{"fields": {}}])
+    assert api.database_sequence(DEMO_TEAM, CRM_DB) > first
+    assert emulator.request_count(path_regex=database) == 2

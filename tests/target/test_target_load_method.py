@@ -138,3 +138,23 @@ def test_overwrite_reads_the_table_1000_records_a_page(emulator):
     assert {r.query.get("perPage") for r in reads} == {"1000"}
     assert len(reads) == 4  # ⌈2501 / 1000⌉ pages and the empty one that ends the read
     assert _names(emulator) == {2501: "new"}
+
+
+def test_append_only_reads_three_things_before_its_posts(emulator):
+    """The tables, the database's sequence once and the change feed; then one POST a batch.
+
+    The rerun marker and the lost-answer read-back point both want the
+    sequence before the first write: one `GET` of the database serves both
+    (docs/design.md, "At realistic latency").
+    """
+    make_database(emulator)
+    emulator.clear_log()
+    people = [record("people", {"Email": f"n{i}@x", "Name": f"n{i}"}) for i in range(250)]
+    config = target_config(emulator, load_method="append-only", batch_size_rows=100)
+    assert run_target(config, [schema("people", PROPS, ["Email"]), *people]).exit_code == 0
+    assert emulator.request_counts() == {
+        f"GET /teams/{DEMO_TEAM}/databases/{TEST_DB}/tables": 1,
+        f"GET /teams/{DEMO_TEAM}/databases/{TEST_DB}": 1,
+        f"GET /teams/{DEMO_TEAM}/databases/{TEST_DB}/tables/{PEOPLE}/changes": 1,
+        f"POST /teams/{DEMO_TEAM}/databases/{TEST_DB}/tables/{PEOPLE}/records": 3,
+    }
