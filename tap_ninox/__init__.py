@@ -4,3 +4,10 @@
 `streams.py` reads records, deletions and attachments; `records.py` turns
 Ninox records into Singer records. HTTP and field types live in `ninox_core`.
 """
+
+from ninox_core.cli.startup import run_command
+
+
+def main() -> None:
+    """The `tap-ninox` command (pyproject.toml): `TapNinox.cli` with a lighter start-up."""
+    run_command("tap_ninox.tap", "TapNinox")

@@ -9,3 +9,10 @@
 - `reader`: the msgspec message reader with input line numbers.
 - `errors`: the one-line errors a run can end with.
 """
+
+from ninox_core.cli.startup import run_command
+
+
+def main() -> None:
+    """The `target-ninox` command (pyproject.toml): `TargetNinox.cli` with a lighter start-up."""
+    run_command("target_ninox.target", "TargetNinox")
