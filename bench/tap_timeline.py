@@ -54,9 +54,9 @@ def timed(session, method, url, **kwargs):
 
 session_module.send = timed
 
-from tap_ninox.tap import TapNinox
+import tap_ninox
 try:
-    TapNinox.cli()
+    tap_ninox.main()
 finally:
     print("TIMELINE " + json.dumps(calls), file=sys.stderr)
 """

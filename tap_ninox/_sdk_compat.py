@@ -162,23 +162,23 @@ class CompatStream(Stream):
             for page in self.get_record_pages(None):
                 if not page:
                     continue
-                extracted = _utc_now()
+                # Each line is the SDK's RECORD message, key for key; what
+                # is the same for the whole page (around the record) is
+                # encoded once, not once per record.
+                version = self._stream_version
+                head = b'{"type":"RECORD","stream":' + _sdk_encoder.encode(self.name)
+                head += b',"record":'
+                tail = b"" if version is None else b',"version":' + _sdk_encoder.encode(version)
+                tail += b',"time_extracted":' + _sdk_encoder.encode(_utc_now()) + b"}\n"
                 start = 0
                 while start < len(page):
                     # Up to the next record after which the SDK writes a STATE.
                     stop = min(len(page), start + every - written % every)
                     buffer = bytearray()
                     for record in page[start:stop]:
-                        message: dict[str, Any] = {
-                            "type": "RECORD",
-                            "stream": self.name,
-                            "record": record,
-                        }
-                        if self._stream_version is not None:
-                            message["version"] = self._stream_version
-                        message["time_extracted"] = extracted
-                        _sdk_encoder.encode_into(message, buffer, len(buffer))
-                        buffer.extend(b"\n")
+                        buffer += head
+                        _sdk_encoder.encode_into(record, buffer, len(buffer))
+                        buffer += tail
                     self.write_lines(buffer)
                     self.state_manager.is_flushed = False
                     written += stop - start
