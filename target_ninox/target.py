@@ -272,9 +272,9 @@ class TargetNinox(CompatTarget):
         writers = [w for w in self._writers.values() if w.table.id == table_id]
         if not writers or not writers[0].table.has_history:
             return None
-        cursor = self.backend.cursor_now(writers[0].address, hint=writers[0].feed_cursor)
+        cursor = self.backend.cursor_now(writers[0].address, hint=writers[0].lost.feed_cursor)
         for writer in writers:
-            writer.cursor_read(cursor)
+            writer.lost.cursor_read(cursor)
         return cursor.value
 
     @cached_property

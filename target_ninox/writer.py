@@ -61,7 +61,7 @@ import re
 from collections.abc import Iterable, Sequence
 
 from ninox_core import termination
-from ninox_core.backend import Backend, Cursor, Saved, TableAddress
+from ninox_core.backend import Backend, Saved, TableAddress
 from ninox_core.errors import (
     NinoxAPIError,
     NinoxBadRequestError,
@@ -83,11 +83,12 @@ from target_ninox.batches import (
     runs,
     set_only,
 )
-from target_ninox.deletes import RecordDeleter
+from target_ninox.deletes import delete_run
 from target_ninox.errors import WriteError
-from target_ninox.feed_answers import FeedReconciler
 from target_ninox.key_index import Key, KeyIndex, normalize
+from target_ninox.lost_answers import LostAnswers
 from target_ninox.mapping import describe_table
+from target_ninox.reconcile import Reconciled, target_id, unknown_outcome
 from target_ninox.rerun_guard import CreatesInDoubt, RerunGuard, read_candidates
 from target_ninox.write_errors import label, lines_of, record_index, span
 
@@ -99,8 +100,8 @@ logger = logging.getLogger(__name__)
 MAX_LOST_ANSWERS = 5
 
 
-class TableWriter(FeedReconciler, RecordDeleter):
-    """Writes batches into one table; owns the table's key index.
+class TableWriter:
+    """Writes batches into one table; owns the table's key index and its lost answers.
 
     Shared by every sink that writes into the same table with the same key
     fields, so a SCHEMA change does not re-read the index.
@@ -144,13 +145,8 @@ class TableWriter(FeedReconciler, RecordDeleter):
         #: `_id` records: an upsert that creates a missing id (classic), or
         #: an update of that record.
         self._id_kind = "upsert" if capabilities.create_with_id else "update"
-        self.feed_cursor: Cursor | None = None
-        #: Highest database sequence known to be at or before every write
-        #: of this run that is not confirmed yet; None until needed.
-        self.known_sq: int | None = None
-        # Records this run created whose sequence is not known to be
-        # <= known_sq: a re-read may return them, and they are not new.
-        self._recent_created: set[int] = set()
+        #: Where a lost answer is read back from, and the reading back.
+        self.lost = LostAnswers(backend, address, table, guard)
         self._dry_ids = 0
         #: Ids of the records this run wrote (for `load_method: overwrite`;
         #: not kept otherwise: a set of a million ids costs 30-60 MB).
@@ -171,7 +167,18 @@ class TableWriter(FeedReconciler, RecordDeleter):
         """Write one batch: its writes and deletions, in input order."""
         for is_delete, run in runs(batch):
             if is_delete:
-                self._delete(stream_name, run, stats)
+                if any(r.record_id is None and r.key is not None for r in run):
+                    self.ensure_index()
+                delete_run(
+                    self.backend,
+                    self.address,
+                    self.table,
+                    self.index,
+                    stream_name,
+                    run,
+                    stats,
+                    dry_run=self.dry_run,
+                )
             else:
                 self._write_run(stream_name, run, stats, key_properties)
 
@@ -183,8 +190,8 @@ class TableWriter(FeedReconciler, RecordDeleter):
             raise RuntimeError("this table writer has no upsert keys")
         if not self.index.loaded:
             self.index.load(self.backend, self.address.workspace, self.address.database)
-            if self.known_sq is None:
-                self.known_sq = self.index.max_sequence
+            if self.lost.known_sq is None:
+                self.lost.known_sq = self.index.max_sequence
         return self.index
 
     def reload_index(self) -> KeyIndex:
@@ -247,7 +254,7 @@ class TableWriter(FeedReconciler, RecordDeleter):
 
         The candidates come from the rerun marker of the STATE the run
         started from (target_ninox/rerun_guard.py); they are matched the way
-        a lost answer is reconciled (`_first_match`).
+        a lost answer is reconciled (target_ninox/reconcile.py).
         """
         guard = self.guard
         unkeyed = [r for r in run if r.record_id is None and r.key is None and not r.deleted]
@@ -286,11 +293,11 @@ class TableWriter(FeedReconciler, RecordDeleter):
         if len(claimed) >= len(candidates):
             return run
         found: set[int] = set()
-        # By lookup, not `_first_match`'s scan: a rerun matches thousands.
+        # By lookup, not `reconcile.first_match`'s scan: a rerun matches thousands.
         matcher = guard.matcher(self.table.id, normalize)
         for record in unkeyed:
             wanted = {fid: normalize(v) for fid, v in set_only(record.fields).items()}
-            match = matcher.take(wanted, claimed, self._recent_created)
+            match = matcher.take(wanted, claimed, self.lost.recent_created)
             if match is None:
                 continue
             claimed.add(match)
@@ -396,7 +403,7 @@ class TableWriter(FeedReconciler, RecordDeleter):
                 self._dry_ids -= 1  # a placeholder id no real record has
                 self.index.set(item.key, self._dry_ids)
             if item.kind != "create":
-                self.written_ids.add(int(self._target_id(item) or 0))
+                self.written_ids.add(int(target_id(item, self._holder) or 0))
             count_write(stats, item.counts_as)
 
     def _post(
@@ -480,27 +487,61 @@ class TableWriter(FeedReconciler, RecordDeleter):
         raise WriteError(
             f"stream {stream_name!r}: {idle_rounds} POSTs in a row to "
             f"{describe_table(self.table)} failed or lost their answer without applying "
-            f"anything; giving up. {self._unknown_outcome(pending)}"
+            f"anything; giving up. {unknown_outcome(pending, keyed=self.index is not None)}"
         )
 
     def _read_back_point(
         self, stream_name: str, pending: Sequence[Planned], key_properties: Sequence[str]
     ) -> None:
-        """Before a write: note the point to read back from should its answer be lost.
-
-        The database sequence (`record_sequences`), else the table's feed
-        cursor, needed only for creates (the rest is transactional).
-        """
-        creates = any(p.kind == "create" for p in pending)
+        """Before a write: note the point to read back from should its answer be lost."""
         try:
-            if self.backend.capabilities.record_sequences:
-                if self.known_sq is None and (len(pending) > 1 or creates):
-                    # Not `schema.seq` alone: servers may leave it out (docs/api.md §10).
-                    self.known_sq = int(self.backend.cursor_now(self.address).value)
-            elif creates:
-                self.take_feed_cursor()
+            self.lost.before_write(pending)
         except NinoxError as exc:
             raise self._failed(stream_name, pending, exc, key_properties) from None
+
+    def _reconcile(
+        self,
+        stream_name: str,
+        pending: list[Planned],
+        stats: WriteStats,
+        key_properties: Sequence[str],
+    ) -> list[Planned]:
+        """After a lost answer: find what Ninox applied; return what to send again."""
+        found = self.lost.read_back(
+            stream_name,
+            pending,
+            self.index,
+            self.reload_index,
+            keyed=bool(key_properties) or self.index is not None,
+        )
+        if found.matched:
+            self._take_found(stream_name, len(pending), found, stats)
+        return list(found.resend)
+
+    def _take_found(
+        self, stream_name: str, sent: int, found: Reconciled, stats: WriteStats
+    ) -> None:
+        """Count and remember the elements a read-back found applied."""
+        for item, record_id in found.applied:
+            if item.kind == "create" and item.key is None and self.guard is not None:
+                self.guard.created(self.table.id, item.sources[0].line, record_id)
+            if item.counts_as == "create":
+                self.lost.recent_created.add(record_id)
+            self.written_ids.add(record_id)
+            count_write(stats, item.counts_as)
+        logger.warning(
+            "Stream '%s': %d of %d elements of the batch were found applied in %s; sending "
+            "%d again.",
+            stream_name,
+            len(found.applied),
+            sent,
+            describe_table(self.table),
+            len(found.resend),
+        )
+
+    def _holder(self, key: Key) -> int | None:
+        """The record holding `key` in the key index (None: none, or no index)."""
+        return self.index.get(key) if self.index is not None else None
 
     def _without_server_upsert(
         self, stream_name: str, pending: list[Planned], exc: NinoxUpsertUnavailable
@@ -637,21 +678,7 @@ class TableWriter(FeedReconciler, RecordDeleter):
             created = [r.id for r in answer] if self.table.has_history else []
         self._tell_guard(answer_top, unkeyed, every_sequence=every_sequence)
         count_writes(stats, pending)
-        self._advance_known_sq(answer_top, created, every_sequence=every_sequence)
-
-    def _advance_known_sq(
-        self, answer_top: int | None, created: list[int], *, every_sequence: bool
-    ) -> None:
-        """Move `known_sq` to the answer's top sequence when it tells every one."""
-        top = self.known_sq or 0
-        if answer_top is not None:
-            top = max(top, answer_top)
-        if self.known_sq is not None and top > self.known_sq and every_sequence:
-            # Everything this run wrote is now at or below known_sq.
-            self.known_sq = top
-            self._recent_created.clear()
-        else:
-            self._recent_created.update(created)
+        self.lost.answered(answer_top, created, every_sequence=every_sequence)
 
     def _tell_guard(
         self, top: int | None, unkeyed: list[tuple[int, int]], *, every_sequence: bool
