@@ -79,7 +79,6 @@ from target_ninox.batches import (
     WriteStats,
     count_write,
     count_writes,
-    merge_fields,
     runs,
     set_only,
 )
@@ -88,6 +87,7 @@ from target_ninox.errors import WriteError
 from target_ninox.key_index import Key, KeyIndex, normalize
 from target_ninox.lost_answers import LostAnswers
 from target_ninox.mapping import describe_table
+from target_ninox.planning import plan_writes
 from target_ninox.reconcile import Reconciled, target_id, unknown_outcome
 from target_ninox.rerun_guard import CreatesInDoubt, RerunGuard, read_candidates
 from target_ninox.write_errors import label, lines_of, record_index, span
@@ -220,7 +220,15 @@ class TableWriter:
         if self.guard is not None and not self.dry_run and unkeyed:
             self.guard.about_to_create(self.table.id, (run[0].line, run[-1].line))
         for attempt in (1, 2):
-            planned = self._plan(run, stats if attempt == 1 else None)
+            plan = plan_writes(
+                run,
+                self.index,
+                match_field=self.match_field,
+                id_kind=self._id_kind,
+            )
+            if attempt == 1:
+                stats.merged += plan.merged
+            planned = plan.elements
             if self.dry_run:
                 self._apply_dry(planned, stats)
                 return
@@ -326,75 +334,6 @@ class TableWriter:
                 f"{describe_table(self.table)}; please report this as a bug"
             )
         return found
-
-    def _plan(self, run: Sequence[PendingRecord], stats: WriteStats | None) -> list[Planned]:
-        """Turn records into write-plan elements, merging records with the same key or id."""
-        if all(r.record_id is None and r.key is None for r in run):
-            # Creates only (append-only, unkeyed streams): nothing is merged,
-            # so an element may hold the record's own fields when none is null.
-            return [
-                Planned(
-                    "create",
-                    r.fields if None not in r.fields.values() else set_only(r.fields),
-                    sources=[r],
-                )
-                for r in run
-            ]
-        planned: list[Planned] = []
-        by_id: dict[int, Planned] = {}
-        by_key: dict[Key, Planned] = {}
-        index = self.index
-        for record in run:
-            if record.record_id is not None:
-                same = by_id.get(record.record_id)
-                if same is not None:
-                    same.values.update(record.fields)
-                    same.sources.append(record)
-                    if stats is not None:
-                        stats.merged += 1
-                    continue
-                item = Planned(
-                    self._id_kind,
-                    dict(record.fields),
-                    record.record_id,
-                    sources=[record],
-                    key=record.key,
-                    counts_as="upsert",
-                )
-                by_id[record.record_id] = item
-                if record.key is not None and index is not None:
-                    # A later keyed record of this key updates this record.
-                    index.set(record.key, record.record_id)
-            elif record.key is not None:
-                same = by_key.get(record.key)
-                if same is not None:
-                    merge_fields(same, record.fields)
-                    same.sources.append(record)
-                    if stats is not None:
-                        stats.merged += 1
-                    continue
-                existing = (
-                    index.get(record.key)
-                    if index is not None and self.match_field is None
-                    else None
-                )
-                if self.match_field is not None:
-                    item = Planned(
-                        "upsert_by",
-                        dict(record.fields),
-                        sources=[record],
-                        match_field=self.match_field,
-                    )
-                elif existing is not None:
-                    item = Planned("update", record.fields, existing, sources=[record])
-                else:
-                    item = Planned("create", set_only(record.fields), sources=[record])
-                item.key = record.key
-                by_key[record.key] = item
-            else:
-                item = Planned("create", set_only(record.fields), sources=[record])
-            planned.append(item)
-        return _grouped_by_kind(planned)
 
     def _apply_dry(self, planned: Sequence[Planned], stats: WriteStats) -> None:
         """Count what would change; keep the index as if it had been written."""
@@ -721,24 +660,6 @@ class TableWriter:
                 f"{head}: Ninox refused {who}: {exc.server_message}. Fix that record. {tail}"
             )
         return WriteError(f"{head} ({span(pending)}): {exc}. {tail}")
-
-
-def _grouped_by_kind(planned: list[Planned]) -> list[Planned]:
-    """The elements with each kind together (stable), when no two write one record.
-
-    A backend with one request per kind (Public API: POST, PATCH, upsert)
-    then sends one of each per batch, not one per change of kind. The
-    elements of a batch write different records (same key or `_id` are
-    merged), so their order changes nothing in Ninox.
-    """
-    kinds = list(dict.fromkeys(p.kind for p in planned))
-    if len(kinds) < 2:
-        return planned
-    targets = [p.record_id for p in planned if p.record_id is not None]
-    if len(targets) != len(set(targets)):
-        return planned
-    rank = {kind: i for i, kind in enumerate(kinds)}
-    return sorted(planned, key=lambda p: rank[p.kind])
 
 
 class _Forgotten(set[int]):
