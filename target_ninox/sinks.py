@@ -11,13 +11,12 @@ queue's worker while the next batch is read (target_ninox/write_queue.py).
 from __future__ import annotations
 
 import time
-import typing as t
 from collections.abc import Sequence
 from functools import partial
 from typing import Any
 
 from jsonschema.exceptions import SchemaError
-from singer_sdk import metrics
+from singer_sdk import Target, metrics
 from singer_sdk.sinks.core import BaseJSONSchemaValidator
 from typing_extensions import override
 
@@ -26,6 +25,7 @@ from ninox_core.errors import NinoxError, ValueConversionError
 from ninox_core.model.schema import NinoxTable
 from target_ninox._sdk_compat import CompatBatchSink
 from target_ninox.commit_policy import HOLD_BATCHES
+from target_ninox.context import RunContext, context_of
 from target_ninox.errors import (
     ConversionError,
     InputError,
@@ -40,15 +40,12 @@ from target_ninox.mapping import (
     ID_COLUMN,
     StreamMapping,
     describe_table,
+    log_mapping,
     map_stream,
     resolve_table,
 )
 from target_ninox.validation import RecordValidator
 from target_ninox.writer import PendingRecord, TableWriter, WriteStats
-
-if t.TYPE_CHECKING:
-    from target_ninox.target import TargetNinox
-
 
 #: The largest record id accepted in `_id` (JSON numbers stay exact below 2^53).
 MAX_RECORD_ID = 2**53 - 1
@@ -99,7 +96,7 @@ class NinoxSink(CompatBatchSink):
 
     def __init__(
         self,
-        target: TargetNinox,
+        target: Target,
         stream_name: str,
         schema: dict[str, Any],
         key_properties: Sequence[str] | None,
@@ -110,32 +107,39 @@ class NinoxSink(CompatBatchSink):
         log a second line for them.
         """
         super().__init__(target, stream_name, schema, key_properties)
-        self._target = target
-        config = target.config
-        self.hard_delete = bool(config.get("hard_delete", False))
+        #: All this sink uses of the run (decision 0028); never the Target itself.
+        self.run: RunContext = context_of(target)
+        settings, destination = self.run.settings, self.run.destination
+        self.hard_delete = settings.hard_delete
         table = resolve_table(
             stream_name,
-            target.ninox_tables,
-            config.get("table_mapping") or {},
-            target.config.get("module") or target.database,
-            container="module" if target.config.get("module") else "database",
+            destination.tables,
+            settings.table_mapping,
+            settings.module or destination.database,
+            container="module" if settings.module else "database",
         )
-        upsert_keys = (config.get("upsert_keys") or {}).get(stream_name)
+        upsert_keys = settings.upsert_keys.get(stream_name)
         self.mapping: StreamMapping = map_stream(
             stream_name,
             table,
             self.schema.get("properties") or {},
             key_properties,
             upsert_keys=upsert_keys,
-            unknown_fields=config.get("unknown_fields", "error"),
+            unknown_fields=settings.unknown_fields,
         )
         #: `append-only`: every record is created, `_id` and keys ignored.
-        self.append_only = target.load_method == "append-only"
+        self.append_only = settings.load_method == "append-only"
         if self.append_only:
             self.mapping.key_properties, self.mapping.key_source = (), ""
-        self.table_writer: TableWriter = target.table_writer(table, self.mapping.key_fields)
-        self.stats: WriteStats = target.stream_stats(stream_name, table)
-        target.report_mapping(self.mapping)
+        self.table_writer: TableWriter = self.run.writers.writer(table, self.mapping.key_fields)
+        self.stats: WriteStats = self.run.writers.stream_stats(stream_name, table)
+        if self.run.reports.first(stream_name):
+            log_mapping(
+                self.run.logger,
+                self.mapping,
+                load_method=settings.load_method,
+                dry_run=settings.dry_run,
+            )
         self._warned_hold = False
         # Read once: `max_size` is a chain of SDK properties, asked per record.
         self._full_at = self.max_size
@@ -209,7 +213,7 @@ class NinoxSink(CompatBatchSink):
     # -------------------------------------------------------------- records
 
     def _line(self) -> int | None:
-        return getattr(self._target.message_reader, "line_number", None) or None
+        return self.run.input_line() or None
 
     @override
     def process_record(self, record: dict[str, Any], context: dict[str, Any]) -> None:
@@ -222,7 +226,7 @@ class NinoxSink(CompatBatchSink):
         if record.get(DELETED_COLUMN) is not None:
             if not self.hard_delete:
                 self.stats.skipped_deletes += 1
-                self._target.commit_policy.record_read(self, line)
+                self.run.policy.record_read(self, line)
                 return
             key, key_values = (None, None)
             if record_id is None and mapping.key_properties:
@@ -241,7 +245,7 @@ class NinoxSink(CompatBatchSink):
             records = context["records"] = []
         records.append(pending)
         once_only = pending.record_id is None and pending.key is None and not pending.deleted
-        self._target.commit_policy.record_read(self, line, once_only=once_only)
+        self.run.policy.record_read(self, line, once_only=once_only)
 
     @property
     @override
@@ -253,7 +257,7 @@ class NinoxSink(CompatBatchSink):
         """
         if self.current_size < self._full_at:
             return False
-        if not self._target.commit_policy.waits_for_state(self):
+        if not self.run.policy.waits_for_state(self):
             return True
         if self.current_size < self._full_at * HOLD_BATCHES:
             return False
@@ -363,11 +367,11 @@ class NinoxSink(CompatBatchSink):
         The write runs on the queue's worker (target_ninox/write_queue.py);
         the commit policy learns its end when it is settled, on this thread.
         """
-        target = self._target
-        target.writes.settle()  # a failed write before this one ends the run here
+        policy, writes = self.run.policy, self.run.writes
+        writes.settle()  # a failed write before this one ends the run here
         records = context.get("records") or []
         context["records"] = []
-        flight = target.commit_policy.batch_sent(self)
+        flight = policy.batch_sent(self)
         started = time.time()
 
         def done(error: BaseException | None) -> None:
@@ -375,11 +379,11 @@ class NinoxSink(CompatBatchSink):
             if isinstance(timer, SettledBatchTimer):
                 timer.settled(started, error)
             if error is not None:
-                target.commit_policy.batch_failed(flight)
+                policy.batch_failed(flight)
                 raise error
-            target.commit_policy.batch_committed(flight)
+            policy.batch_committed(flight)
 
-        target.writes.submit(partial(self.write_batch, records), done)
+        writes.submit(partial(self.write_batch, records), done)
 
     def write_batch(self, records: Sequence[PendingRecord]) -> None:
         """Write converted records (on the write queue's worker); failures are `WriteError`."""
