@@ -21,7 +21,7 @@ import logging
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Any, Protocol
+from typing import Any
 
 from ninox_core.backend import Backend, TableAddress
 from ninox_core.backends import open_backend
@@ -141,31 +141,19 @@ class Destination:
         return int(self.backend.database_cursor(self.workspace, self.database).value)
 
 
-class WriterFactory(Protocol):
-    """How a `TableWriter` is made (the class itself; tests may hand a subclass)."""
-
-    def __call__(
-        self,
-        backend: Backend,
-        address: TableAddress,
-        table: NinoxTable,
-        key_fields: Sequence[NinoxField] = (),
-        *,
-        dry_run: bool = False,
-        guard: RerunGuard | None = None,
-        remember_written: bool = True,
-    ) -> TableWriter:
-        """A writer of `table`."""
-        ...
-
-
 class TableWriters:
     """The run's table writers (shared across SCHEMA changes) and stream counters."""
 
     def __init__(
-        self, destination: Destination, settings: Settings, factory: WriterFactory = TableWriter
+        self,
+        destination: Destination,
+        settings: Settings,
+        factory: type[TableWriter] = TableWriter,
     ) -> None:
-        """No writer until a sink asks; `guard` is set once the run has one."""
+        """No writer until a sink asks; `guard` is set once the run has one.
+
+        `factory`: the writer class (a test may hand a subclass).
+        """
         self._destination = destination
         self._settings = settings
         self._factory = factory
