@@ -1,6 +1,6 @@
 """Planning: a run of converted records + the key index → the write plan.
 
-No I/O (decision 0028; docs/design.md "Writing a batch"): the writer reads
+No I/O (decision 0028; docs/design.md "Write modes"): the writer reads
 the key index before it plans, and sends the plan after. Each record is one
 element (`Planned`, a `WriteOp` with its input records):
 

@@ -1,10 +1,14 @@
 """Writing one batch of converted records into one Ninox table.
 
-The jobs around it live next to it: what a batch holds
-(target_ninox/batches.py), lost-answer reconciliation
-(target_ninox/lost_answers.py), deletions (target_ninox/deletes.py), the
+The I/O shell of the writing part (docs/design.md "The target's parts",
+decision 0028): it owns the table's key index and composes the jobs that
+live next to it: what a batch holds (target_ninox/batches.py), planning
+(target_ninox/planning.py, pure), reading back a lost answer
+(target_ninox/lost_answers.py) and matching what it shows
+(target_ninox/reconcile.py, pure), deletions (target_ninox/deletes.py), the
 messages of failed writes (target_ninox/write_errors.py) and reruns of
-unkeyed creates (target_ninox/rerun_guard.py).
+unkeyed creates (target_ninox/rerun_guard.py). It talks to Ninox only
+through the backend seam (ninox_core/backend.py).
 
 A batch becomes one write plan (plus one deletion per run of deletions),
 written through the backend (`ninox_core.backend`; classic: one `POST
@@ -51,7 +55,7 @@ Ninox 4 tables"):
   (a record cannot be given a chosen id, and creating it under a new id
   would create it again on every run);
 - no `record_sequences`: lost answers are read back through the change
-  feed, or not at all (target_ninox/feed_answers.py).
+  feed, or not at all (target_ninox/lost_answers.py).
 """
 
 from __future__ import annotations
