@@ -20,7 +20,7 @@ per kind then sends one of each per batch.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -120,6 +120,22 @@ def plan_writes(
             item = Planned("create", set_only(record.fields), sources=[record])
         planned.append(item)
     return Plan(grouped_by_kind(planned), merged)
+
+
+def replan_by_key_index(item: Planned, holder: Callable[[Key], int | None]) -> None:
+    """Plan an element again by the key index, in place: update its holder, else create.
+
+    For an element whose server match (`upsert_by`) the server cannot do,
+    or whose record is gone (`NinoxRecordsMissing`). In place: the element
+    is the writer's plan, which a retry of the batch reads again.
+    """
+    held = holder(item.key) if item.key is not None else None
+    item.match_field = None
+    if held is not None:
+        item.kind, item.record_id = "update", held
+    else:
+        item.kind, item.record_id, item.values = "create", None, set_only(item.values)
+    item.counts_as = item.kind
 
 
 def grouped_by_kind(planned: list[Planned]) -> list[Planned]:

@@ -20,7 +20,6 @@ The rules (target_ninox/writer.py has the whole story):
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -41,14 +40,25 @@ KeyHolder = Callable[[Key], "int | None"]
 class Reconciled:
     """What matching found: the elements applied (with their record) and the rest.
 
-    `resend` keeps the plan's order; a keyed create whose key is now held
-    by a record is in it as an update of that record. `matched`: records
-    were read back and matched (the writer then says how many were found).
+    `resend` keeps the plan's order. `updates`: the keyed creates of
+    `resend` whose key is now held by a record, with that record: they are
+    to be sent as updates of it (`apply_updates`). `matched`: records were
+    read back and matched (the writer then says how many were found).
     """
 
     applied: tuple[tuple[Planned, int], ...] = ()
     resend: tuple[Planned, ...] = ()
+    updates: tuple[tuple[Planned, int], ...] = ()
     matched: bool = True
+
+    def apply_updates(self) -> None:
+        """Turn each of `updates` into an update of its record, in place.
+
+        In place: the elements are the writer's plan, which its retry of
+        a batch reads again (docs/design.md "Lost answers").
+        """
+        for item, record_id in self.updates:
+            item.kind, item.record_id = "update", record_id
 
 
 def match_applied(
@@ -66,8 +76,8 @@ def match_applied(
     taken = set(ours)
     applied: list[tuple[Planned, int]] = []
     resend: list[Planned] = []
-    for element in pending:
-        item = element
+    updates: list[tuple[Planned, int]] = []
+    for item in pending:
         if item.kind == "create" and item.key is None:
             wanted = {fid: normalize(v) for fid, v in item.values.items()}
             match = first_match(wanted, changed, taken)
@@ -78,7 +88,7 @@ def match_applied(
             if match is not None and not holds(item.values, by_id.get(match)):
                 if item.kind == "create":
                     # The key exists but not with these values: update it.
-                    item = dataclasses.replace(item, kind="update", record_id=match)
+                    updates.append((item, match))
                 match = None
         if match is None:
             resend.append(item)
@@ -86,7 +96,7 @@ def match_applied(
         if item.counts_as == "create":
             taken.add(match)
         applied.append((item, match))
-    return Reconciled(tuple(applied), tuple(resend))
+    return Reconciled(tuple(applied), tuple(resend), tuple(updates))
 
 
 def keyed_creates_as_updates(pending: Sequence[Planned], holder: KeyHolder) -> Reconciled:
@@ -94,13 +104,12 @@ def keyed_creates_as_updates(pending: Sequence[Planned], holder: KeyHolder) -> R
 
     Resending an update of a record the lost write created is harmless.
     """
-    resend = [
-        dataclasses.replace(item, kind="update", record_id=held)
-        if item.kind == "create" and (held := target_id(item, holder)) is not None
-        else item
+    updates = [
+        (item, held)
         for item in pending
+        if item.kind == "create" and (held := target_id(item, holder)) is not None
     ]
-    return Reconciled((), tuple(resend), matched=False)
+    return Reconciled((), tuple(pending), tuple(updates), matched=False)
 
 
 def target_id(item: Planned, holder: KeyHolder) -> int | None:

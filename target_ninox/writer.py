@@ -91,7 +91,7 @@ from target_ninox.errors import WriteError
 from target_ninox.key_index import Key, KeyIndex, normalize
 from target_ninox.lost_answers import LostAnswers
 from target_ninox.mapping import describe_table
-from target_ninox.planning import plan_writes
+from target_ninox.planning import plan_writes, replan_by_key_index
 from target_ninox.reconcile import Reconciled, target_id, unknown_outcome
 from target_ninox.rerun_guard import CreatesInDoubt, RerunGuard, read_candidates
 from target_ninox.write_errors import label, lines_of, record_index, span
@@ -459,6 +459,7 @@ class TableWriter:
         )
         if found.matched:
             self._take_found(stream_name, len(pending), found, stats)
+        found.apply_updates()
         return list(found.resend)
 
     def _take_found(
@@ -504,15 +505,8 @@ class TableWriter:
         self.match_field = None
         index = self.ensure_index()
         for item in pending:
-            if item.kind != "upsert_by":
-                continue
-            holder = index.get(item.key) if item.key is not None else None
-            item.match_field = None
-            if holder is not None:
-                item.kind, item.record_id = "update", holder
-            else:
-                item.kind, item.values = "create", set_only(item.values)
-            item.counts_as = item.kind
+            if item.kind == "upsert_by":
+                replan_by_key_index(item, index.get)
 
     def _records_missing(
         self,
@@ -552,7 +546,7 @@ class TableWriter:
                 "that they are matched by key."
             )
         if self.index is not None:
-            # A `_id` record's key was taken as held by that id (`_plan`).
+            # A `_id` record's key was taken as held by that id (`plan_writes`).
             self.index.discard_ids(missing)
         for item in rest:
             if item.record_id not in missing:
@@ -567,15 +561,11 @@ class TableWriter:
                     describe_table(self.table),
                 )
                 self.reload_index()
-            item.record_id = None
             if self.match_field is not None:
-                item.kind, item.match_field = "upsert_by", self.match_field
+                item.kind, item.record_id, item.match_field = "upsert_by", None, self.match_field
+                item.counts_as = item.kind
             else:
-                holder = self.ensure_index().get(item.key) if item.key is not None else None
-                item.kind, item.record_id = ("update", holder) if holder else ("create", None)
-                if item.kind == "create":
-                    item.values = set_only(item.values)
-            item.counts_as = item.kind
+                replan_by_key_index(item, self.ensure_index().get)
         return rest
 
     def _take_answer(

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from target_ninox.batches import PendingRecord
-from target_ninox.planning import Plan, grouped_by_kind, plan_writes
+from target_ninox.batches import PendingRecord, Planned
+from target_ninox.planning import Plan, grouped_by_kind, plan_writes, replan_by_key_index
 
 
 class Index(dict[tuple[Any, ...], int]):
@@ -136,3 +136,24 @@ def test_kinds_are_grouped_in_first_seen_order_unless_two_write_one_record():
     kept = plan_writes([rec(1, {"K": "a"}, key=("a",)), rec(2, {"N": 1}, record_id=7)], index)
     assert [p.kind for p in kept.elements] == ["update", "upsert"]
     assert grouped_by_kind([]) == []
+
+
+def test_an_element_planned_again_by_the_key_index_updates_the_holder_else_creates():
+    index = Index({("a",): 7})
+    held = Planned("upsert_by", {"K": "a", "N": None}, key=("a",), match_field="K")
+    gone = Planned("update", {"K": "b", "N": None}, 9, key=("b",), counts_as="upsert")
+    for item in (held, gone):
+        replan_by_key_index(item, index.get)
+    assert (held.kind, held.record_id, held.values, held.counts_as, held.match_field) == (
+        "update",
+        7,
+        {"K": "a", "N": None},
+        "update",
+        None,
+    )
+    assert (gone.kind, gone.record_id, gone.values, gone.counts_as) == (
+        "create",
+        None,
+        {"K": "b"},
+        "create",
+    )

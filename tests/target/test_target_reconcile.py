@@ -65,15 +65,15 @@ def test_a_keyed_create_whose_holder_has_its_values_is_applied():
 def test_a_keyed_create_whose_holder_has_other_values_becomes_an_update_of_it():
     a = create(1, {"A": "k", "B": 2}, key=("k",))
     found = match_applied([a], [Record(7, {"A": "k", "B": 1})], {("k",): 7}.get)
-    assert found.applied == ()
-    (again,) = found.resend
-    assert (again.kind, again.record_id, again.counts_as, again.values) == (
+    assert found == Reconciled((), (a,), ((a, 7),))
+    assert (a.kind, a.record_id) == ("create", None)  # matching changes nothing
+    found.apply_updates()
+    assert (a.kind, a.record_id, a.counts_as, a.values) == (
         "update",
         7,
         "create",
         {"A": "k", "B": 2},
     )
-    assert (a.kind, a.record_id) == ("create", None)  # the input is left as it was
 
 
 def test_a_keyed_create_of_a_key_nobody_holds_is_sent_again():
@@ -101,14 +101,13 @@ def test_without_records_a_held_keys_create_becomes_an_update_and_all_is_resent(
     held, free = create(1, {"A": "k"}, key=("k",)), create(2, {"A": "n"}, key=("n",))
     patch = update(3, 4, {"A": "u"})
     found = keyed_creates_as_updates([held, free, patch], {("k",): 8}.get)
-    assert found.matched is False
-    assert found.applied == ()
+    assert found == Reconciled((), (held, free, patch), ((held, 8),), matched=False)
+    found.apply_updates()
     assert [(p.kind, p.record_id) for p in found.resend] == [
         ("update", 8),
         ("create", None),
         ("update", 4),
     ]
-    assert found.resend[1:] == (free, patch)
 
 
 def test_the_small_parts():
