@@ -39,8 +39,8 @@ def _moment(text: str) -> datetime:
     """One end of an appointment as an aware UTC date-time (naive = UTC)."""
     try:
         return to_utc(parse_datetime(text))
-    except OverflowError:  # year 1 or 9999 pushed out of range by its offset
-        raise ValueError(f"not a date-time: {text!r}") from None
+    except (ValueError, OverflowError):  # also Feb 30, and year 1 pushed out by its offset
+        raise ValueError(f"not a date-time: {text.strip()!r}") from None
 
 
 def parse_appointment(text: str) -> tuple[datetime, datetime]:

@@ -263,7 +263,7 @@ def _write_appointment(field: NinoxField) -> Converter:
             try:
                 start, end = parse_appointment(value)
             except ValueError as exc:
-                raise ValueConversionError(field, value, f"{APPOINTMENT_FORMS} ({exc})") from None
+                raise ValueConversionError(field, value, f"{exc}; {APPOINTMENT_FORMS}") from None
             return appointment_in(generation, start, end)
         raise ValueConversionError(field, value, APPOINTMENT_FORMS)
 
