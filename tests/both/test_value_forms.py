@@ -24,7 +24,7 @@ PUBLIC_APPOINTMENT = "[2024-02-15T09:00:00Z,2024-02-15T10:30:00Z)"
 #: The same appointment written with an offset: each server stores it in UTC.
 ZONED_APPOINTMENT = "[2024-02-15T10:00:00+01:00,2024-02-15T11:30:00+01:00)"
 CLASSIC_INTERVAL, PUBLIC_INTERVAL = "0:25:16.123", "00:25:16.123"
-FORMS = {"next_meeting": OPTIONAL, "time_spent": OPTIONAL}
+FORMS: dict[str, Any] = {"next_meeting": OPTIONAL, "time_spent": OPTIONAL}
 
 
 def read_back(ninox: Ninox) -> dict[str, dict[str, Any]]:
