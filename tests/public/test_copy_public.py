@@ -357,6 +357,35 @@ def test_classic_to_ninox_4_needs_no_renaming_and_keeps_appointments_and_interva
     assert run_target(config, out.messages, public_emulator).exit_code == 0
     assert rows_public(public_emulator, "contacts", COPY) == before
 
+    # The next run brings an update, a create and a deletion, in Ninox 4's forms.
+    with api(emulator) as client:
+        new_meeting = {"Next meeting": "2027-03-01T08:00:00 - 2027-03-01T09:15:30"}
+        client.save_records(DEMO_TEAM, CRM_DB, "A", [{"id": 3, "fields": new_meeting}])
+        [created] = client.save_records(
+            DEMO_TEAM,
+            CRM_DB,
+            "A",
+            [
+                {
+                    "fields": {
+                        "First name": "N",
+                        "Last name": "Eu",
+                        "Time spent": "101:02:03.4",
+                        **new_meeting,
+                    }
+                }
+            ],
+        )
+        client.delete_records(DEMO_TEAM, CRM_DB, "A", [4])
+    again = run_tap(classic_tap_config(emulator), out.state)
+    assert run_target(config, again.messages, public_emulator).exit_code == 0
+    copied = {v[SOURCE_ID]: v for v in rows_public(public_emulator, "contacts", COPY).values()}
+    meeting = "[2027-03-01T08:00:00Z,2027-03-01T09:15:30Z)"
+    assert copied[3]["next_meeting"] == meeting
+    assert copied[int(created["id"])]["next_meeting"] == meeting
+    assert copied[int(created["id"])]["time_spent"] == "101:02:03.4"
+    assert 4 not in copied
+
 
 def test_a_label_two_fields_carry_fails_the_copy_with_one_line(public_emulator, emulator, caplog):
     make_copy_module(public_emulator)
