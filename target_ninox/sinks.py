@@ -21,20 +21,19 @@ from singer_sdk.sinks.core import BaseJSONSchemaValidator
 from typing_extensions import override
 
 from ninox_core.cli.failures import mark_where
-from ninox_core.errors import NinoxError, ValueConversionError
+from ninox_core.errors import NinoxError
 from ninox_core.model.schema import NinoxTable
 from target_ninox._sdk_compat import CompatBatchSink
 from target_ninox.commit_policy import HOLD_BATCHES
 from target_ninox.context import RunContext, context_of
+from target_ninox.conversion import convert_record, record_id_of, record_key
 from target_ninox.errors import (
-    ConversionError,
     InputError,
     MissingKeyError,
     RecordSchemaError,
     WriteError,
     show_value,
 )
-from target_ninox.key_index import KeyIndex, is_empty_key_value
 from target_ninox.mapping import (
     DELETED_COLUMN,
     ID_COLUMN,
@@ -46,9 +45,6 @@ from target_ninox.mapping import (
 )
 from target_ninox.validation import RecordValidator
 from target_ninox.writer import PendingRecord, TableWriter, WriteStats
-
-#: The largest record id accepted in `_id` (JSON numbers stay exact below 2^53).
-MAX_RECORD_ID = 2**53 - 1
 
 
 class _Validator(BaseJSONSchemaValidator):
@@ -221,7 +217,7 @@ class NinoxSink(CompatBatchSink):
         line = self._line() or 0
         record_id = None if self.append_only else record.get(ID_COLUMN)
         if record_id is not None:
-            record_id = self._record_id(record_id, line)
+            record_id = record_id_of(record_id, self.stream_name, line)
         mapping = self.mapping
         if record.get(DELETED_COLUMN) is not None:
             if not self.hard_delete:
@@ -230,15 +226,17 @@ class NinoxSink(CompatBatchSink):
                 return
             key, key_values = (None, None)
             if record_id is None and mapping.key_properties:
-                key, key_values = self._key(
-                    record, self._convert(record, line), line, optional=False
+                key, key_values = record_key(
+                    mapping, record, convert_record(mapping, record, line), line, optional=False
                 )
             pending = PendingRecord(line, {}, record_id, key, key_values, deleted=True)
         else:
-            fields = self._convert(record, line)
+            fields = convert_record(mapping, record, line)
             key, key_values = (None, None)
             if mapping.key_properties:
-                key, key_values = self._key(record, fields, line, optional=record_id is not None)
+                key, key_values = record_key(
+                    mapping, record, fields, line, optional=record_id is not None
+                )
             pending = PendingRecord(line, fields, record_id, key, key_values)
         records = context.get("records")
         if records is None:
@@ -271,92 +269,6 @@ class NinoxSink(CompatBatchSink):
                 self.current_size,
             )
         return True
-
-    def _convert(self, record: dict[str, Any], line: int) -> dict[str, Any]:
-        """Property values → `{field id: Ninox value}`."""
-        writers = self.mapping.writers
-        skipped = self.mapping.skipped
-        fields: dict[str, Any] = {}
-        for prop, value in record.items():
-            writer = writers.get(prop)
-            if writer is None:
-                if prop in skipped:
-                    continue
-                # A property the SCHEMA did not declare; an unknown one fails
-                # (the reader adds the line number to the message).
-                writer = self.mapping.resolve_extra(prop)
-                if writer is None:
-                    continue
-            try:
-                fields[writer.field.id] = writer.convert(value)
-            except ValueConversionError as exc:
-                raise ConversionError(
-                    f"{self._who(record)}field {exc.field_name!r} ({exc.field_type}) of "
-                    f"{describe_table(self.mapping.table)} cannot take the value "
-                    f"{show_value(value)} of property {prop!r}: {exc.reason}",
-                    stream=self.stream_name,
-                    line=line or None,
-                    field=prop,
-                    value=value,
-                ) from None
-        return fields
-
-    def _key(
-        self, record: dict[str, Any], fields: dict[str, Any], line: int, *, optional: bool
-    ) -> tuple[Any, Any]:
-        """The record's upsert key: (index key, input values), or (None, None).
-
-        An empty key value (null, `""`, only spaces) is no key: Ninox leaves
-        empty fields out, so it would match every record whose key field is
-        empty (SPEC "Trust no answer"). A record identified by `_id`
-        (`optional`) does without; any other is refused.
-        """
-        props = self.mapping.key_properties
-        values = [fields.get(self.mapping.writers[p].field.id) for p in props]
-        empty = [p for p, v in zip(props, values, strict=True) if is_empty_key_value(v)]
-        if empty:
-            if optional:
-                return None, None
-            shown = record.get(empty[0])
-            raise InputError(
-                f"the record's upsert key {', '.join(map(repr, empty))} is "
-                f"{'missing or null' if shown is None else f'empty ({show_value(shown)})'} "
-                f"(the key is {list(props)}, from {self.mapping.key_source}); an empty key "
-                "matches no record, so give every keyed record a key value",
-                stream=self.stream_name,
-                line=line or None,
-                field=empty[0],
-                value=shown,
-            )
-        return KeyIndex.key_of(values), tuple(record.get(p) for p in props)
-
-    def _record_id(self, value: Any, line: int) -> int:
-        if type(value) is int and 0 < value <= MAX_RECORD_ID:
-            return value
-        try:
-            number = int(str(value))
-        except ValueError:
-            number = 0
-        if 0 < number <= MAX_RECORD_ID and str(number) == str(value).strip():
-            return number
-        raise ConversionError(
-            "_id must be a Ninox record id, a whole number from 1 to "
-            f"{MAX_RECORD_ID}, not {show_value(value)}; send records without _id to "
-            "create them",
-            stream=self.stream_name,
-            line=line or None,
-            field=ID_COLUMN,
-            value=value,
-        )
-
-    def _who(self, record: dict[str, Any]) -> str:
-        if record.get(ID_COLUMN) is not None:
-            return f"record _id {record[ID_COLUMN]!r}: "
-        props = self.mapping.key_properties
-        if props:
-            shown = ", ".join(f"{p}={show_value(record.get(p), 40)}" for p in props)
-            return f"record with key {shown}: "
-        return ""
 
     # -------------------------------------------------------------- batches
 
