@@ -239,6 +239,7 @@ class Backend(Protocol):
         page_size: int | None = None,
         choice_style: str = "names",
         on_repaired: RepairReport | None = None,
+        exact: bool = True,
     ) -> Iterator[list[Record]]:
         """Pages of the table's records in ascending id order, never empty.
 
@@ -248,6 +249,11 @@ class Backend(Protocol):
         `page_size`: records per page, by default `capabilities.max_page_size`
         (every read's default: the fewest requests).
         `on_repaired(record id, field)` hears of text the backend repaired.
+        `exact`: every record that exists throughout the scan is in it,
+        also when others are deleted meanwhile. `exact=False` lets a
+        backend without `stable_paging` skip such a record for fewer
+        requests (Public API: pages without overlap, docs/decisions/0022);
+        its caller must catch the skip (docs/decisions/0023).
         """
         ...
 
@@ -267,6 +273,18 @@ class Backend(Protocol):
         when the table has no history (any more) or the server has no
         change feed (Public API): the caller then reads in full, without
         a bookmark.
+        """
+        ...
+
+    def scan_window(self, start: Cursor, seconds: float) -> tuple[str, str] | None:
+        """The server times a read may have seen changes in, as RFC 3339 UTC texts.
+
+        `start`: the `cursor_now` the read took first; `seconds`: how long
+        it ran from just before taking it (the client's monotonic clock,
+        so clock offsets cancel). The window starts at the cursor's time
+        less the backend's look-back and ends `seconds` and a small margin
+        after the server's time at `start`. None where cursors are no
+        times (classic sequences: their scans are exact anyway).
         """
         ...
 

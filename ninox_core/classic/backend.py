@@ -95,6 +95,7 @@ class ClassicBackend:
         page_size: int | None = None,
         choice_style: str = "names",
         on_repaired: RepairReport | None = None,
+        exact: bool = True,  # noqa: ARG002 (keyset pages are exact whatever is deleted)
     ) -> Iterator[list[Record]]:
         """Keyset pages (`sinceId`, `sinceSq`, `style=ids`) as `Record`s."""
         field_ids = FieldIds(table)
@@ -137,6 +138,10 @@ class ClassicBackend:
                 since_sq=None if hint is None else hint.value,
             )
         )
+
+    def scan_window(self, start: Cursor, seconds: float) -> tuple[str, str] | None:  # noqa: ARG002
+        """None: sequences are no times, and keyset scans skip nothing."""
+        return None
 
     def database_cursor(self, workspace: str, database: str) -> Cursor:
         """The database's `schema.seq`."""

@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from datetime import timedelta
 from typing import Any, TypeVar
 
 from ninox_core.backend import (
@@ -204,12 +205,15 @@ class PublicBackend:
         page_size: int | None = None,
         choice_style: str = "names",  # noqa: ARG002 (choices read as names; the reader maps)
         on_repaired: RepairReport | None = None,
+        exact: bool = True,
     ) -> Iterator[list[Record]]:
         """Offset pages of the table (`scan.scan_rows`), each in ascending id order, no id twice.
 
         No `since` (the feed has ids only: `changes` + `read_records`).
         `after_id` drops the ids up to it (there is no keyset paging: the
-        read still starts at the first record).
+        read still starts at the first record). `exact`: pages overlap by
+        one record (a deletion during the scan hides nothing); without,
+        ⌈N/100⌉ pages and the caller catches a skipped record.
         """
         if since is not None:
             raise ValueError("the Public API reads changes by id: use changes() and read_records()")
@@ -231,7 +235,7 @@ class PublicBackend:
             )
             return page
 
-        for offset, sort, rows in scan_rows(fetch, limit, path):
+        for offset, sort, rows in scan_rows(fetch, limit, path, overlap=exact):
             fresh = [row for row in rows if int(row["id"]) > after_id]
             if reader.lacks_formulas(fresh):
                 page = {"limit": limit, "offset": offset, **({"sort": sort} if sort else {})}
@@ -335,6 +339,18 @@ class PublicBackend:
         where = f"table {address.table}"
         page = self._feed_page(address, {"since": feed.probe_since(), "limit": 1}, where)
         return feed.cursor_at(str(page.meta["asOf"]))
+
+    def scan_window(self, start: Cursor, seconds: float) -> tuple[str, str] | None:
+        """`[start's time, start's time + LOOKBACK + seconds + SCAN_WINDOW_MARGIN]`.
+
+        A `cursor_now` is the probe's `asOf` less `feed.LOOKBACK`: the
+        window starts there (a deletion committed just before `asOf` is
+        in it too) and ends `seconds` (client clock) after `asOf`, plus
+        `feed.SCAN_WINDOW_MARGIN` for the feed's millisecond stamps.
+        """
+        begin = feed.since_of(start, "the scan's start")
+        end = begin + feed.LOOKBACK + timedelta(seconds=seconds) + feed.SCAN_WINDOW_MARGIN
+        return feed.stamp(begin), feed.stamp(end)
 
     def database_cursor(self, workspace: str, database: str) -> Cursor:  # noqa: ARG002
         """The server's time now, from the schema change feed's `asOf` (one probe)."""

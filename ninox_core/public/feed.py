@@ -26,6 +26,10 @@ from ninox_core.public.records import record_id
 
 #: Subtracted from every `asOf` a cursor holds (docs/decisions/0022).
 LOOKBACK = timedelta(seconds=60)
+#: Added to the end of a scan's window (`PublicBackend.scan_window`): the
+#: feed stamps milliseconds, and the two clocks may tick at slightly
+#: different rates over a long scan.
+SCAN_WINDOW_MARGIN = timedelta(seconds=2)
 #: How far before now (client clock) the probe for the current `asOf` asks from.
 PROBE_WINDOW = timedelta(hours=1)
 #: The feed's retention when the server does not say (`retentionCutoff`
