@@ -78,6 +78,19 @@ class Record(msgspec.Struct, gc=False):
     modified_by: Any = None
 
 
+@dataclass(slots=True)
+class ScanReport:
+    """What a scan that is not `exact` tells its caller as it ends (`Backend.scan`).
+
+    `read_before_last`: the largest id the scan had read before its last
+    request. A record deleted during the scan can have hidden another from
+    it (by shifting offset pages) only if it was read before a later
+    request: only a deletion of an id up to this one can (0: none can).
+    """
+
+    read_before_last: int = 0
+
+
 @dataclass(frozen=True, slots=True)
 class Cursor:
     """A point in a table's (or database's) history, opaque to the algorithms.
@@ -240,6 +253,7 @@ class Backend(Protocol):
         choice_style: str = "names",
         on_repaired: RepairReport | None = None,
         exact: bool = True,
+        report: ScanReport | None = None,
     ) -> Iterator[list[Record]]:
         """Pages of the table's records in ascending id order, never empty.
 
@@ -253,7 +267,8 @@ class Backend(Protocol):
         also when others are deleted meanwhile. `exact=False` lets a
         backend without `stable_paging` skip such a record for fewer
         requests (Public API: pages without overlap, docs/decisions/0022);
-        its caller must catch the skip (docs/decisions/0023).
+        its caller must catch the skip (docs/decisions/0023), with what
+        `report` says when the pages end (left as it is by exact scans).
         """
         ...
 

@@ -64,7 +64,15 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from ninox_core.backend import Backend, Capabilities, ChangeSet, Cursor, Record, TableAddress
+from ninox_core.backend import (
+    Backend,
+    Capabilities,
+    ChangeSet,
+    Cursor,
+    Record,
+    ScanReport,
+    TableAddress,
+)
 from ninox_core.errors import NinoxCursorExpired, NinoxError
 from ninox_core.model.datetimes import parse_datetime, to_utc
 from ninox_core.model.schema import NinoxTable
@@ -80,9 +88,11 @@ CHECKS_BY_ID_LIMIT = 1000
 WORKSPACE_KEY = "ninox_workspace"
 #: Stream-state key: the ids of the last complete read (`SCAN_READ` tables).
 IDS_KEY = "ninox_ids"
-#: Stream-state key (`FEED_READ` tables): `start/end`, the server times
+#: Stream-state key (`FEED_READ` tables): `start/end/id`, the server times
 #: (RFC 3339 UTC) the last full read without overlap ran in
-#: (`Backend.scan_window`); absent after an incremental or exact read.
+#: (`Backend.scan_window`) and the largest id it read before its last
+#: request (`ScanReport`); absent after an incremental or exact read, or
+#: when no deletion can have hidden a record (a one-page read).
 WINDOW_KEY = "ninox_scan_window"
 #: Id-range texts larger than this are not kept (see `ScanRead.keep_ids`).
 IDS_STATE_LIMIT_BYTES = 1_000_000
@@ -144,15 +154,19 @@ class TableRead:
         changed_at: Mapping[int, str] | None = None,
         *,
         exact: bool,
+        report: ScanReport | None = None,
     ) -> Iterator[list[Row]]:
         """Every record of the table, a page at a time, with a STATE after each page.
 
         The ids read are added to `seen`; `changed_at` gives `_changed_at`
         of the ids the feed reported. `exact=False`: the fewest requests,
         and a record may be skipped when another is deleted meanwhile
-        (module docstring: how the caller catches it).
+        (module docstring: how the caller catches it), with what `report`
+        says when the pages end.
         """
-        pages = self.backend.scan(self.address, self.table, page_size=self.page_size, exact=exact)
+        pages = self.backend.scan(
+            self.address, self.table, page_size=self.page_size, exact=exact, report=report
+        )
         for page in pages:
             for record in page:
                 seen.add(record.id)
@@ -251,7 +265,7 @@ class FeedRead:
             yield from self._full(None, reason="in full (bookmark expired)")
             return
         cursor = changes.cursor or Cursor(bookmark)
-        window: tuple[str, str] | None = None
+        window: str | None = None
         hidden = self._deleted_during_last_scan(changes)
         if hidden is not None:
             read.logger.warning(
@@ -288,31 +302,34 @@ class FeedRead:
             yield from _batched(self._removed(changes), read.page_size)
         self._finish(cursor, window)
 
-    def _finish(self, bookmark: Cursor, window: tuple[str, str] | None) -> None:
+    def _finish(self, bookmark: Cursor, window: str | None) -> None:
         """The read completed: the new bookmark, and the window of its scan (or none)."""
         read = self.read
         read.bookmark = str(bookmark.value)
         if window is None:
             read.state.pop(WINDOW_KEY, None)
         else:
-            read.state[WINDOW_KEY] = "/".join(window)
+            read.state[WINDOW_KEY] = window
 
     def _deleted_during_last_scan(self, changes: ChangeSet) -> str | None:
         """Why the last full read may have skipped a record (None: it cannot have).
 
         The feed since the bookmark covers the last full read's window: a
-        deletion stamped inside it (or not stamped) may have shifted an
-        unread record behind that read's cursor.
+        deletion stamped inside it (or not stamped) of a record that read
+        had passed before its last request may have shifted an unread
+        record behind that read's cursor.
         """
         text = self.read.state.get(WINDOW_KEY)
         if text is None:
             return None
-        start, _, end = str(text).partition("/")
+        start, end, below = [*str(text).split("/"), "", ""][:3]
         first, last = _moment(start), _moment(end)
-        if first is None or last is None:
+        if first is None or last is None or not below.isdigit():
             return f"the state's {WINDOW_KEY} {str(text)[:60]!r} is not what tap-ninox wrote"
         inside = 0
         for record_id in changes.removed:
+            if record_id > int(below):
+                continue  # read on the last page or not at all: it shifted nothing unread
             when = _moment(changes.changed_at.get(record_id))
             if when is None or first <= when <= last:
                 inside += 1
@@ -358,17 +375,18 @@ class FeedRead:
         changed_at: Mapping[int, str] | None = None,
         exact: bool = False,
         began: float | None = None,
-    ) -> Generator[list[Row], None, tuple[str, str] | None]:
+    ) -> Generator[list[Row], None, str | None]:
         """Read the table in full; bookmark the cursor taken before (`start`, else now).
 
         Taken before the scan, the cursor covers every change the scan may
         have missed: the next run reads them (decision 0002's argument,
         with the feed's `asOf` for the sequence). A scan that is not
         `exact` may skip a record when another is deleted meanwhile: it
-        returns its window (`Backend.scan_window`; `began`: the monotonic
-        time just before `start` was taken), which the next run checks
-        against the feed's deletions (module docstring). An exact scan
-        (or a backend without a window) returns None.
+        returns its window (`WINDOW_KEY`; `began`: the monotonic time just
+        before `start` was taken), which the next run checks against the
+        feed's deletions (module docstring). An exact scan (or a backend
+        without a window, or a read no deletion can have shifted) returns
+        None.
         """
         read = self.read
         if start is None:
@@ -388,8 +406,12 @@ class FeedRead:
         # read's deletions are found by comparing, once (then no more ids).
         previous = read.previous_ids()
         seen = IdRanges()
-        yield from read.scan(seen, changed_at=changed_at, exact=exact)
-        window = None if exact else read.backend.scan_window(first, time.monotonic() - began)
+        report = ScanReport()
+        yield from read.scan(seen, changed_at=changed_at, exact=exact, report=report)
+        window = None
+        times = read.backend.scan_window(first, time.monotonic() - began)
+        if not exact and times is not None and report.read_before_last > 0:
+            window = f"{times[0]}/{times[1]}/{report.read_before_last}"
         if previous is not None:
             yield from read.vanished(list(missing(previous, seen)), seen)
         read.state.pop(IDS_KEY, None)

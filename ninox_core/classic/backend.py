@@ -20,6 +20,7 @@ from ninox_core.backend import (
     FileOpener,
     Record,
     RepairReport,
+    ScanReport,
     TableAddress,
     WriteOp,
     WriteResult,
@@ -96,6 +97,7 @@ class ClassicBackend:
         choice_style: str = "names",
         on_repaired: RepairReport | None = None,
         exact: bool = True,  # noqa: ARG002 (keyset pages are exact whatever is deleted)
+        report: ScanReport | None = None,  # noqa: ARG002 (nothing to report: exact)
     ) -> Iterator[list[Record]]:
         """Keyset pages (`sinceId`, `sinceSq`, `style=ids`) as `Record`s."""
         field_ids = FieldIds(table)

@@ -26,6 +26,7 @@ from ninox_core.backend import (
     Record,
     RepairReport,
     Saved,
+    ScanReport,
     TableAddress,
     WriteOp,
     WriteResult,
@@ -206,6 +207,7 @@ class PublicBackend:
         choice_style: str = "names",  # noqa: ARG002 (choices read as names; the reader maps)
         on_repaired: RepairReport | None = None,
         exact: bool = True,
+        report: ScanReport | None = None,
     ) -> Iterator[list[Record]]:
         """Offset pages of the table (`scan.scan_rows`), each in ascending id order, no id twice.
 
@@ -213,7 +215,7 @@ class PublicBackend:
         `after_id` drops the ids up to it (there is no keyset paging: the
         read still starts at the first record). `exact`: pages overlap by
         one record (a deletion during the scan hides nothing); without,
-        ⌈N/100⌉ pages and the caller catches a skipped record.
+        ⌈N/100⌉ pages and the caller catches a skipped record (`report`).
         """
         if since is not None:
             raise ValueError("the Public API reads changes by id: use changes() and read_records()")
@@ -235,7 +237,7 @@ class PublicBackend:
             )
             return page
 
-        for offset, sort, rows in scan_rows(fetch, limit, path, overlap=exact):
+        for offset, sort, rows in scan_rows(fetch, limit, path, overlap=exact, report=report):
             fresh = [row for row in rows if int(row["id"]) > after_id]
             if reader.lacks_formulas(fresh):
                 page = {"limit": limit, "offset": offset, **({"sort": sort} if sort else {})}
@@ -341,15 +343,16 @@ class PublicBackend:
         return feed.cursor_at(str(page.meta["asOf"]))
 
     def scan_window(self, start: Cursor, seconds: float) -> tuple[str, str] | None:
-        """`[start's time, start's time + LOOKBACK + seconds + SCAN_WINDOW_MARGIN]`.
+        """`[start's time, asOf + seconds + margins]` (`feed.SCAN_WINDOW_*`).
 
         A `cursor_now` is the probe's `asOf` less `feed.LOOKBACK`: the
-        window starts there (a deletion committed just before `asOf` is
-        in it too) and ends `seconds` (client clock) after `asOf`, plus
-        `feed.SCAN_WINDOW_MARGIN` for the feed's millisecond stamps.
+        window starts there (a deletion stamped before an `asOf` that ran
+        ahead of it is in it too) and ends `seconds` (client clock) after
+        `asOf`, plus the margins for millisecond stamps and clock rates.
         """
         begin = feed.since_of(start, "the scan's start")
-        end = begin + feed.LOOKBACK + timedelta(seconds=seconds) + feed.SCAN_WINDOW_MARGIN
+        late = feed.SCAN_WINDOW_MARGIN + timedelta(seconds=seconds * (1 + feed.SCAN_WINDOW_RATE))
+        end = begin + feed.LOOKBACK + late
         return feed.stamp(begin), feed.stamp(end)
 
     def database_cursor(self, workspace: str, database: str) -> Cursor:  # noqa: ARG002

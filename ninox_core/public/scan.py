@@ -52,6 +52,7 @@ import logging
 from collections.abc import Callable, Iterator
 from typing import Any
 
+from ninox_core.backend import ScanReport
 from ninox_core.errors import NinoxAPIError, NinoxBadRequestError, NinoxNotFoundError
 from ninox_core.public.checks import Page
 from ninox_core.public.records import record_id
@@ -69,16 +70,23 @@ class _Unordered(Exception):
 
 
 def scan_rows(
-    fetch: FetchRecords, limit: int, where: str, *, overlap: bool = False
+    fetch: FetchRecords,
+    limit: int,
+    where: str,
+    *,
+    overlap: bool = False,
+    report: ScanReport | None = None,
 ) -> Iterator[tuple[int, str | None, list[dict[str, Any]]]]:
     """`(offset, sort, rows)` of each page with records not read before, ids ascending.
 
     `overlap`: pages overlap by one record, so a deletion during the read
-    hides no record (module docstring); without, the fewest requests.
+    hides no record (module docstring); without, the fewest requests, and
+    `report.read_before_last` tells which deletions may have hidden one.
     """
     passed_on = _Runs()
+    report = report or ScanReport()
     try:
-        yield from _read(fetch, limit, None, passed_on, where, overlap=overlap)
+        yield from _read(fetch, limit, None, passed_on, where, overlap=overlap, report=report)
         return
     except _Unordered as found:
         logger.warning(
@@ -87,7 +95,7 @@ def scan_rows(
             found,
         )
     try:
-        yield from _read(fetch, limit, "id", passed_on, where, overlap=overlap)
+        yield from _read(fetch, limit, "id", passed_on, where, overlap=overlap, report=report)
     except (_Unordered, NinoxBadRequestError, NinoxNotFoundError) as failed:
         raise NinoxAPIError(
             200,
@@ -130,6 +138,7 @@ def _read(
     where: str,
     *,
     overlap: bool,
+    report: ScanReport,
 ) -> Iterator[tuple[int, str | None, list[dict[str, Any]]]]:
     """One attempt at the whole read; `earlier`: ids an attempt before passed on.
 
@@ -145,6 +154,9 @@ def _read(
     back = 1
     stepped_back = False
     while True:
+        # The largest id read before this request, by any attempt (`earlier`
+        # holds this attempt's too, unless it is a retry).
+        report.read_before_last = max(last, earlier.ends[-1] if earlier.ends else 0)
         page = fetch(offset, limit, sort)
         ids = [record_id(row.get("id")) or 0 for row in page.rows]
         if any(a >= b for a, b in itertools.pairwise(ids)):
