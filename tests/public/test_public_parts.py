@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from ninox_core.backend import ChangeSet, Cursor, WriteOp
+from ninox_core.backend import ChangeSet, Cursor, ScanReport, WriteOp
 from ninox_core.errors import NinoxCursorExpired, NinoxError
 from ninox_core.model import fieldtypes
 from ninox_core.model.schema import NinoxField, NinoxTable
@@ -334,6 +334,32 @@ def test_a_scan_without_overlap_may_skip_a_record_when_one_before_the_cursor_is_
     got = read(table)
     assert len(got) == len(set(got))
     assert set(table.ids) - set(got) == {11, 22}
+
+
+def test_a_scan_reports_the_largest_id_read_before_its_last_request():
+    report = ScanReport()
+    list(scan_rows(Table(range(1, 26)).fetch, 10, "/t", report=report))
+    assert report.read_before_last == 20  # the short page at offset 20 was the last
+    one_page = ScanReport()
+    list(scan_rows(Table(range(1, 6)).fetch, 10, "/t", report=one_page))
+    assert one_page.read_before_last == 0  # no deletion can have hidden anything
+
+
+def test_a_full_last_page_that_says_more_reports_every_id_read():
+    # V7: the empty page after the full last one is the last request.
+    served = iter(
+        [
+            Page([{"id": str(i)} for i in range(1, 11)], has_more=True, limit=10, meta={}),
+            Page([], has_more=False, limit=10, meta={}),
+        ]
+    )
+    report = ScanReport()
+    rows = [
+        r
+        for _, _, page in scan_rows(lambda o, n, s: next(served), 10, "/t", report=report)
+        for r in page
+    ]
+    assert len(rows) == 10 and report.read_before_last == 10
 
 
 def test_a_scan_with_overlap_overlaps_pages_by_one_record():
