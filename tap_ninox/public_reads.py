@@ -386,9 +386,11 @@ class FeedRead:
         before `start` was taken), which the next run checks against the
         feed's deletions (module docstring). An exact scan (or a backend
         without a window, or a read no deletion can have shifted) returns
-        None.
+        None. Without `start` the read is the run's whole read: it sets the
+        bookmark and window itself; else its caller does, when it ends.
         """
         read = self.read
+        whole = start is None
         if start is None:
             began = time.monotonic()
             try:
@@ -415,7 +417,8 @@ class FeedRead:
         if previous is not None:
             yield from read.vanished(list(missing(previous, seen)), seen)
         read.state.pop(IDS_KEY, None)
-        self._finish(first, window)
+        if whole:
+            self._finish(first, window)
         return window
 
     def _without_feed(self, why: NinoxCursorExpired) -> Iterator[list[Row]]:
