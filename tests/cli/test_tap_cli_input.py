@@ -331,19 +331,20 @@ def test_a_discovered_catalog_is_accepted(emulator, tmp_path):
     assert result.returncode == 0, result.stderr[-2000:]
 
 
-def test_a_trickling_server_times_out_at_request_timeout(tmp_path):
+def test_a_trickling_server_times_out_at_request_timeout(tmp_path, sleeps):
     answer = http_answer(200, "[" + " " * 200 + "]")
-    with canned_server(answer, trickle=0.2) as base:
+    with canned_server(answer, trickle=0.1) as base:
         config = {
             "api_key": SECRET,
             "team_id": "t",
             "base_url": base,
-            "request_timeout": 1.5,
+            "request_timeout": 0.5,
             "max_retries": 1,
         }
         path = write(tmp_path, "config.json", config)
         started = time.monotonic()
         result = run("tap", "--config", path, "--discover")
         elapsed = time.monotonic() - started
-    result.assert_one_line_failure("no complete answer within request_timeout (1.5 s)")
-    assert elapsed < 12  # two tries of 1.5 s and one backoff, plus start-up
+    result.assert_one_line_failure("no complete answer within request_timeout (0.5 s)")
+    assert len(sleeps) == 1  # one backoff between the two tries (recorded, not slept)
+    assert elapsed + sum(sleeps) < 12  # two tries of 0.5 s and one backoff, plus start-up
