@@ -260,7 +260,8 @@ def test_the_key_echoed_by_a_server_never_reaches_output_at_debug(tmp_path):
             assert SECRET not in result.stderr + result.stdout
 
 
-def test_a_key_in_base_url_never_reaches_output_at_debug(tmp_path):
+def test_a_key_in_base_url_never_reaches_output_at_debug(tmp_path, sleeps):
+    # `sleeps`: the retry happens (and logs), its wait is recorded.
     with canned_server(http_answer(503, "down", "text/plain")) as base:
         host = base.split("//", 1)[1]
         config = {

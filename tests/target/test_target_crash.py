@@ -188,7 +188,7 @@ def test_killed_load_sweep_partial_batches(emulator, tmp_path, mode, variant, se
     crash_and_rerun(emulator, tmp_path, mode, seed, variant, SWEEP_TOTAL)
 
 
-def test_retries_exhausted_after_three_batches_emits_their_states(emulator):
+def test_retries_exhausted_after_three_batches_emits_their_states(emulator, sleeps):
     make_database(emulator)
     config = target_config(emulator, batch_size_rows=20, max_retries=2)
     messages = [schema("people", PROPS)]
