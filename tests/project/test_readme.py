@@ -14,6 +14,7 @@ import os
 import re
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import duckdb
@@ -149,6 +150,17 @@ IN_PROCESS_COMMANDS = {
 }
 
 
+@contextlib.contextmanager
+def working_directory(path: Path) -> Iterator[None]:
+    """`cd path` for the block (contextlib.chdir is Python 3.11+)."""
+    before = Path.cwd()
+    os.chdir(path)
+    try:
+        yield
+    finally:
+        os.chdir(before)
+
+
 def in_process(command: str, cwd: Path) -> subprocess.CompletedProcess[str] | None:
     """Run `command` in this process if it is only connectors, `|` and `> FILE`; else None."""
     if re.search(r"[\n;&<$`()'\"\\]", command):
@@ -163,7 +175,7 @@ def in_process(command: str, cwd: Path) -> subprocess.CompletedProcess[str] | No
             return None
         stages.append((IN_PROCESS_COMMANDS[name], words[len(name) :], output))
     piped, errors, code = "", "", 0
-    with contextlib.chdir(cwd):
+    with working_directory(cwd):
         for which, args, output in stages:
             done = run(which, *args, input=piped)
             errors += done.stderr
