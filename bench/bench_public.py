@@ -6,8 +6,9 @@ For each size, the Public API emulator holds one table of that many
 records (with history) and one of the same size without history, in module
 `bench`. The `tap-ninox` command reads the module in full, then, after
 `--changes` updates and a few deletions in each table, incrementally. Prints
-per run the requests by kind (record pages, change-feed pages, one-record
-reads, metadata), the records emitted, the seconds, and the tap process's
+per run the requests by kind (record pages, also per table; change-feed
+pages, one-record reads, metadata), the full read's pages per table against
+⌈N/100⌉ (pages without overlap), the records emitted, the seconds, and the tap process's
 peak RSS (its `ru_maxrss`, measured in a helper process per run). The RSS
 should be flat across sizes: the tap holds one page at a time, plus the
 compact id ranges of the table without history (docs/design.md "Reading
@@ -18,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import re
 import subprocess
@@ -86,11 +88,15 @@ def change(emu: PublicEmulator, changes: int) -> None:
 
 
 def kinds(emu: PublicEmulator) -> dict[str, int]:
-    """The logged requests by kind."""
+    """The logged requests by kind (record pages also per table)."""
     counts = {"pages": 0, "feed": 0, "by_id": 0, "metadata": 0}
+    for name in (HISTORY, NO_HISTORY):
+        counts[f"pages {name}"] = 0
     for request in emu.requests:
         if request.path.endswith("/records"):
             counts["pages"] += 1
+            table = request.path.rsplit("/", 2)[-2]
+            counts[f"pages {table}"] = counts.get(f"pages {table}", 0) + 1
         elif request.path.endswith("/records/changes"):
             counts["feed"] += 1
         elif re.search(r"/record/\d+$", request.path):
@@ -171,6 +177,14 @@ def main(argv: list[str] | None = None) -> int:
                         f"records {figures['records']:>7}  {figures['seconds']:>6} s  "
                         f"tap RSS {figures['rss_mib']} MiB"
                     )
+                pages = full["requests"]
+                print(
+                    f"{size:>7} records/table  full-read pages per table: "
+                    f"{HISTORY} (history) {pages[f'pages {HISTORY}']} + {pages['feed']} feed "
+                    "probe, "
+                    f"{NO_HISTORY} {pages[f'pages {NO_HISTORY}']}; "
+                    f"⌈N/100⌉ = {math.ceil(size / 100)}"
+                )
                 print(f"{size:>7} records/table  ninox_ids in the state: {ids_bytes} bytes")
                 sys.stdout.flush()
     finally:

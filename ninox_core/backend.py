@@ -78,6 +78,19 @@ class Record(msgspec.Struct, gc=False):
     modified_by: Any = None
 
 
+@dataclass(slots=True)
+class ScanReport:
+    """What a scan that is not `exact` tells its caller as it ends (`Backend.scan`).
+
+    `read_before_last`: the largest id the scan had read before its last
+    request. A record deleted during the scan can have hidden another from
+    it (by shifting offset pages) only if it was read before a later
+    request: only a deletion of an id up to this one can (0: none can).
+    """
+
+    read_before_last: int = 0
+
+
 @dataclass(frozen=True, slots=True)
 class Cursor:
     """A point in a table's (or database's) history, opaque to the algorithms.
@@ -239,6 +252,8 @@ class Backend(Protocol):
         page_size: int | None = None,
         choice_style: str = "names",
         on_repaired: RepairReport | None = None,
+        exact: bool = True,
+        report: ScanReport | None = None,
     ) -> Iterator[list[Record]]:
         """Pages of the table's records in ascending id order, never empty.
 
@@ -248,6 +263,12 @@ class Backend(Protocol):
         `page_size`: records per page, by default `capabilities.max_page_size`
         (every read's default: the fewest requests).
         `on_repaired(record id, field)` hears of text the backend repaired.
+        `exact`: every record that exists throughout the scan is in it,
+        also when others are deleted meanwhile. `exact=False` lets a
+        backend without `stable_paging` skip such a record for fewer
+        requests (Public API: pages without overlap, docs/decisions/0022);
+        its caller must catch the skip (docs/decisions/0023), with what
+        `report` says when the pages end (left as it is by exact scans).
         """
         ...
 
@@ -267,6 +288,18 @@ class Backend(Protocol):
         when the table has no history (any more) or the server has no
         change feed (Public API): the caller then reads in full, without
         a bookmark.
+        """
+        ...
+
+    def scan_window(self, start: Cursor, seconds: float) -> tuple[str, str] | None:
+        """The server times a read may have seen changes in, as RFC 3339 UTC texts.
+
+        `start`: the `cursor_now` the read took first; `seconds`: how long
+        it ran from just before taking it (the client's monotonic clock,
+        so clock offsets cancel). The window starts at the cursor's time
+        less the backend's look-back and ends `seconds` and a small margin
+        after the server's time at `start`. None where cursors are no
+        times (classic sequences: their scans are exact anyway).
         """
         ...
 

@@ -9,7 +9,8 @@ The read is chosen by what the backend and the table can do
   `change_feed_values`, the classic API): `tap_ninox/streams.py` as before;
 - `FEED_READ` (the table `has_history`): the first run takes the feed's
   cursor (`cursor_now`, the server's `asOf`) BEFORE a full scan and
-  bookmarks it; later runs ask the feed what changed since the bookmark,
+  bookmarks it, with the scan's window in server time (`WINDOW_KEY`,
+  below); later runs ask the feed what changed since the bookmark,
   read the changed records by id (one request each; an id no longer there
   was deleted since) and emit the feed's deletions; the bookmark becomes
   the feed's own cursor, also when nothing changed. More changed ids than
@@ -23,27 +24,57 @@ The read is chosen by what the backend and the table can do
   not reported deleted. A read that did not complete leaves the ids of the
   last complete one in place and reports no deletions.
 
-Offset pages shift when records are deleted during a scan; that a scan
-still sees every record is the backend's promise (`Backend.scan`; the
-Public API backend overlaps its pages, docs/decisions/0022). The ids a
-table without history seems to have lost are asked of the server all the
-same before they are reported deleted: a false deletion would drop a live
-record from the replica until the next run.
+Offset pages shift when records are deleted during a scan: a record
+behind the deleted one moves back past the cursor and is skipped. Full
+reads scan without overlap (`Backend.scan(exact=False)`: ⌈N/100⌉ pages)
+and catch the skip afterwards (docs/decisions/0023):
+
+- without history, by the id comparison: a skipped record the last
+  complete read had is among the vanished ids, asked of the server one
+  GET each, emitted as a record and kept among the ids of this read (so
+  its later deletion is reported). A skipped record that is new since the
+  last complete read (or any, on a first run) is emitted by the next run:
+  a full read emits every record every run;
+- with history, by the scan's window: the server times between the
+  cursor (the probe's `asOf` less the feed's look-back) and the scan's
+  end (its elapsed time on the client's monotonic clock after `asOf`,
+  plus a margin: clock offsets cancel), kept in the state
+  (`WINDOW_KEY`). The next run reads the feed from the bookmark anyway:
+  a deletion stamped inside the window may have hidden a record, so that
+  run reads the table again in full with overlapping pages (exact), plus
+  the feed's deletions, with one warning; otherwise it goes on
+  incrementally. Either way the window is cleared when that run
+  completes.
+
+The ids a table without history seems to have lost are asked of the
+server before they are reported deleted: a false deletion would drop a
+live record from the replica until the next run.
 
 An interrupted read restarts on the next run (offset pages cannot be
-resumed): from the same bookmark, or in full. Nothing is lost; records the
-interrupted run emitted are emitted again.
+resumed): from the same bookmark and window, or in full. Nothing is lost;
+records the interrupted run emitted are emitted again.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterator, Mapping, Sequence
+import time
+from collections.abc import Callable, Generator, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
-from ninox_core.backend import Backend, Capabilities, ChangeSet, Cursor, Record, TableAddress
+from ninox_core.backend import (
+    Backend,
+    Capabilities,
+    ChangeSet,
+    Cursor,
+    Record,
+    ScanReport,
+    TableAddress,
+)
 from ninox_core.errors import NinoxCursorExpired, NinoxError
+from ninox_core.model.datetimes import parse_datetime, to_utc
 from ninox_core.model.schema import NinoxTable
 from tap_ninox.id_ranges import IdRanges, decode, encode, missing
 from tap_ninox.records import removed_record
@@ -57,6 +88,12 @@ CHECKS_BY_ID_LIMIT = 1000
 WORKSPACE_KEY = "ninox_workspace"
 #: Stream-state key: the ids of the last complete read (`SCAN_READ` tables).
 IDS_KEY = "ninox_ids"
+#: Stream-state key (`FEED_READ` tables): `start/end/id`, the server times
+#: (RFC 3339 UTC) the last full read without overlap ran in
+#: (`Backend.scan_window`) and the largest id it read before its last
+#: request (`ScanReport`); absent after an incremental or exact read, or
+#: when no deletion can have hidden a record (a one-page read).
+WINDOW_KEY = "ninox_scan_window"
 #: Id-range texts larger than this are not kept (see `ScanRead.keep_ids`).
 IDS_STATE_LIMIT_BYTES = 1_000_000
 
@@ -112,14 +149,25 @@ class TableRead:
         )
 
     def scan(
-        self, seen: IdRanges, changed_at: Mapping[int, str] | None = None
+        self,
+        seen: IdRanges,
+        changed_at: Mapping[int, str] | None = None,
+        *,
+        exact: bool,
+        report: ScanReport | None = None,
     ) -> Iterator[list[Row]]:
         """Every record of the table, a page at a time, with a STATE after each page.
 
         The ids read are added to `seen`; `changed_at` gives `_changed_at`
-        of the ids the feed reported.
+        of the ids the feed reported. `exact=False`: the fewest requests,
+        and a record may be skipped when another is deleted meanwhile
+        (module docstring: how the caller catches it), with what `report`
+        says when the pages end.
         """
-        for page in self.backend.scan(self.address, self.table, page_size=self.page_size):
+        pages = self.backend.scan(
+            self.address, self.table, page_size=self.page_size, exact=exact, report=report
+        )
+        for page in pages:
             for record in page:
                 seen.add(record.id)
             rows = [self.convert(record) for record in page]
@@ -162,7 +210,10 @@ class TableRead:
                 )
         else:
             wanted = set(ids)
-            for page in self.backend.scan(self.address, self.table, page_size=self.page_size):
+            # Exact: a record this scan skipped would be reported deleted.
+            for page in self.backend.scan(
+                self.address, self.table, page_size=self.page_size, exact=True
+            ):
                 alive.update((r.id, r) for r in page if r.id in wanted)
         if alive:
             self.logger.warning(
@@ -200,6 +251,7 @@ class FeedRead:
         if bookmark is None:
             yield from self._full(None, reason="in full (no bookmark yet)")
             return
+        began = time.monotonic()
         try:
             changes = read.backend.changes(read.address, Cursor(bookmark))
         except NinoxCursorExpired as exc:
@@ -213,12 +265,29 @@ class FeedRead:
             yield from self._full(None, reason="in full (bookmark expired)")
             return
         cursor = changes.cursor or Cursor(bookmark)
-        if len(changes.changed) > CHANGED_IDS_LIMIT:
-            yield from self._full(
+        window: str | None = None
+        hidden = self._deleted_during_last_scan(changes)
+        if hidden is not None:
+            read.logger.warning(
+                "%s: %s, which may have hidden a record from that read's offset pages; "
+                "the table is read again in full with overlapping pages",
+                read.where,
+                hidden,
+            )
+            window = yield from self._full(
+                cursor,
+                reason="in full with overlapping pages (records were deleted during the "
+                "last full read)",
+                changed_at=changes.changed_at,
+                exact=True,
+            )
+        elif len(changes.changed) > CHANGED_IDS_LIMIT:
+            window = yield from self._full(
                 cursor,
                 reason=f"in full ({len(changes.changed)} records changed since {bookmark}: "
                 f"more than {CHANGED_IDS_LIMIT}, one scan is cheaper than a read per id)",
                 changed_at=changes.changed_at,
+                began=began,
             )
         else:
             read.logger.info(
@@ -231,7 +300,42 @@ class FeedRead:
             yield from self._changed(changes)
         if read.include_deletes:
             yield from _batched(self._removed(changes), read.page_size)
-        read.bookmark = str(cursor.value)
+        self._finish(cursor, window)
+
+    def _finish(self, bookmark: Cursor, window: str | None) -> None:
+        """The read completed: the new bookmark, and the window of its scan (or none)."""
+        read = self.read
+        read.bookmark = str(bookmark.value)
+        if window is None:
+            read.state.pop(WINDOW_KEY, None)
+        else:
+            read.state[WINDOW_KEY] = window
+
+    def _deleted_during_last_scan(self, changes: ChangeSet) -> str | None:
+        """Why the last full read may have skipped a record (None: it cannot have).
+
+        The feed since the bookmark covers the last full read's window: a
+        deletion stamped inside it (or not stamped) of a record that read
+        had passed before its last request may have shifted an unread
+        record behind that read's cursor.
+        """
+        text = self.read.state.get(WINDOW_KEY)
+        if text is None:
+            return None
+        start, end, below = [*str(text).split("/"), "", ""][:3]
+        first, last = _moment(start), _moment(end)
+        if first is None or last is None or not below.isdigit():
+            return f"the state's {WINDOW_KEY} {str(text)[:60]!r} is not what tap-ninox wrote"
+        inside = 0
+        for record_id in changes.removed:
+            if record_id > int(below):
+                continue  # read on the last page or not at all: it shifted nothing unread
+            when = _moment(changes.changed_at.get(record_id))
+            if when is None or first <= when <= last:
+                inside += 1
+        if not inside:
+            return None
+        return f"{inside} records were deleted while the last full read ran ({start} to {end})"
 
     def _changed(self, changes: ChangeSet) -> Iterator[list[Row]]:
         """The changed records, read by id; an id gone since is a deleted record."""
@@ -269,33 +373,53 @@ class FeedRead:
         *,
         reason: str,
         changed_at: Mapping[int, str] | None = None,
-    ) -> Iterator[list[Row]]:
+        exact: bool = False,
+        began: float | None = None,
+    ) -> Generator[list[Row], None, str | None]:
         """Read the table in full; bookmark the cursor taken before (`start`, else now).
 
         Taken before the scan, the cursor covers every change the scan may
         have missed: the next run reads them (decision 0002's argument,
-        with the feed's `asOf` for the sequence). That the scan sees every
-        record that exists throughout it, although offset pages shift when
-        records are deleted, is the backend's promise (`Backend.scan`).
+        with the feed's `asOf` for the sequence). A scan that is not
+        `exact` may skip a record when another is deleted meanwhile: it
+        returns its window (`WINDOW_KEY`; `began`: the monotonic time just
+        before `start` was taken), which the next run checks against the
+        feed's deletions (module docstring). An exact scan (or a backend
+        without a window, or a read no deletion can have shifted) returns
+        None. Without `start` the read is the run's whole read: it sets the
+        bookmark and window itself; else its caller does, when it ends.
         """
         read = self.read
+        whole = start is None
         if start is None:
+            began = time.monotonic()
             try:
                 start = read.backend.cursor_now(read.address)
             except NinoxCursorExpired as exc:
                 yield from self._without_feed(exc)
-                return
+                return None
+        if began is None:
+            began = time.monotonic()
         first = start
+        # A backend whose cursors are no times has no window to check: exact.
+        exact = exact or read.backend.scan_window(first, 0.0) is None
         read.logger.info("Reading table %r %s", read.table.name, reason)
         # Ids of a complete read from before history was turned on: this
         # read's deletions are found by comparing, once (then no more ids).
         previous = read.previous_ids()
         seen = IdRanges()
-        yield from read.scan(seen, changed_at=changed_at)
+        report = ScanReport()
+        yield from read.scan(seen, changed_at=changed_at, exact=exact, report=report)
+        window = None
+        times = read.backend.scan_window(first, time.monotonic() - began)
+        if not exact and times is not None and report.read_before_last > 0:
+            window = f"{times[0]}/{times[1]}/{report.read_before_last}"
         if previous is not None:
             yield from read.vanished(list(missing(previous, seen)), seen)
         read.state.pop(IDS_KEY, None)
-        read.bookmark = str(first.value)
+        if whole:
+            self._finish(first, window)
+        return window
 
     def _without_feed(self, why: NinoxCursorExpired) -> Iterator[list[Row]]:
         """No cursor to take (no history any more, or no feed): a `ScanRead`, no bookmark."""
@@ -309,6 +433,7 @@ class FeedRead:
         for key in ("replication_key", "replication_key_value"):
             read.state.pop(key, None)
         yield from ScanRead(read).pages()
+        return None
 
 
 class ScanRead:
@@ -326,8 +451,13 @@ class ScanRead:
             "Reading table %r in full (no history: every run reads it in full)",
             read.table.name,
         )
+        # A window belongs to a table with history (it had, or `_without_feed`).
+        read.state.pop(WINDOW_KEY, None)
         seen = IdRanges()
-        yield from read.scan(seen)
+        # Without overlap: a record skipped because another was deleted
+        # meanwhile is among the vanished ids (checked below), or, if new
+        # since the last complete read, emitted by the next run.
+        yield from read.scan(seen, exact=False)
         # The scan completed: only now may ids it lacks count as deleted.
         if not read.include_deletes:
             read.state.pop(IDS_KEY, None)
@@ -371,6 +501,16 @@ def _batched(rows: Iterator[Row], size: int) -> Iterator[list[Row]]:
             batch = []
     if batch:
         yield batch
+
+
+def _moment(text: Any) -> datetime | None:
+    """An RFC 3339 time as an aware UTC datetime; None when it is none."""
+    if not isinstance(text, str) or not text:
+        return None
+    try:
+        return to_utc(parse_datetime(text))
+    except ValueError:
+        return None
 
 
 def bookmark_of(state: Mapping[str, Any]) -> str | None:

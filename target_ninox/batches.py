@@ -84,12 +84,12 @@ def set_only(fields: dict[str, Any]) -> dict[str, Any]:
 
 def merge_fields(item: Planned, fields: dict[str, Any]) -> None:
     """Apply a later record of the same key to an element: later values win."""
-    target = item.values
+    values = item.values
     for field_id, value in fields.items():
         if value is None and item.kind == "create":
-            target.pop(field_id, None)
+            values.pop(field_id, None)
         else:
-            target[field_id] = value
+            values[field_id] = value
 
 
 def count_writes(stats: WriteStats, items: Sequence[Planned]) -> None:

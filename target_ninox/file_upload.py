@@ -46,11 +46,13 @@ from typing_extensions import override
 from ninox_core.backend import Attachment, TableAddress
 from ninox_core.cli.failures import mark_where
 from ninox_core.errors import NinoxError, NinoxNotFoundError, NinoxWriteOutcomeUnknown
+from target_ninox.context import RunContext, context_of
 from target_ninox.errors import MappingError, WriteError
 
 if t.TYPE_CHECKING:
+    from singer_sdk import Target
+
     from target_ninox.commit_policy import CommitPolicy
-    from target_ninox.target import TargetNinox
 
 TABLE_ID, RECORD_ID, NAME, PATH = "_table_id", "_record_id", "name", "path"
 #: Default of `files_path`: the tap's default, so a copy on one machine needs no setting.
@@ -98,14 +100,15 @@ class FileUploadSink(BatchSink):
 
     def __init__(
         self,
-        target: TargetNinox,
+        target: Target,
         stream_name: str,
         schema: dict[str, Any],
         key_properties: t.Sequence[str] | None,
     ) -> None:
         """Check the stream has the columns an upload needs."""
         super().__init__(target, stream_name, schema, key_properties)
-        self._target = target
+        #: All this sink uses of the run (decision 0028); never the Target itself.
+        self.run: RunContext = context_of(target)
         missing = [p for p in (TABLE_ID, RECORD_ID, NAME, PATH) if p not in schema["properties"]]
         if missing:
             raise MappingError(
@@ -123,12 +126,12 @@ class FileUploadSink(BatchSink):
 
     @property
     def _policy(self) -> CommitPolicy:
-        return self._target.commit_policy
+        return self.run.policy
 
     @override
     def process_record(self, record: dict[str, Any], context: dict[str, Any]) -> None:
         """Keep what the upload needs (the batch is bounded by `batch_size_rows`)."""
-        line = int(getattr(self._target.message_reader, "line_number", 0) or 0)
+        line = self.run.input_line()
         row = {key: record.get(key) for key in (TABLE_ID, RECORD_ID, NAME, PATH, "content_type")}
         row[LINE] = line
         context.setdefault("records", []).append(row)
@@ -177,7 +180,7 @@ class FileUploadSink(BatchSink):
     def _run(self, rows: list[dict[str, Any]], *, final: bool) -> None:
         """Upload `rows`; tell the commit policy what is done and what is carried."""
         # The client is free once no table write is in flight (write_queue.py).
-        self._target.writes.settle()
+        self.run.writes.settle()
         try:
             if rows:
                 self._upload(rows, final=final)
@@ -203,9 +206,10 @@ class FileUploadSink(BatchSink):
         batch that fills up on a `files` row comes before its record. No STATE
         covers a carried row: tap-ninox writes STATE only after the record.
         """
-        config = self._target.config
-        team_id, database_id = config["team_id"], config["database_id"]
-        tables = {table.id for table in self._target.ninox_tables}
+        destination = self.run.destination
+        # upload_files is classic-only (refused with workspace_id at the start).
+        team_id, database_id = destination.workspace, destination.database
+        tables = {table.id for table in destination.tables}
         by_record: dict[tuple[str, int], list[dict[str, Any]]] = {}
         for row in rows:
             by_record.setdefault((str(row[TABLE_ID]), int(row[RECORD_ID])), []).append(row)
@@ -245,7 +249,7 @@ class FileUploadSink(BatchSink):
                     continue
                 if not self._dry_run:
                     upload = partial(
-                        self._target.backend.upload_file,
+                        self.run.destination.backend.upload_file,
                         address,
                         record_id,
                         name,
@@ -357,7 +361,7 @@ class FileUploadSink(BatchSink):
     ) -> dict[str, Attachment] | None:
         """The record's attachments by name; None when the record does not exist."""
         try:
-            listed = self._target.backend.list_files(address, record_id)
+            listed = self.run.destination.backend.list_files(address, record_id)
         except NinoxNotFoundError:
             return None
         except NinoxError as exc:
@@ -376,14 +380,14 @@ class SkippedFilesSink(BatchSink):
 
     def __init__(
         self,
-        target: TargetNinox,
+        target: Target,
         stream_name: str,
         schema: dict[str, Any],
         key_properties: t.Sequence[str] | None,
     ) -> None:
         """Say once per stream why its rows are skipped."""
         super().__init__(target, stream_name, schema, key_properties)
-        if target.first_report(f"skipped files {stream_name}"):
+        if context_of(target).reports.first(f"skipped files {stream_name}"):
             self.logger.info(
                 "Stream '%s': attachment rows are not uploaded (upload_files is off); set "
                 "upload_files: true to upload the files they name, or map the stream in "

@@ -305,3 +305,54 @@ def _choose_keys(
             describe_table(table),
         )
     return (), ""
+
+
+def log_mapping(
+    log: logging.Logger, mapping: StreamMapping, *, load_method: str, dry_run: bool
+) -> None:
+    """Say how a stream maps (computed and ignored fields warned); once per stream."""
+    how = (
+        f"upserts by {list(mapping.key_properties)} ({mapping.key_source})"
+        if mapping.key_properties
+        else "creates every record (load_method append-only)"
+        if load_method == "append-only"
+        else "creates records (upserts by _id where records carry one)"
+    )
+    log.info(
+        "Stream '%s' → %s: %d properties %s; %s.",
+        mapping.stream_name,
+        describe_table(mapping.table),
+        len(mapping.writers),
+        "would be written (dry run)" if dry_run else "written",
+        how,
+    )
+    if mapping.computed:
+        # INFO: expected on every Ninox → Ninox copy (the tap emits
+        # formula values), and Ninox computes them again anyway.
+        log.info(
+            "Stream '%s': %s of %s %s computed by Ninox (rev/formula) and not written.",
+            mapping.stream_name,
+            ", ".join(repr(p) for p in mapping.computed),
+            describe_table(mapping.table),
+            "is" if len(mapping.computed) == 1 else "are",
+        )
+    if mapping.untyped:
+        fields = (mapping.table.find_field(p) for p in mapping.untyped)
+        types = sorted({f.type for f in fields if f is not None})
+        log.warning(
+            "Stream '%s': %s of %s %s of a type target-ninox does not know (%s) and not written.",
+            mapping.stream_name,
+            ", ".join(repr(p) for p in mapping.untyped),
+            describe_table(mapping.table),
+            "is" if len(mapping.untyped) == 1 else "are",
+            ", ".join(types),
+        )
+    if mapping.unknown:
+        log.warning(
+            "Stream '%s': %s %s no field of %s and %s ignored (unknown_fields: ignore).",
+            mapping.stream_name,
+            ", ".join(repr(p) for p in mapping.unknown),
+            "matches" if len(mapping.unknown) == 1 else "match",
+            describe_table(mapping.table),
+            "is" if len(mapping.unknown) == 1 else "are",
+        )

@@ -53,7 +53,7 @@ last STATE are found too. A rerun's candidates are the records the feed
 reports changed since the cursor (read by id) plus the listed ids. A table
 without history has no feed and so no cursor: its entry lists only the
 ids this run knows it created (from the answers); a create whose answer
-was lost there fails the run instead (target_ninox/feed_answers.py). So
+was lost there fails the run instead (target_ninox/lost_answers.py). So
 that a run killed while such a create is in flight is not rerun blind,
 each unkeyed create batch into a table without history is preceded by the
 latest STATE once more, its entry marked `"in_doubt": [first line, last
@@ -128,7 +128,7 @@ class CandidateMatcher:
     holding them, in candidate order. Matching N creates against M
     candidates then costs about N + M steps, not N times M (a rerun of 43k
     records took 60 s that way). The answer is the one a scan in candidate
-    order would give (`LostAnswerReconciler._first_match`): the first
+    order would give (target_ninox/reconcile.py `first_match`): the first
     candidate, not claimed and not created by this run, whose every
     written field holds the create's value.
     """

@@ -11,47 +11,40 @@ queue's worker while the next batch is read (target_ninox/write_queue.py).
 from __future__ import annotations
 
 import time
-import typing as t
 from collections.abc import Sequence
 from functools import partial
 from typing import Any
 
 from jsonschema.exceptions import SchemaError
-from singer_sdk import metrics
+from singer_sdk import Target, metrics
 from singer_sdk.sinks.core import BaseJSONSchemaValidator
 from typing_extensions import override
 
 from ninox_core.cli.failures import mark_where
-from ninox_core.errors import NinoxError, ValueConversionError
+from ninox_core.errors import NinoxError
 from ninox_core.model.schema import NinoxTable
 from target_ninox._sdk_compat import CompatBatchSink
 from target_ninox.commit_policy import HOLD_BATCHES
+from target_ninox.context import RunContext, context_of
+from target_ninox.conversion import convert_record, record_id_of, record_key
 from target_ninox.errors import (
-    ConversionError,
     InputError,
     MissingKeyError,
     RecordSchemaError,
     WriteError,
     show_value,
 )
-from target_ninox.key_index import KeyIndex, is_empty_key_value
 from target_ninox.mapping import (
     DELETED_COLUMN,
     ID_COLUMN,
     StreamMapping,
     describe_table,
+    log_mapping,
     map_stream,
     resolve_table,
 )
 from target_ninox.validation import RecordValidator
 from target_ninox.writer import PendingRecord, TableWriter, WriteStats
-
-if t.TYPE_CHECKING:
-    from target_ninox.target import TargetNinox
-
-
-#: The largest record id accepted in `_id` (JSON numbers stay exact below 2^53).
-MAX_RECORD_ID = 2**53 - 1
 
 
 class _Validator(BaseJSONSchemaValidator):
@@ -99,7 +92,7 @@ class NinoxSink(CompatBatchSink):
 
     def __init__(
         self,
-        target: TargetNinox,
+        target: Target,
         stream_name: str,
         schema: dict[str, Any],
         key_properties: Sequence[str] | None,
@@ -110,32 +103,39 @@ class NinoxSink(CompatBatchSink):
         log a second line for them.
         """
         super().__init__(target, stream_name, schema, key_properties)
-        self._target = target
-        config = target.config
-        self.hard_delete = bool(config.get("hard_delete", False))
+        #: All this sink uses of the run (decision 0028); never the Target itself.
+        self.run: RunContext = context_of(target)
+        settings, destination = self.run.settings, self.run.destination
+        self.hard_delete = settings.hard_delete
         table = resolve_table(
             stream_name,
-            target.ninox_tables,
-            config.get("table_mapping") or {},
-            target.config.get("module") or target.database,
-            container="module" if target.config.get("module") else "database",
+            destination.tables,
+            settings.table_mapping,
+            settings.module or destination.database,
+            container="module" if settings.module else "database",
         )
-        upsert_keys = (config.get("upsert_keys") or {}).get(stream_name)
+        upsert_keys = settings.upsert_keys.get(stream_name)
         self.mapping: StreamMapping = map_stream(
             stream_name,
             table,
             self.schema.get("properties") or {},
             key_properties,
             upsert_keys=upsert_keys,
-            unknown_fields=config.get("unknown_fields", "error"),
+            unknown_fields=settings.unknown_fields,
         )
         #: `append-only`: every record is created, `_id` and keys ignored.
-        self.append_only = target.load_method == "append-only"
+        self.append_only = settings.load_method == "append-only"
         if self.append_only:
             self.mapping.key_properties, self.mapping.key_source = (), ""
-        self.table_writer: TableWriter = target.table_writer(table, self.mapping.key_fields)
-        self.stats: WriteStats = target.stream_stats(stream_name, table)
-        target.report_mapping(self.mapping)
+        self.table_writer: TableWriter = self.run.writers.writer(table, self.mapping.key_fields)
+        self.stats: WriteStats = self.run.writers.stream_stats(stream_name, table)
+        if self.run.reports.first(stream_name):
+            log_mapping(
+                self.run.logger,
+                self.mapping,
+                load_method=settings.load_method,
+                dry_run=settings.dry_run,
+            )
         self._warned_hold = False
         # Read once: `max_size` is a chain of SDK properties, asked per record.
         self._full_at = self.max_size
@@ -209,7 +209,7 @@ class NinoxSink(CompatBatchSink):
     # -------------------------------------------------------------- records
 
     def _line(self) -> int | None:
-        return getattr(self._target.message_reader, "line_number", None) or None
+        return self.run.input_line() or None
 
     @override
     def process_record(self, record: dict[str, Any], context: dict[str, Any]) -> None:
@@ -217,31 +217,33 @@ class NinoxSink(CompatBatchSink):
         line = self._line() or 0
         record_id = None if self.append_only else record.get(ID_COLUMN)
         if record_id is not None:
-            record_id = self._record_id(record_id, line)
+            record_id = record_id_of(record_id, self.stream_name, line)
         mapping = self.mapping
         if record.get(DELETED_COLUMN) is not None:
             if not self.hard_delete:
                 self.stats.skipped_deletes += 1
-                self._target.commit_policy.record_read(self, line)
+                self.run.policy.record_read(self, line)
                 return
             key, key_values = (None, None)
             if record_id is None and mapping.key_properties:
-                key, key_values = self._key(
-                    record, self._convert(record, line), line, optional=False
+                key, key_values = record_key(
+                    mapping, record, convert_record(mapping, record, line), line, optional=False
                 )
             pending = PendingRecord(line, {}, record_id, key, key_values, deleted=True)
         else:
-            fields = self._convert(record, line)
+            fields = convert_record(mapping, record, line)
             key, key_values = (None, None)
             if mapping.key_properties:
-                key, key_values = self._key(record, fields, line, optional=record_id is not None)
+                key, key_values = record_key(
+                    mapping, record, fields, line, optional=record_id is not None
+                )
             pending = PendingRecord(line, fields, record_id, key, key_values)
         records = context.get("records")
         if records is None:
             records = context["records"] = []
         records.append(pending)
         once_only = pending.record_id is None and pending.key is None and not pending.deleted
-        self._target.commit_policy.record_read(self, line, once_only=once_only)
+        self.run.policy.record_read(self, line, once_only=once_only)
 
     @property
     @override
@@ -253,7 +255,7 @@ class NinoxSink(CompatBatchSink):
         """
         if self.current_size < self._full_at:
             return False
-        if not self._target.commit_policy.waits_for_state(self):
+        if not self.run.policy.waits_for_state(self):
             return True
         if self.current_size < self._full_at * HOLD_BATCHES:
             return False
@@ -268,92 +270,6 @@ class NinoxSink(CompatBatchSink):
             )
         return True
 
-    def _convert(self, record: dict[str, Any], line: int) -> dict[str, Any]:
-        """Property values → `{field id: Ninox value}`."""
-        writers = self.mapping.writers
-        skipped = self.mapping.skipped
-        fields: dict[str, Any] = {}
-        for prop, value in record.items():
-            writer = writers.get(prop)
-            if writer is None:
-                if prop in skipped:
-                    continue
-                # A property the SCHEMA did not declare; an unknown one fails
-                # (the reader adds the line number to the message).
-                writer = self.mapping.resolve_extra(prop)
-                if writer is None:
-                    continue
-            try:
-                fields[writer.field.id] = writer.convert(value)
-            except ValueConversionError as exc:
-                raise ConversionError(
-                    f"{self._who(record)}field {exc.field_name!r} ({exc.field_type}) of "
-                    f"{describe_table(self.mapping.table)} cannot take the value "
-                    f"{show_value(value)} of property {prop!r}: {exc.reason}",
-                    stream=self.stream_name,
-                    line=line or None,
-                    field=prop,
-                    value=value,
-                ) from None
-        return fields
-
-    def _key(
-        self, record: dict[str, Any], fields: dict[str, Any], line: int, *, optional: bool
-    ) -> tuple[Any, Any]:
-        """The record's upsert key: (index key, input values), or (None, None).
-
-        An empty key value (null, `""`, only spaces) is no key: Ninox leaves
-        empty fields out, so it would match every record whose key field is
-        empty (SPEC "Trust no answer"). A record identified by `_id`
-        (`optional`) does without; any other is refused.
-        """
-        props = self.mapping.key_properties
-        values = [fields.get(self.mapping.writers[p].field.id) for p in props]
-        empty = [p for p, v in zip(props, values, strict=True) if is_empty_key_value(v)]
-        if empty:
-            if optional:
-                return None, None
-            shown = record.get(empty[0])
-            raise InputError(
-                f"the record's upsert key {', '.join(map(repr, empty))} is "
-                f"{'missing or null' if shown is None else f'empty ({show_value(shown)})'} "
-                f"(the key is {list(props)}, from {self.mapping.key_source}); an empty key "
-                "matches no record, so give every keyed record a key value",
-                stream=self.stream_name,
-                line=line or None,
-                field=empty[0],
-                value=shown,
-            )
-        return KeyIndex.key_of(values), tuple(record.get(p) for p in props)
-
-    def _record_id(self, value: Any, line: int) -> int:
-        if type(value) is int and 0 < value <= MAX_RECORD_ID:
-            return value
-        try:
-            number = int(str(value))
-        except ValueError:
-            number = 0
-        if 0 < number <= MAX_RECORD_ID and str(number) == str(value).strip():
-            return number
-        raise ConversionError(
-            "_id must be a Ninox record id, a whole number from 1 to "
-            f"{MAX_RECORD_ID}, not {show_value(value)}; send records without _id to "
-            "create them",
-            stream=self.stream_name,
-            line=line or None,
-            field=ID_COLUMN,
-            value=value,
-        )
-
-    def _who(self, record: dict[str, Any]) -> str:
-        if record.get(ID_COLUMN) is not None:
-            return f"record _id {record[ID_COLUMN]!r}: "
-        props = self.mapping.key_properties
-        if props:
-            shown = ", ".join(f"{p}={show_value(record.get(p), 40)}" for p in props)
-            return f"record with key {shown}: "
-        return ""
-
     # -------------------------------------------------------------- batches
 
     @override
@@ -363,11 +279,11 @@ class NinoxSink(CompatBatchSink):
         The write runs on the queue's worker (target_ninox/write_queue.py);
         the commit policy learns its end when it is settled, on this thread.
         """
-        target = self._target
-        target.writes.settle()  # a failed write before this one ends the run here
+        policy, writes = self.run.policy, self.run.writes
+        writes.settle()  # a failed write before this one ends the run here
         records = context.get("records") or []
         context["records"] = []
-        flight = target.commit_policy.batch_sent(self)
+        flight = policy.batch_sent(self)
         started = time.time()
 
         def done(error: BaseException | None) -> None:
@@ -375,11 +291,11 @@ class NinoxSink(CompatBatchSink):
             if isinstance(timer, SettledBatchTimer):
                 timer.settled(started, error)
             if error is not None:
-                target.commit_policy.batch_failed(flight)
+                policy.batch_failed(flight)
                 raise error
-            target.commit_policy.batch_committed(flight)
+            policy.batch_committed(flight)
 
-        target.writes.submit(partial(self.write_batch, records), done)
+        writes.submit(partial(self.write_batch, records), done)
 
     def write_batch(self, records: Sequence[PendingRecord]) -> None:
         """Write converted records (on the write queue's worker); failures are `WriteError`."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import sys
 import typing as t
-from functools import cached_property
+from functools import partial
 from typing import Any
 
 from singer_sdk import Target
@@ -16,18 +16,16 @@ from singer_sdk.sinks import Sink
 from typing_extensions import override
 
 from ninox_core import __version__
-from ninox_core.backend import Backend
-from ninox_core.backends import open_backend
 from ninox_core.cli.failures import one_line, report_failure
 from ninox_core.cli.inputs import ConfigInput, check_plugin_settings, config_or_exit
 from ninox_core.cli.progress import ProgressClock
-from ninox_core.cli.settings import client_from_config, connection_properties
-from ninox_core.errors import NinoxConfigError, NinoxError, NinoxNotFoundError
-from ninox_core.model.schema import NinoxField, NinoxTable
+from ninox_core.cli.settings import connection_properties
+from ninox_core.errors import NinoxConfigError, NinoxError
 from ninox_core.termination import Interrupted
-from ninox_core.transport.client import NinoxClient
 from target_ninox._sdk_compat import CompatTarget, SDKConfigInput
 from target_ninox.commit_policy import CommitPolicy, RunEnd
+from target_ninox.context import Destination, Reports, RunContext, Settings, TableWriters
+from target_ninox.deletes import overwrite
 from target_ninox.errors import (
     InputError,
     InvalidLineError,
@@ -42,12 +40,12 @@ from target_ninox.file_upload import (
     SkippedFilesSink,
     is_files_stream,
 )
-from target_ninox.mapping import StreamMapping, describe_table
+from target_ninox.mapping import describe_table
 from target_ninox.reader import NinoxMessageReader
 from target_ninox.rerun_guard import RerunGuard
 from target_ninox.sinks import NinoxSink
 from target_ninox.write_queue import WriteQueue
-from target_ninox.writer import TableWriter, WriteStats
+from target_ninox.writer import TableWriter
 
 #: Record ids per DELETE when `overwrite` clears what a run did not write.
 OVERWRITE_DELETE_CHUNK = 1000
@@ -161,42 +159,55 @@ class TargetNinox(CompatTarget):
         # sinks drain one after the other too.
         self.max_parallelism = 1
         #: One batch write in flight while the next batch is read.
-        self.writes = WriteQueue()
+        writes = WriteQueue()
         check_destination(self.config)
-        dry_run = bool(self.config.get("dry_run"))
+        settings = Settings.from_config(self.config)
+        destination = Destination(self.config, f"target-ninox/{__version__}")
+        # The class named here, so a test may hand a subclass (`TableWriter`).
+        writers = TableWriters(destination, settings, TableWriter)
         #: Keeps unkeyed creates exact across reruns (none in a dry run: no STATE).
-        self.rerun_guard = (
+        guard = (
             None
-            if dry_run
+            if settings.dry_run
             else RerunGuard(
-                self._database_sequence,
-                table_cursor=self._table_cursor,
-                record_sequences=lambda: self.backend.capabilities.record_sequences,
+                destination.database_sequence,
+                table_cursor=writers.table_cursor,
+                record_sequences=lambda: destination.backend.capabilities.record_sequences,
             )
         )
+        writers.guard = guard
         #: When records are committed and which STATE is emitted (one place).
-        self.commit_policy = CommitPolicy(
+        policy = CommitPolicy(
             self.drain_one,
             self.drain_all,
             # A dry run puts nothing into Ninox, so no STATE may claim it did.
-            write_state=_no_state if self.config.get("dry_run") else None,
+            write_state=_no_state if settings.dry_run else None,
             finish=self.overwrite_tables,
-            batch_size=int(self.config.get("batch_size_rows") or 100),
-            guard=self.rerun_guard,
-            settle=self.writes.settle,
+            batch_size=settings.batch_size,
+            guard=guard,
+            settle=writes.settle,
         )
-        if self.rerun_guard is not None:
-            self.rerun_guard.before_first_create = self.commit_policy.emit_start
-            self.rerun_guard.announce = self.commit_policy.emit_again
-        self._writers: dict[tuple[str, tuple[str, ...]], TableWriter] = {}
-        self._stats: dict[str, tuple[NinoxTable, WriteStats]] = {}
-        self._reported: set[str] = set()
+        if guard is not None:
+            guard.before_first_create = policy.emit_start
+            guard.announce = policy.emit_again
         reader = self.message_reader
+        #: What the sinks and writers are handed instead of this object
+        #: (decision 0028): no part asks the Target for a service.
+        self.context = RunContext(
+            settings=settings,
+            destination=destination,
+            writers=writers,
+            policy=policy,
+            writes=writes,
+            input_line=partial(_line_of, reader),
+            logger=self.logger,
+            reports=Reports(),
+        )
         #: When the next "written so far" line is due.
         self.progress = ProgressClock()
         self.logger.addFilter(_drain_line_at_debug)
         if isinstance(reader, NinoxMessageReader):
-            reader.policy = self.commit_policy
+            reader.policy = policy
             reader.every_lines = self.every_lines
 
     def every_lines(self) -> None:
@@ -212,162 +223,14 @@ class TargetNinox(CompatTarget):
         """
         counts = [
             f"{name} {stats.created + stats.updated + stats.upserted + stats.deleted}"
-            for name, (_, stats) in self._stats.items()
+            for name, (_, stats) in self.context.writers.stats.items()
         ]
         self.logger.info(
             "%s so far: %s (%.1f s)",
-            "Records that would be written" if self.config.get("dry_run") else "Records written",
+            "Records that would be written" if self.context.settings.dry_run else "Records written",
             ", ".join(counts) or "none yet",
             self.progress.elapsed,
         )
-
-    # ------------------------------------------------------------ Ninox
-
-    @cached_property
-    def client(self) -> NinoxClient:
-        """The one Ninox client of this run."""
-        return client_from_config(self.config, f"target-ninox/{__version__}")
-
-    @cached_property
-    def backend(self) -> Backend:
-        """The backend the writers go through (docs/design.md "Layers"), over the client."""
-        return open_backend(self.config, self.client)
-
-    @property
-    def workspace(self) -> str:
-        """The team (classic) or workspace (Ninox 4) written into."""
-        return str(self.config.get("workspace_id") or self.config["team_id"])
-
-    @cached_property
-    def database(self) -> str:
-        """The database (classic) or module (Ninox 4, resolved by name) written into."""
-        module = self.config.get("module")
-        if not module:
-            return str(self.config["database_id"])
-        try:
-            modules = self.backend.list_databases(self.workspace)
-        except NinoxError as exc:
-            raise TargetNinoxError(
-                f"reading the modules of workspace {self.workspace!r}: {exc}"
-            ) from None
-        for found in modules:
-            if module in (found.name, found.id):
-                return found.id
-        names = ", ".join(repr(m.name or m.id) for m in modules) or "none"
-        raise TargetNinoxError(
-            f"module {module!r}: workspace {self.workspace!r} has no module of that name "
-            f"(its modules: {names}); set module to one of them"
-        )
-
-    def _database_sequence(self) -> int:
-        cursor = self.backend.database_cursor(self.workspace, self.database)
-        return int(cursor.value)
-
-    def _table_cursor(self, table_id: str) -> Any:
-        """The change-feed cursor value of a table now (None without history).
-
-        Read for a STATE's rerun marker with no write in flight; the
-        table's writers take it as their lost-answer read-back point too.
-        """
-        writers = [w for w in self._writers.values() if w.table.id == table_id]
-        if not writers or not writers[0].table.has_history:
-            return None
-        cursor = self.backend.cursor_now(writers[0].address, hint=writers[0].feed_cursor)
-        for writer in writers:
-            writer.cursor_read(cursor)
-        return cursor.value
-
-    @cached_property
-    def ninox_tables(self) -> list[NinoxTable]:
-        """The tables of the target database (module), read once per run."""
-        team_id, database_id = self.workspace, self.database
-        try:
-            return self.backend.list_tables(team_id, database_id)
-        except NinoxNotFoundError as exc:
-            raise TargetNinoxError(
-                f"database_id {database_id!r}: team {team_id!r} has no such database, or the "
-                f"API key cannot see it ({exc})"
-            ) from None
-        except NinoxError as exc:
-            raise TargetNinoxError(
-                f"reading the tables of database {database_id!r}: {exc}"
-            ) from None
-
-    def table_writer(self, table: NinoxTable, key_fields: tuple[NinoxField, ...]) -> TableWriter:
-        """The writer of a table and key (shared across SCHEMA changes)."""
-        cache_key = (table.id, tuple(f.id for f in key_fields))
-        writer = self._writers.get(cache_key)
-        if writer is None:
-            writer = TableWriter(
-                self.backend,
-                self.backend.address(self.workspace, self.database, table),
-                table,
-                key_fields,
-                dry_run=bool(self.config.get("dry_run")),
-                guard=self.rerun_guard,
-                remember_written=self.load_method == "overwrite",
-            )
-            self._writers[cache_key] = writer
-        return writer
-
-    def stream_stats(self, stream_name: str, table: NinoxTable) -> WriteStats:
-        """The counters of a stream (one set for all its sinks)."""
-        entry = self._stats.get(stream_name)
-        if entry is None or entry[0].id != table.id:
-            entry = self._stats[stream_name] = (table, WriteStats())
-        return entry[1]
-
-    def report_mapping(self, mapping: StreamMapping) -> None:
-        """Log once per stream how it maps (computed and ignored fields warned)."""
-        if mapping.stream_name in self._reported:
-            return
-        self._reported.add(mapping.stream_name)
-        how = (
-            f"upserts by {list(mapping.key_properties)} ({mapping.key_source})"
-            if mapping.key_properties
-            else "creates every record (load_method append-only)"
-            if self.load_method == "append-only"
-            else "creates records (upserts by _id where records carry one)"
-        )
-        self.logger.info(
-            "Stream '%s' → %s: %d properties %s; %s.",
-            mapping.stream_name,
-            describe_table(mapping.table),
-            len(mapping.writers),
-            "would be written (dry run)" if self.config.get("dry_run") else "written",
-            how,
-        )
-        if mapping.computed:
-            # INFO: expected on every Ninox → Ninox copy (the tap emits
-            # formula values), and Ninox computes them again anyway.
-            self.logger.info(
-                "Stream '%s': %s of %s %s computed by Ninox (rev/formula) and not written.",
-                mapping.stream_name,
-                ", ".join(repr(p) for p in mapping.computed),
-                describe_table(mapping.table),
-                "is" if len(mapping.computed) == 1 else "are",
-            )
-        if mapping.untyped:
-            fields = (mapping.table.find_field(p) for p in mapping.untyped)
-            types = sorted({f.type for f in fields if f is not None})
-            self.logger.warning(
-                "Stream '%s': %s of %s %s of a type target-ninox does not know (%s) and not "
-                "written.",
-                mapping.stream_name,
-                ", ".join(repr(p) for p in mapping.untyped),
-                describe_table(mapping.table),
-                "is" if len(mapping.untyped) == 1 else "are",
-                ", ".join(types),
-            )
-        if mapping.unknown:
-            self.logger.warning(
-                "Stream '%s': %s %s no field of %s and %s ignored (unknown_fields: ignore).",
-                mapping.stream_name,
-                ", ".join(repr(p) for p in mapping.unknown),
-                "matches" if len(mapping.unknown) == 1 else "match",
-                describe_table(mapping.table),
-                "is" if len(mapping.unknown) == 1 else "are",
-            )
 
     # ------------------------------------------------------------- run
 
@@ -385,13 +248,6 @@ class TargetNinox(CompatTarget):
             if stream_name not in (self.config.get("table_mapping") or {}):
                 return SkippedFilesSink
         return super().get_sink_class(stream_name)
-
-    def first_report(self, what: str) -> bool:
-        """True the first time `what` is reported in this run (one log line each)."""
-        if what in self._reported:
-            return False
-        self._reported.add(what)
-        return True
 
     def record_before_schema(self, stream_name: str) -> t.NoReturn:
         """A RECORD before its stream's SCHEMA is bad input (one clear line)."""
@@ -416,7 +272,7 @@ class TargetNinox(CompatTarget):
                 "must send the SCHEMA first)",
                 stream=str(stream_name),
             )
-        if self.first_report(f"ACTIVATE_VERSION {stream_name}"):
+        if self.context.reports.first(f"ACTIVATE_VERSION {stream_name}"):
             self.logger.warning(
                 "Stream '%s': ACTIVATE_VERSION messages are ignored: target-ninox keeps no "
                 "table versions and deletes no records of older ones (load_method "
@@ -450,65 +306,42 @@ class TargetNinox(CompatTarget):
         Their writes are settled here, so the input is fully handled when
         `listen()` returns (the SDK's test runner calls only that).
         """
-        with self.commit_policy.uninterrupted():
+        with self.context.policy.uninterrupted():
             super().process_endofpipe()
-            self.writes.settle()
+            self.context.writes.settle()
 
     def run(self, file_input: Any = None) -> RunEnd:
         """Read the whole input; however it ends, the commit policy ends the run."""
         failure: BaseException | None = None
-        with self.commit_policy.signals_handled():
+        policy = self.context.policy
+        with policy.signals_handled():
             try:
                 self.listen(file_input)
             except (Exception, Interrupted) as exc:
                 failure = exc
             try:
-                end = self.commit_policy.end_run(failure)
+                end = policy.end_run(failure)
             finally:
-                self.writes.close()
+                self.context.writes.close()
         self.log_summary()
         return end
 
-    @property
-    def load_method(self) -> str:
-        """`upsert`, `append-only` or `overwrite` (docs/design.md, load methods)."""
-        return str(self.config.get("load_method") or "upsert")
-
     def overwrite_tables(self) -> None:
-        """`overwrite`, after a clean run: delete what this run did not write.
-
-        Runs once every stream is committed; a failed or stopped run never
-        gets here, so a partial load never deletes anything.
-        """
-        if self.load_method != "overwrite":
-            return
-        written: dict[str, tuple[NinoxTable, set[int]]] = {}
-        for writer in self._writers.values():
-            entry = written.setdefault(writer.table.id, (writer.table, set()))
-            entry[1].update(writer.written_ids)
-        dry = bool(self.config.get("dry_run"))
-        team_id, database_id = self.workspace, self.database
-        for table, keep in written.values():
-            address = self.backend.address(team_id, database_id, table)
-            stale = sorted(
-                r.id for page in self.backend.scan(address, table) for r in page if r.id not in keep
-            )
-            if stale and not dry:
-                for start in range(0, len(stale), OVERWRITE_DELETE_CHUNK):
-                    chunk = stale[start : start + OVERWRITE_DELETE_CHUNK]
-                    self.backend.delete(address, chunk)
-            self.logger.info(
-                "%sload_method overwrite: %s %d records of %s that this run did not write.",
-                "Dry run, nothing written. " if dry else "",
-                "would delete" if dry else "deleted",
-                len(stale),
-                describe_table(table),
+        """`overwrite`, after a clean run: delete what this run did not write."""
+        context = self.context
+        if context.settings.load_method == "overwrite":
+            overwrite(
+                context.destination.backend,
+                context.destination.address,
+                context.writers.all(),
+                dry_run=context.settings.dry_run,
+                logger=self.logger,
             )
 
     def log_summary(self) -> None:
         """One line per stream: created, updated, upserted, deleted, skipped."""
-        dry = bool(self.config.get("dry_run"))
-        for stream_name, (table, stats) in self._stats.items():
+        dry = self.context.settings.dry_run
+        for stream_name, (table, stats) in self.context.writers.stats.items():
             verb = "would" if dry else "did"
             self.logger.info(
                 "%sStream '%s' → %s: %s create %d, update %d, upsert by _id %d, delete %d "
@@ -576,8 +409,8 @@ class TargetNinox(CompatTarget):
         except Exception as exc:
             end = RunEnd(1, exc)
         finally:
-            if target is not None and "client" in target.__dict__:
-                target.client.close()
+            if target is not None:
+                target.context.destination.close()
         if end.error is not None:
             report_failure(
                 cls.logger,
@@ -655,9 +488,13 @@ def describe_failure(exc: BaseException, target: TargetNinox | None = None) -> s
 
 def _input_line(target: TargetNinox | None) -> str:
     """`input line N: ` for the line being read when the run failed, else ``."""
-    reader = target.message_reader if target is not None else None
-    line = getattr(reader, "line_number", 0)
+    line = target.context.input_line() if target is not None else 0
     return f"input line {line}: " if line else ""
+
+
+def _line_of(reader: object) -> int:
+    """The input line `reader` is at (0 before the first, or for another reader)."""
+    return int(getattr(reader, "line_number", 0) or 0)
 
 
 if __name__ == "__main__":

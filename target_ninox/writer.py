@@ -1,10 +1,14 @@
 """Writing one batch of converted records into one Ninox table.
 
-The jobs around it live next to it: what a batch holds
-(target_ninox/batches.py), lost-answer reconciliation
-(target_ninox/lost_answers.py), deletions (target_ninox/deletes.py), the
+The I/O shell of the writing part (docs/design.md "The target's parts",
+decision 0028): it owns the table's key index and composes the jobs that
+live next to it: what a batch holds (target_ninox/batches.py), planning
+(target_ninox/planning.py, pure), reading back a lost answer
+(target_ninox/lost_answers.py) and matching what it shows
+(target_ninox/reconcile.py, pure), deletions (target_ninox/deletes.py), the
 messages of failed writes (target_ninox/write_errors.py) and reruns of
-unkeyed creates (target_ninox/rerun_guard.py).
+unkeyed creates (target_ninox/rerun_guard.py). It talks to Ninox only
+through the backend seam (ninox_core/backend.py).
 
 A batch becomes one write plan (plus one deletion per run of deletions),
 written through the backend (`ninox_core.backend`; classic: one `POST
@@ -51,7 +55,7 @@ Ninox 4 tables"):
   (a record cannot be given a chosen id, and creating it under a new id
   would create it again on every run);
 - no `record_sequences`: lost answers are read back through the change
-  feed, or not at all (target_ninox/feed_answers.py).
+  feed, or not at all (target_ninox/lost_answers.py).
 """
 
 from __future__ import annotations
@@ -61,7 +65,7 @@ import re
 from collections.abc import Iterable, Sequence
 
 from ninox_core import termination
-from ninox_core.backend import Backend, Cursor, Saved, TableAddress
+from ninox_core.backend import Backend, Saved, TableAddress
 from ninox_core.errors import (
     NinoxAPIError,
     NinoxBadRequestError,
@@ -79,15 +83,16 @@ from target_ninox.batches import (
     WriteStats,
     count_write,
     count_writes,
-    merge_fields,
     runs,
     set_only,
 )
-from target_ninox.deletes import RecordDeleter
+from target_ninox.deletes import delete_run
 from target_ninox.errors import WriteError
-from target_ninox.feed_answers import FeedReconciler
 from target_ninox.key_index import Key, KeyIndex, normalize
+from target_ninox.lost_answers import LostAnswers
 from target_ninox.mapping import describe_table
+from target_ninox.planning import plan_writes, replan_by_key_index
+from target_ninox.reconcile import Reconciled, target_id, unknown_outcome
 from target_ninox.rerun_guard import CreatesInDoubt, RerunGuard, read_candidates
 from target_ninox.write_errors import label, lines_of, record_index, span
 
@@ -99,8 +104,8 @@ logger = logging.getLogger(__name__)
 MAX_LOST_ANSWERS = 5
 
 
-class TableWriter(FeedReconciler, RecordDeleter):
-    """Writes batches into one table; owns the table's key index.
+class TableWriter:
+    """Writes batches into one table; owns the table's key index and its lost answers.
 
     Shared by every sink that writes into the same table with the same key
     fields, so a SCHEMA change does not re-read the index.
@@ -144,13 +149,8 @@ class TableWriter(FeedReconciler, RecordDeleter):
         #: `_id` records: an upsert that creates a missing id (classic), or
         #: an update of that record.
         self._id_kind = "upsert" if capabilities.create_with_id else "update"
-        self.feed_cursor: Cursor | None = None
-        #: Highest database sequence known to be at or before every write
-        #: of this run that is not confirmed yet; None until needed.
-        self.known_sq: int | None = None
-        # Records this run created whose sequence is not known to be
-        # <= known_sq: a re-read may return them, and they are not new.
-        self._recent_created: set[int] = set()
+        #: Where a lost answer is read back from, and the reading back.
+        self.lost = LostAnswers(backend, address, table, guard)
         self._dry_ids = 0
         #: Ids of the records this run wrote (for `load_method: overwrite`;
         #: not kept otherwise: a set of a million ids costs 30-60 MB).
@@ -171,7 +171,18 @@ class TableWriter(FeedReconciler, RecordDeleter):
         """Write one batch: its writes and deletions, in input order."""
         for is_delete, run in runs(batch):
             if is_delete:
-                self._delete(stream_name, run, stats)
+                if any(r.record_id is None and r.key is not None for r in run):
+                    self.ensure_index()
+                delete_run(
+                    self.backend,
+                    self.address,
+                    self.table,
+                    self.index,
+                    stream_name,
+                    run,
+                    stats,
+                    dry_run=self.dry_run,
+                )
             else:
                 self._write_run(stream_name, run, stats, key_properties)
 
@@ -183,8 +194,8 @@ class TableWriter(FeedReconciler, RecordDeleter):
             raise RuntimeError("this table writer has no upsert keys")
         if not self.index.loaded:
             self.index.load(self.backend, self.address.workspace, self.address.database)
-            if self.known_sq is None:
-                self.known_sq = self.index.max_sequence
+            if self.lost.known_sq is None:
+                self.lost.known_sq = self.index.max_sequence
         return self.index
 
     def reload_index(self) -> KeyIndex:
@@ -213,7 +224,15 @@ class TableWriter(FeedReconciler, RecordDeleter):
         if self.guard is not None and not self.dry_run and unkeyed:
             self.guard.about_to_create(self.table.id, (run[0].line, run[-1].line))
         for attempt in (1, 2):
-            planned = self._plan(run, stats if attempt == 1 else None)
+            plan = plan_writes(
+                run,
+                self.index,
+                match_field=self.match_field,
+                id_kind=self._id_kind,
+            )
+            if attempt == 1:
+                stats.merged += plan.merged
+            planned = plan.elements
             if self.dry_run:
                 self._apply_dry(planned, stats)
                 return
@@ -247,7 +266,7 @@ class TableWriter(FeedReconciler, RecordDeleter):
 
         The candidates come from the rerun marker of the STATE the run
         started from (target_ninox/rerun_guard.py); they are matched the way
-        a lost answer is reconciled (`_first_match`).
+        a lost answer is reconciled (target_ninox/reconcile.py).
         """
         guard = self.guard
         unkeyed = [r for r in run if r.record_id is None and r.key is None and not r.deleted]
@@ -286,11 +305,11 @@ class TableWriter(FeedReconciler, RecordDeleter):
         if len(claimed) >= len(candidates):
             return run
         found: set[int] = set()
-        # By lookup, not `_first_match`'s scan: a rerun matches thousands.
+        # By lookup, not `reconcile.first_match`'s scan: a rerun matches thousands.
         matcher = guard.matcher(self.table.id, normalize)
         for record in unkeyed:
             wanted = {fid: normalize(v) for fid, v in set_only(record.fields).items()}
-            match = matcher.take(wanted, claimed, self._recent_created)
+            match = matcher.take(wanted, claimed, self.lost.recent_created)
             if match is None:
                 continue
             claimed.add(match)
@@ -320,75 +339,6 @@ class TableWriter(FeedReconciler, RecordDeleter):
             )
         return found
 
-    def _plan(self, run: Sequence[PendingRecord], stats: WriteStats | None) -> list[Planned]:
-        """Turn records into write-plan elements, merging records with the same key or id."""
-        if all(r.record_id is None and r.key is None for r in run):
-            # Creates only (append-only, unkeyed streams): nothing is merged,
-            # so an element may hold the record's own fields when none is null.
-            return [
-                Planned(
-                    "create",
-                    r.fields if None not in r.fields.values() else set_only(r.fields),
-                    sources=[r],
-                )
-                for r in run
-            ]
-        planned: list[Planned] = []
-        by_id: dict[int, Planned] = {}
-        by_key: dict[Key, Planned] = {}
-        index = self.index
-        for record in run:
-            if record.record_id is not None:
-                same = by_id.get(record.record_id)
-                if same is not None:
-                    same.values.update(record.fields)
-                    same.sources.append(record)
-                    if stats is not None:
-                        stats.merged += 1
-                    continue
-                item = Planned(
-                    self._id_kind,
-                    dict(record.fields),
-                    record.record_id,
-                    sources=[record],
-                    key=record.key,
-                    counts_as="upsert",
-                )
-                by_id[record.record_id] = item
-                if record.key is not None and index is not None:
-                    # A later keyed record of this key updates this record.
-                    index.set(record.key, record.record_id)
-            elif record.key is not None:
-                same = by_key.get(record.key)
-                if same is not None:
-                    merge_fields(same, record.fields)
-                    same.sources.append(record)
-                    if stats is not None:
-                        stats.merged += 1
-                    continue
-                existing = (
-                    index.get(record.key)
-                    if index is not None and self.match_field is None
-                    else None
-                )
-                if self.match_field is not None:
-                    item = Planned(
-                        "upsert_by",
-                        dict(record.fields),
-                        sources=[record],
-                        match_field=self.match_field,
-                    )
-                elif existing is not None:
-                    item = Planned("update", record.fields, existing, sources=[record])
-                else:
-                    item = Planned("create", set_only(record.fields), sources=[record])
-                item.key = record.key
-                by_key[record.key] = item
-            else:
-                item = Planned("create", set_only(record.fields), sources=[record])
-            planned.append(item)
-        return _grouped_by_kind(planned)
-
     def _apply_dry(self, planned: Sequence[Planned], stats: WriteStats) -> None:
         """Count what would change; keep the index as if it had been written."""
         for item in planned:
@@ -396,7 +346,7 @@ class TableWriter(FeedReconciler, RecordDeleter):
                 self._dry_ids -= 1  # a placeholder id no real record has
                 self.index.set(item.key, self._dry_ids)
             if item.kind != "create":
-                self.written_ids.add(int(self._target_id(item) or 0))
+                self.written_ids.add(int(target_id(item, self._holder) or 0))
             count_write(stats, item.counts_as)
 
     def _post(
@@ -480,27 +430,62 @@ class TableWriter(FeedReconciler, RecordDeleter):
         raise WriteError(
             f"stream {stream_name!r}: {idle_rounds} POSTs in a row to "
             f"{describe_table(self.table)} failed or lost their answer without applying "
-            f"anything; giving up. {self._unknown_outcome(pending)}"
+            f"anything; giving up. {unknown_outcome(pending, keyed=self.index is not None)}"
         )
 
     def _read_back_point(
         self, stream_name: str, pending: Sequence[Planned], key_properties: Sequence[str]
     ) -> None:
-        """Before a write: note the point to read back from should its answer be lost.
-
-        The database sequence (`record_sequences`), else the table's feed
-        cursor, needed only for creates (the rest is transactional).
-        """
-        creates = any(p.kind == "create" for p in pending)
+        """Before a write: note the point to read back from should its answer be lost."""
         try:
-            if self.backend.capabilities.record_sequences:
-                if self.known_sq is None and (len(pending) > 1 or creates):
-                    # Not `schema.seq` alone: servers may leave it out (docs/api.md §10).
-                    self.known_sq = int(self.backend.cursor_now(self.address).value)
-            elif creates:
-                self.take_feed_cursor()
+            self.lost.before_write(pending)
         except NinoxError as exc:
             raise self._failed(stream_name, pending, exc, key_properties) from None
+
+    def _reconcile(
+        self,
+        stream_name: str,
+        pending: list[Planned],
+        stats: WriteStats,
+        key_properties: Sequence[str],
+    ) -> list[Planned]:
+        """After a lost answer: find what Ninox applied; return what to send again."""
+        found = self.lost.read_back(
+            stream_name,
+            pending,
+            self.index,
+            self.reload_index,
+            keyed=bool(key_properties) or self.index is not None,
+        )
+        if found.matched:
+            self._take_found(stream_name, len(pending), found, stats)
+        found.apply_updates()
+        return list(found.resend)
+
+    def _take_found(
+        self, stream_name: str, sent: int, found: Reconciled, stats: WriteStats
+    ) -> None:
+        """Count and remember the elements a read-back found applied."""
+        for item, record_id in found.applied:
+            if item.kind == "create" and item.key is None and self.guard is not None:
+                self.guard.created(self.table.id, item.sources[0].line, record_id)
+            if item.counts_as == "create":
+                self.lost.recent_created.add(record_id)
+            self.written_ids.add(record_id)
+            count_write(stats, item.counts_as)
+        logger.warning(
+            "Stream '%s': %d of %d elements of the batch were found applied in %s; sending "
+            "%d again.",
+            stream_name,
+            len(found.applied),
+            sent,
+            describe_table(self.table),
+            len(found.resend),
+        )
+
+    def _holder(self, key: Key) -> int | None:
+        """The record holding `key` in the key index (None: none, or no index)."""
+        return self.index.get(key) if self.index is not None else None
 
     def _without_server_upsert(
         self, stream_name: str, pending: list[Planned], exc: NinoxUpsertUnavailable
@@ -520,15 +505,8 @@ class TableWriter(FeedReconciler, RecordDeleter):
         self.match_field = None
         index = self.ensure_index()
         for item in pending:
-            if item.kind != "upsert_by":
-                continue
-            holder = index.get(item.key) if item.key is not None else None
-            item.match_field = None
-            if holder is not None:
-                item.kind, item.record_id = "update", holder
-            else:
-                item.kind, item.values = "create", set_only(item.values)
-            item.counts_as = item.kind
+            if item.kind == "upsert_by":
+                replan_by_key_index(item, index.get)
 
     def _records_missing(
         self,
@@ -568,7 +546,7 @@ class TableWriter(FeedReconciler, RecordDeleter):
                 "that they are matched by key."
             )
         if self.index is not None:
-            # A `_id` record's key was taken as held by that id (`_plan`).
+            # A `_id` record's key was taken as held by that id (`plan_writes`).
             self.index.discard_ids(missing)
         for item in rest:
             if item.record_id not in missing:
@@ -583,15 +561,11 @@ class TableWriter(FeedReconciler, RecordDeleter):
                     describe_table(self.table),
                 )
                 self.reload_index()
-            item.record_id = None
             if self.match_field is not None:
-                item.kind, item.match_field = "upsert_by", self.match_field
+                item.kind, item.record_id, item.match_field = "upsert_by", None, self.match_field
+                item.counts_as = item.kind
             else:
-                holder = self.ensure_index().get(item.key) if item.key is not None else None
-                item.kind, item.record_id = ("update", holder) if holder else ("create", None)
-                if item.kind == "create":
-                    item.values = set_only(item.values)
-            item.counts_as = item.kind
+                replan_by_key_index(item, self.ensure_index().get)
         return rest
 
     def _take_answer(
@@ -637,21 +611,7 @@ class TableWriter(FeedReconciler, RecordDeleter):
             created = [r.id for r in answer] if self.table.has_history else []
         self._tell_guard(answer_top, unkeyed, every_sequence=every_sequence)
         count_writes(stats, pending)
-        self._advance_known_sq(answer_top, created, every_sequence=every_sequence)
-
-    def _advance_known_sq(
-        self, answer_top: int | None, created: list[int], *, every_sequence: bool
-    ) -> None:
-        """Move `known_sq` to the answer's top sequence when it tells every one."""
-        top = self.known_sq or 0
-        if answer_top is not None:
-            top = max(top, answer_top)
-        if self.known_sq is not None and top > self.known_sq and every_sequence:
-            # Everything this run wrote is now at or below known_sq.
-            self.known_sq = top
-            self._recent_created.clear()
-        else:
-            self._recent_created.update(created)
+        self.lost.answered(answer_top, created, every_sequence=every_sequence)
 
     def _tell_guard(
         self, top: int | None, unkeyed: list[tuple[int, int]], *, every_sequence: bool
@@ -694,24 +654,6 @@ class TableWriter(FeedReconciler, RecordDeleter):
                 f"{head}: Ninox refused {who}: {exc.server_message}. Fix that record. {tail}"
             )
         return WriteError(f"{head} ({span(pending)}): {exc}. {tail}")
-
-
-def _grouped_by_kind(planned: list[Planned]) -> list[Planned]:
-    """The elements with each kind together (stable), when no two write one record.
-
-    A backend with one request per kind (Public API: POST, PATCH, upsert)
-    then sends one of each per batch, not one per change of kind. The
-    elements of a batch write different records (same key or `_id` are
-    merged), so their order changes nothing in Ninox.
-    """
-    kinds = list(dict.fromkeys(p.kind for p in planned))
-    if len(kinds) < 2:
-        return planned
-    targets = [p.record_id for p in planned if p.record_id is not None]
-    if len(targets) != len(set(targets)):
-        return planned
-    rank = {kind: i for i, kind in enumerate(kinds)}
-    return sorted(planned, key=lambda p: rank[p.kind])
 
 
 class _Forgotten(set[int]):

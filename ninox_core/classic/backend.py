@@ -20,6 +20,7 @@ from ninox_core.backend import (
     FileOpener,
     Record,
     RepairReport,
+    ScanReport,
     TableAddress,
     WriteOp,
     WriteResult,
@@ -95,6 +96,8 @@ class ClassicBackend:
         page_size: int | None = None,
         choice_style: str = "names",
         on_repaired: RepairReport | None = None,
+        exact: bool = True,  # noqa: ARG002 (keyset pages are exact whatever is deleted)
+        report: ScanReport | None = None,  # noqa: ARG002 (nothing to report: exact)
     ) -> Iterator[list[Record]]:
         """Keyset pages (`sinceId`, `sinceSq`, `style=ids`) as `Record`s."""
         field_ids = FieldIds(table)
@@ -137,6 +140,10 @@ class ClassicBackend:
                 since_sq=None if hint is None else hint.value,
             )
         )
+
+    def scan_window(self, start: Cursor, seconds: float) -> tuple[str, str] | None:  # noqa: ARG002
+        """None: sequences are no times, and keyset scans skip nothing."""
+        return None
 
     def database_cursor(self, workspace: str, database: str) -> Cursor:
         """The database's `schema.seq`."""

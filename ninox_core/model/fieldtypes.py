@@ -13,9 +13,11 @@ string, text,        string                as is                       str; othe
 email, phone, url,                                                     text (see decisions)
 link, html, color,
 icon, location,
-file, image, user,
-appointment,
-timeinterval
+file, image, user
+appointment          string                as is (each generation's    the field's generation's
+                                           own form)                   form, from either (0027)
+timeinterval         string                as is                       text; `H:MM:SS[.fff]` with
+                                                                       the generation's hours
 number               number                as is                       int if integral, else
                                                                        float
 boolean              boolean               as is                       bool
@@ -89,6 +91,15 @@ Decisions where Ninox or the brief leaves room:
 - Write: a type this model does not know takes values as they come, for
   Ninox to judge (the target cannot know its form); only Decimals and
   date/time objects, also nested, become JSON numbers and ISO text.
+- Write: an appointment takes either API generation's form (`A - B`,
+  `[A,B)`) or one date-time, and is written in the form of the field's own
+  generation (`NinoxField.generation`): the two servers refuse each other's
+  forms, and what is written must equal what is read back (lost answers,
+  reruns and the key index compare them). Anything else, or an end before
+  the start, is refused (decision 0027, `period_forms`).
+- Write: a time interval is text; one of the form `H:MM:SS[.fff]` gets its
+  hours as the field's generation reads them (`0:25:16` classic,
+  `00:25:16` Ninox 4); other text is left for the server to judge.
 - `rev` and formula/fn are computed by Ninox: `is_writable` is False and their
   writer raises for every value, None included; callers skip such fields.
 """
@@ -168,8 +179,6 @@ _TEXT_TYPES = (
     "file",
     "image",
     "user",
-    "appointment",
-    "timeinterval",
 )
 
 #: Ninox type name (aliases included) → its kind. Other names are unknown.
@@ -186,6 +195,8 @@ KINDS: dict[str, FieldKind] = {
     "datetime": _DATETIME,
     "timestamp": _DATETIME,
     "time": FieldKind("time", _nullable("string", format="time"), None, WRITERS["time"]),
+    "appointment": FieldKind("appointment", _nullable("string"), None, WRITERS["appointment"]),
+    "timeinterval": FieldKind("timeinterval", _nullable("string"), None, WRITERS["timeinterval"]),
     "choice": FieldKind("choice", _nullable("string"), READERS["choice"], WRITERS["choice"]),
     "multi": FieldKind(
         "multi",

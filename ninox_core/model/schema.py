@@ -33,6 +33,14 @@ class NinoxField:
     #: The server keeps the field's values unique (Public API `unique`; the
     #: target may then let the server match an upsert key). Classic: False.
     unique: bool = False
+    #: The API generation whose value forms the field's server reads and
+    #: writes (`classic` or `public`, `ninox_core.model.period_forms`): its
+    #: writer turns an appointment or time interval of either generation
+    #: into this one's form (decision 0027). Set by the backend that read it.
+    generation: str = "classic"
+    #: Display names the server gives the field besides `name` (Public API
+    #: `labels`, every language); classic fields have none (their name is it).
+    labels: tuple[str, ...] = ()
 
     @classmethod
     def from_api(cls, data: Mapping[str, Any]) -> NinoxField:

@@ -26,6 +26,12 @@ from ninox_core.model.datetimes import (
     singer_datetime,
     to_utc,
 )
+from ninox_core.model.period_forms import (
+    APPOINTMENT_FORMS,
+    appointment_in,
+    interval_in,
+    parse_appointment,
+)
 from ninox_core.model.schema import NinoxField
 from ninox_core.model.value_forms import (
     INT_LIMIT,
@@ -242,6 +248,41 @@ def _write_time(field: NinoxField) -> Converter:
     return write
 
 
+def _write_appointment(field: NinoxField) -> Converter:
+    # Either generation's form in, the field's own out (decision 0027): what
+    # is written then equals what the server reads back, which lost
+    # answers, reruns and the key index compare.
+    generation = field.generation
+
+    def write(value: Any) -> Any:
+        if value is None:
+            return None
+        if type(value) is str:
+            if not value.strip():
+                return None
+            try:
+                start, end = parse_appointment(value)
+            except ValueError as exc:
+                raise ValueConversionError(field, value, f"{exc}; {APPOINTMENT_FORMS}") from None
+            return appointment_in(generation, start, end)
+        raise ValueConversionError(field, value, APPOINTMENT_FORMS)
+
+    return write
+
+
+def _write_interval(field: NinoxField) -> Converter:
+    # Both servers take both generations' forms; the field's own is written
+    # so that it equals what the server reads back (decision 0027).
+    generation = field.generation
+    text = _write_text(field)
+
+    def write(value: Any) -> Any:
+        written = text(value)
+        return interval_in(generation, written) if written else written
+
+    return write
+
+
 def _choice_caption(field: NinoxField) -> Callable[[Any], str]:
     """Caption or id (str, int, integral Decimal) → caption; raises otherwise."""
     by_id, by_caption = choice_maps(field)
@@ -350,6 +391,8 @@ WRITERS: dict[str, Callable[[NinoxField], Converter]] = {
     "date": _write_date,
     "datetime": _write_datetime,
     "time": _write_time,
+    "appointment": _write_appointment,
+    "timeinterval": _write_interval,
     "choice": _write_choice,
     "multi": _write_multi,
     "ref": _write_ref,

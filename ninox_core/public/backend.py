@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from datetime import timedelta
 from typing import Any, TypeVar
 
 from ninox_core.backend import (
@@ -25,6 +26,7 @@ from ninox_core.backend import (
     Record,
     RepairReport,
     Saved,
+    ScanReport,
     TableAddress,
     WriteOp,
     WriteResult,
@@ -204,12 +206,16 @@ class PublicBackend:
         page_size: int | None = None,
         choice_style: str = "names",  # noqa: ARG002 (choices read as names; the reader maps)
         on_repaired: RepairReport | None = None,
+        exact: bool = True,
+        report: ScanReport | None = None,
     ) -> Iterator[list[Record]]:
         """Offset pages of the table (`scan.scan_rows`), each in ascending id order, no id twice.
 
         No `since` (the feed has ids only: `changes` + `read_records`).
         `after_id` drops the ids up to it (there is no keyset paging: the
-        read still starts at the first record).
+        read still starts at the first record). `exact`: pages overlap by
+        one record (a deletion during the scan hides nothing); without,
+        ⌈N/100⌉ pages and the caller catches a skipped record (`report`).
         """
         if since is not None:
             raise ValueError("the Public API reads changes by id: use changes() and read_records()")
@@ -231,7 +237,7 @@ class PublicBackend:
             )
             return page
 
-        for offset, sort, rows in scan_rows(fetch, limit, path):
+        for offset, sort, rows in scan_rows(fetch, limit, path, overlap=exact, report=report):
             fresh = [row for row in rows if int(row["id"]) > after_id]
             if reader.lacks_formulas(fresh):
                 page = {"limit": limit, "offset": offset, **({"sort": sort} if sort else {})}
@@ -335,6 +341,19 @@ class PublicBackend:
         where = f"table {address.table}"
         page = self._feed_page(address, {"since": feed.probe_since(), "limit": 1}, where)
         return feed.cursor_at(str(page.meta["asOf"]))
+
+    def scan_window(self, start: Cursor, seconds: float) -> tuple[str, str] | None:
+        """`[start's time, asOf + seconds + margins]` (`feed.SCAN_WINDOW_*`).
+
+        A `cursor_now` is the probe's `asOf` less `feed.LOOKBACK`: the
+        window starts there (a deletion stamped before an `asOf` that ran
+        ahead of it is in it too) and ends `seconds` (client clock) after
+        `asOf`, plus the margins for millisecond stamps and clock rates.
+        """
+        begin = feed.since_of(start, "the scan's start")
+        late = feed.SCAN_WINDOW_MARGIN + timedelta(seconds=seconds * (1 + feed.SCAN_WINDOW_RATE))
+        end = begin + feed.LOOKBACK + late
+        return feed.stamp(begin), feed.stamp(end)
 
     def database_cursor(self, workspace: str, database: str) -> Cursor:  # noqa: ARG002
         """The server's time now, from the schema change feed's `asOf` (one probe)."""

@@ -26,6 +26,15 @@ from ninox_core.public.records import record_id
 
 #: Subtracted from every `asOf` a cursor holds (docs/decisions/0022).
 LOOKBACK = timedelta(seconds=60)
+#: Added to the end of a scan's window (`PublicBackend.scan_window`): the
+#: feed stamps milliseconds. The end is already late by the probe's and the
+#: last page's network time (the elapsed time is the client's, from before
+#: the probe to after the last page), so the margin stays small: a deletion
+#: just after the read would make the next run read the table again.
+SCAN_WINDOW_MARGIN = timedelta(milliseconds=10)
+#: And per second of the scan: the server's and the client's clocks may tick
+#: at slightly different rates (1,000 ppm: far more than NTP lets a clock slew).
+SCAN_WINDOW_RATE = 0.001
 #: How far before now (client clock) the probe for the current `asOf` asks from.
 PROBE_WINDOW = timedelta(hours=1)
 #: The feed's retention when the server does not say (`retentionCutoff`

@@ -14,8 +14,10 @@ APIs alike:
   Ninox's own form (`2024-02-15T13:45:30`, as the shared writer writes it),
   RFC 3339 with its fraction when there is one; a date
   as epoch ms → `YYYY-MM-DD`; `time` `"09:30"` →
-  `"09:30:00"`; a time interval as ms → `"HH:MM:SS[.mmm]"`; an
-  appointment in the classic form `"A - B"` → `"[A,B)"`;
+  `"09:30:00"`; a time interval as ms → `"HH:MM:SS[.mmm]"` (its hours
+  padded to two digits when it is text); an appointment in the classic
+  form `"A - B"`, with offsets or `.000` → `"[A,B)"` in UTC with `Z`
+  (`ninox_core.model.period_forms`, the form the shared writer writes);
 - a field left out of `values` → None (an empty field), so every record
   carries every field of its table. Keys the table does not know (a field
   added since the table was read) are kept as they came.
@@ -37,6 +39,7 @@ from ninox_core.model.datetimes import (
     singer_datetime,
     to_utc,
 )
+from ninox_core.model.period_forms import PUBLIC, appointment_in, interval_in, parse_appointment
 from ninox_core.model.schema import NinoxField, NinoxTable
 from ninox_core.model.value_forms import captions_longest_first, integer_of, split_multi
 
@@ -105,6 +108,8 @@ def _time(value: Any) -> Any:
 
 
 def _interval(value: Any) -> Any:
+    if isinstance(value, str):
+        return interval_in(PUBLIC, value)
     if not _is_number(value) or value < 0:
         return value
     seconds, millis = divmod(int(value), 1000)
@@ -113,19 +118,18 @@ def _interval(value: Any) -> Any:
     return text + (f".{millis:03d}" if millis else "")
 
 
-def _short_iso(text: str) -> str:
-    moment = to_utc(parse_datetime(text))
-    return singer_datetime(moment.replace(microsecond=moment.microsecond // 1000 * 1000))
-
-
 def _appointment(value: Any) -> Any:
-    if not isinstance(value, str) or value.startswith("[") or " - " not in value:
+    """Either generation's form (V12: `A - B`), any zone or `.000` → this API's one form.
+
+    It is the form the shared writer writes into a Public API field
+    (decision 0027), so a record read back equals what was written.
+    """
+    if not isinstance(value, str):
         return value
-    start, _, end = value.partition(" - ")
     try:
-        return f"[{_short_iso(start)},{_short_iso(end)})"
+        return appointment_in(PUBLIC, *parse_appointment(value))
     except ValueError:
-        return value
+        return value  # emitted as it came: the column is text
 
 
 def _choice(field: NinoxField) -> Normaliser:

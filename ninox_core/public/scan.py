@@ -1,34 +1,47 @@
-"""A full read of a table by offset pages that sees every record (docs/decisions/0022).
+"""A full read of a table by offset pages, each record passed on once (docs/decisions/0022).
 
 Offset pages shift when records are deleted or created during the read
 (docs/api.md, "The Public API (Ninox 4)"): a deletion before the cursor
 moves an unread record behind it, and nothing in the next page shows it.
-So each page overlaps the previous one by one record: the first record of
-a page must be the last of the one before. When the page starts after it
-(or is empty), records before the cursor were deleted: the read steps back
-1, 2, 4, … records until a page reaches back to it, and goes on from what
-it has already seen, so no record is skipped. A page that starts before
-it without such a step back is not in ascending order (see below).
+
+Two ways to read (`overlap`):
+
+- without overlap (the default, the fewest requests: ⌈N/100⌉ for N
+  records): each page starts where the one before ended. A record another
+  user's deletion moved behind the cursor is skipped; the caller catches
+  it (docs/decisions/0023: the id comparison of a table without history,
+  the scan's time window on a table with history);
+- with overlap (`overlap=True`, exact): each page overlaps the previous
+  one by one record: the first record of a page must be the last of the
+  one before. When the page starts after it (or is empty), records before
+  the cursor were deleted: the read steps back 1, 2, 4, … records until a
+  page reaches back to it, and goes on from what it has already seen, so
+  no record is skipped. About `N / (limit - 1) + 1` requests, one more per
+  deletion seen during the read.
+
 Records created during the read get larger ids and come at its end, or
 after it: read or not, as with any snapshot-less read.
 
 A record is passed on once: in ascending order, a record is new when its
-id is above the largest passed on so far, so no set of every id read is
-kept (memory stays flat however large the table). A read that starts again
-sorted by id skips the ids the first attempt passed on, which it keeps as
-runs of consecutive ids (`_Runs`: a handful of numbers for a dense table).
+id is above the largest passed on so far (a page that starts with it again
+after an insertion before the cursor gives it only once), so no set of
+every id read is kept (memory stays flat however large the table). A read
+that starts again sorted by id skips the ids the first attempt passed on,
+which it keeps as runs of consecutive ids (`_Runs`: a handful of numbers
+for a dense table).
 
-The overlap needs the records in one order throughout the read, which the
-Public API does not promise. The pages must come in ascending id order;
-when they do not (a server without a stable default order), the read
-starts again with `sort=id`; a server that refuses that, or still answers
-in no order, fails the read with one line.
+Both ways need the records in one order throughout the read, which the
+Public API does not promise. The pages must come in ascending id order
+(each page, and each page after the one before); when they do not (a
+server without a stable default order), the read starts again with
+`sort=id`; a server that refuses that, or still answers in no order, fails
+the read with one line.
 
 End of the read (`page_info.has_more` is never trusted alone): an empty
-first page; a page shorter than the limit the server applied, unless
-`has_more` is true. A full last page is proved the last by the next page,
-which holds only the overlap record. Requests: about `N / (limit - 1) + 1`
-for N records, one more per deletion seen during the read.
+page; a page shorter than the limit the server applied, unless `has_more`
+is true; a full page with `has_more: false` (the contract's last page:
+docs/api.md). A full page with `has_more` true or absent goes on: a server
+that says true on its last full page (V7) costs one empty page more.
 """
 
 from __future__ import annotations
@@ -39,6 +52,7 @@ import logging
 from collections.abc import Callable, Iterator
 from typing import Any
 
+from ninox_core.backend import ScanReport
 from ninox_core.errors import NinoxAPIError, NinoxBadRequestError, NinoxNotFoundError
 from ninox_core.public.checks import Page
 from ninox_core.public.records import record_id
@@ -56,12 +70,23 @@ class _Unordered(Exception):
 
 
 def scan_rows(
-    fetch: FetchRecords, limit: int, where: str
+    fetch: FetchRecords,
+    limit: int,
+    where: str,
+    *,
+    overlap: bool = False,
+    report: ScanReport | None = None,
 ) -> Iterator[tuple[int, str | None, list[dict[str, Any]]]]:
-    """`(offset, sort, rows)` of each page with records not read before, ids ascending."""
+    """`(offset, sort, rows)` of each page with records not read before, ids ascending.
+
+    `overlap`: pages overlap by one record, so a deletion during the read
+    hides no record (module docstring); without, the fewest requests, and
+    `report.read_before_last` tells which deletions may have hidden one.
+    """
     passed_on = _Runs()
+    report = report or ScanReport()
     try:
-        yield from _read(fetch, limit, None, passed_on, where)
+        yield from _read(fetch, limit, None, passed_on, where, overlap=overlap, report=report)
         return
     except _Unordered as found:
         logger.warning(
@@ -70,7 +95,7 @@ def scan_rows(
             found,
         )
     try:
-        yield from _read(fetch, limit, "id", passed_on, where)
+        yield from _read(fetch, limit, "id", passed_on, where, overlap=overlap, report=report)
     except (_Unordered, NinoxBadRequestError, NinoxNotFoundError) as failed:
         raise NinoxAPIError(
             200,
@@ -106,7 +131,14 @@ class _Runs:
 
 
 def _read(
-    fetch: FetchRecords, limit: int, sort: str | None, earlier: _Runs, where: str
+    fetch: FetchRecords,
+    limit: int,
+    sort: str | None,
+    earlier: _Runs,
+    where: str,
+    *,
+    overlap: bool,
+    report: ScanReport,
 ) -> Iterator[tuple[int, str | None, list[dict[str, Any]]]]:
     """One attempt at the whole read; `earlier`: ids an attempt before passed on.
 
@@ -114,7 +146,7 @@ def _read(
     id order; what it passed on until then is in `earlier`.
     """
     retry = bool(earlier.starts)
-    overlap = 1 if limit > 1 else 0
+    overlap_by = 1 if overlap and limit > 1 else 0
     offset = 0
     last = 0  # the largest id of the read so far
     frontier = 0  # the furthest offset reached: stepping back is progress only past it
@@ -122,14 +154,19 @@ def _read(
     back = 1
     stepped_back = False
     while True:
+        # The largest id read before this request, by any attempt (`earlier`
+        # holds this attempt's too, unless it is a retry).
+        report.read_before_last = max(last, earlier.ends[-1] if earlier.ends else 0)
         page = fetch(offset, limit, sort)
         ids = [record_id(row.get("id")) or 0 for row in page.rows]
         if any(a >= b for a, b in itertools.pairwise(ids)):
             raise _Unordered(f"ids {ids[:3]}… on one page")
-        if offset > 0 and overlap and ids and ids[0] < last and not stepped_back:
-            # The page should start with the overlap record (id `last`).
+        if offset > 0 and ids and ids[0] < last and not stepped_back:
+            # With overlap the page starts with the last record (id `last`),
+            # without after it, or with it again after an insertion before
+            # the cursor: an id below it means the pages are in no order.
             raise _Unordered(f"a page starts with id {ids[0]} after id {last}")
-        if offset > 0 and overlap and (not ids or ids[0] > last):
+        if offset > 0 and overlap_by and (not ids or ids[0] > last):
             # The overlap record moved back: records before it were deleted.
             # Step back 1, 2, 4, … records until the page holds it again.
             steps_back += 1
@@ -165,6 +202,8 @@ def _read(
         applied = min(page.limit or limit, limit)
         if count == 0 or (count < applied and page.has_more is not True):
             return
-        offset += max(1, count - overlap)
+        if count >= applied and page.has_more is False:
+            return  # the contract's last full page (docs/api.md)
+        offset += max(1, count - overlap_by)
         if offset > frontier:
             frontier, steps_back = offset, 0

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 from typing import Any
 
@@ -104,14 +105,7 @@ def record_requests(emulator: PublicEmulator, table: str) -> dict[str, int]:
 def pages_for(records: int, page_size: int = 100) -> int:
     """Record pages a full read of `records` takes when nothing changes meanwhile.
 
-    Each page after the first overlaps the one before by one record (the
-    backend's guard against pages that shift, docs/decisions/0022); a short
-    page ends the read, so a full last page is followed by one holding only
-    the overlap.
+    Pages do not overlap (docs/decisions/0022): ⌈N/page_size⌉, at least
+    one; a full last page says `has_more: false`, which ends the read.
     """
-    pages, offset = 0, 0
-    while True:
-        pages += 1
-        if max(0, min(page_size, records - offset)) < page_size:
-            return pages
-        offset += page_size - 1
+    return max(1, math.ceil(records / page_size))

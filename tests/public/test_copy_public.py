@@ -12,8 +12,10 @@ dropped from the copy (README "Ninox 4"); every other value arrives.
 
 Ninox 4 → classic Ninox keeps ids (the classic API creates a record under
 the tap's `_id`), so references survive; the columns are renamed to the
-classic field names by a stream map. Classic → Ninox 4 is not covered: see
-README "Ninox 4".
+classic field names by a stream map. Classic → Ninox 4 is keyed by
+`source_id` like a Ninox 4 copy, and needs no renaming: each classic column
+finds its Ninox 4 field by the field's label. Appointments and time
+intervals arrive in the destination's own forms both ways (decision 0027).
 """
 
 from __future__ import annotations
@@ -29,7 +31,9 @@ from ninox_emulator.public.model import Field, Table
 from tests.public.tap_public_support import public_config as tap_config
 from tests.public.tap_public_support import quiet, run_public
 from tests.public.target_public_support import public_config as target_config
-from tests.tap_support import CRM_DB, DEMO_TEAM
+from tests.public.target_public_support import rows as rows_public
+from tests.tap_support import CRM_DB, DEMO_TEAM, run_tap
+from tests.tap_support import tap_config as classic_tap_config
 from tests.target_support import api, make_database, rows, run_target
 from tests.target_support import target_config as classic_target_config
 
@@ -227,18 +231,14 @@ def test_copy_is_exact_on_server_variants(public_emulator, variant, sleeps):
 #: The classic demo's CRM tables by the Ninox 4 stream names.
 CLASSIC_TABLES = {"contacts": "Contact", "companies": "Company", "deals": "Deal", "leads": "Lead"}
 CLASSIC_COPY_DB = "copy0crm0db"
-#: Fields the Ninox 4 → classic copy does not carry as the classic demo has them:
-#: the appointment (left out), the time interval (written in Ninox 4's
-#: `00:25:16.123`, the same duration as the classic `0:25:16.123`).
-SKIPPED_CLASSIC = {"Next meeting", "Time spent"}
 
 
 def classic_rename_maps(tables: list[dict[str, Any]]) -> dict[str, Any]:
     """Stream maps naming each Ninox 4 column by its classic field name (`First name`).
 
     Ninox 4 knows fields by machine name (`first_name`); a bare name keeps
-    the column's type. Computed fields are not written; an appointment is
-    left out (the classic API refuses the Ninox 4 form `[start,end)`).
+    the column's type. Computed fields are not written. Appointments and
+    time intervals are written in the classic forms (decision 0027).
     """
     maps: dict[str, Any] = {}
     for table in tables:
@@ -246,7 +246,7 @@ def classic_rename_maps(tables: list[dict[str, Any]]) -> dict[str, Any]:
         stream_map: dict[str, Any] = {
             field["name"]: machine_name(field["name"])
             for field in table["fields"]
-            if field["type"] not in ("formula", "rev", "appointment")
+            if field["type"] not in ("formula", "rev")
         }
         stream_map.update({"_id": "_id", "__else__": None})
         maps[stream] = stream_map
@@ -266,33 +266,143 @@ def test_ninox_4_to_classic_keeps_ids_and_references(public_emulator, emulator):
     )
     assert run_target(config, out.messages, emulator).exit_code == 0
     # The classic API creates records under the tap's _id: ids and references survive.
-    # The public demo was made from the classic one, so the copy equals the classic CRM.
+    # The public demo was made from the classic one, so the copy equals the classic CRM,
+    # appointments (`[A,B)` → `A - B`) and time intervals (`00:…` → `0:…`) included.
+    assert any(f["type"] == "appointment" for t in tables for f in t["fields"])
     for table in tables:
         source = rows(emulator, table["id"], CRM_DB)
         copied = rows(emulator, table["id"], CLASSIC_COPY_DB)
         assert sorted(copied) == sorted(source), table["name"]
         for rid, values in source.items():
-            expected = {k: v for k, v in values.items() if k not in SKIPPED_CLASSIC}
-            got = {k: v for k, v in copied[rid].items() if k not in SKIPPED_CLASSIC}
-            assert got == expected, (table["name"], rid)
+            assert copied[rid] == values, (table["name"], rid)
         if table["name"] == "Deal":
             assert {r["Contact"] for r in copied.values()} == {
                 r["Contact"] for r in source.values()
             }
 
 
-def test_ninox_4_appointments_are_refused_by_the_classic_api_with_one_line(
+def test_a_malformed_ninox_4_appointment_fails_the_copy_with_one_line(
     public_emulator, emulator, caplog
 ):
     with api(emulator) as client:
         tables = client.request("GET", f"/teams/{DEMO_TEAM}/databases/{CRM_DB}/tables")
     make_database(emulator, CLASSIC_COPY_DB, "CRM copy", tables)
     out = run_public(tap_config(public_emulator, modules=[SOURCE]))
-    maps = classic_rename_maps(tables)
-    maps["contacts"]["Next meeting"] = "next_meeting"
+    [contact] = [
+        m["record"]
+        for m in out.messages
+        if m["type"] == "RECORD" and m["stream"] == "contacts" and m["record"]["_id"] == 5
+    ]
+    contact["next_meeting"] = "[2024-02-15T10:00:00Z,soon)"
     config = classic_target_config(
-        emulator, database_id=CLASSIC_COPY_DB, table_mapping=CLASSIC_TABLES, stream_maps=maps
+        emulator,
+        database_id=CLASSIC_COPY_DB,
+        table_mapping=CLASSIC_TABLES,
+        stream_maps=classic_rename_maps(tables),
     )
     assert run_target(config, out.messages, emulator).exit_code != 0
     lines = [r.getMessage() for r in caplog.records if r.levelname in ("ERROR", "CRITICAL")]
-    assert any("Next meeting" in line and "appointment" in line for line in lines), lines
+    [line] = lines
+    assert "stream 'contacts'" in line and "record _id 5" in line, line
+    assert "'Next meeting' (appointment)" in line and "'soon'" in line, line
+
+
+# ------------------------------------------------- classic Ninox → Ninox 4
+
+#: The classic demo's CRM streams by the Ninox 4 tables they are copied into.
+PUBLIC_TABLES = {"contact": "contacts", "company": "companies", "deal": "deals", "lead": "leads"}
+
+
+def classic_source_maps(tables: list[dict[str, Any]]) -> dict[str, Any]:
+    """Stream maps of a classic → Ninox 4 copy: `_id` → `source_id`, references dropped.
+
+    Nothing is renamed: each classic column (`First name`) finds its Ninox 4
+    field by the field's label (`first_name`, labelled `First name`).
+    """
+    maps: dict[str, Any] = {}
+    for table in tables:
+        stream = next(s for s, t in PUBLIC_TABLES.items() if CLASSIC_TABLES[t] == table["name"])
+        stream_map: dict[str, Any] = {
+            SOURCE_ID: "_id",
+            "_id": "__NULL__",
+            "__key_properties__": [SOURCE_ID],
+        }
+        stream_map.update({f["name"]: "__NULL__" for f in table["fields"] if f["type"] == "ref"})
+        maps[stream] = stream_map
+    return maps
+
+
+def test_classic_to_ninox_4_needs_no_renaming_and_keeps_appointments_and_intervals(
+    public_emulator, emulator
+):
+    make_copy_module(public_emulator)
+    with api(emulator) as client:
+        tables = client.request("GET", f"/teams/{DEMO_TEAM}/databases/{CRM_DB}/tables")
+    out = run_tap(classic_tap_config(emulator))
+    assert out.error is None
+    config = target_config(
+        public_emulator,
+        module=COPY,
+        table_mapping=PUBLIC_TABLES,
+        stream_maps=classic_source_maps(tables),
+        hard_delete=True,
+    )
+    assert run_target(config, out.messages, public_emulator).exit_code == 0
+    # The public demo is the classic CRM in Ninox 4's forms (made by the emulator's own
+    # code), so the copy equals it: `A - B` → `[A,B)`, `0:25:16.123` → `00:25:16.123`.
+    assert_exact_copy(public_emulator)
+    contacts = public_emulator.store.table(COPY, "contacts").records.values()
+    assert any(str(v.get("next_meeting", "")).startswith("[") for v in contacts)
+    # A rerun of the same input changes nothing.
+    before = rows_public(public_emulator, "contacts", COPY)
+    assert run_target(config, out.messages, public_emulator).exit_code == 0
+    assert rows_public(public_emulator, "contacts", COPY) == before
+
+    # The next run brings an update, a create and a deletion, in Ninox 4's forms.
+    with api(emulator) as client:
+        new_meeting = {"Next meeting": "2027-03-01T08:00:00 - 2027-03-01T09:15:30"}
+        client.save_records(DEMO_TEAM, CRM_DB, "A", [{"id": 3, "fields": new_meeting}])
+        [created] = client.save_records(
+            DEMO_TEAM,
+            CRM_DB,
+            "A",
+            [
+                {
+                    "fields": {
+                        "First name": "N",
+                        "Last name": "Eu",
+                        "Time spent": "101:02:03.4",
+                        **new_meeting,
+                    }
+                }
+            ],
+        )
+        client.delete_records(DEMO_TEAM, CRM_DB, "A", [4])
+    again = run_tap(classic_tap_config(emulator), out.state)
+    assert run_target(config, again.messages, public_emulator).exit_code == 0
+    copied = {v[SOURCE_ID]: v for v in rows_public(public_emulator, "contacts", COPY).values()}
+    meeting = "[2027-03-01T08:00:00Z,2027-03-01T09:15:30Z)"
+    assert copied[3]["next_meeting"] == meeting
+    assert copied[int(created["id"])]["next_meeting"] == meeting
+    assert copied[int(created["id"])]["time_spent"] == "101:02:03.4"
+    assert 4 not in copied
+
+
+def test_a_label_two_fields_carry_fails_the_copy_with_one_line(public_emulator, emulator, caplog):
+    make_copy_module(public_emulator)
+    table = public_emulator.store.table(COPY, "contacts")
+    table.fields["notes"].label = "First name"  # now two fields are labelled so
+    with api(emulator) as client:
+        tables = client.request("GET", f"/teams/{DEMO_TEAM}/databases/{CRM_DB}/tables")
+    out = run_tap(classic_tap_config(emulator))
+    config = target_config(
+        public_emulator,
+        module=COPY,
+        table_mapping=PUBLIC_TABLES,
+        stream_maps=classic_source_maps(tables),
+    )
+    assert run_target(config, out.messages, public_emulator).exit_code != 0
+    [line] = [r.getMessage() for r in caplog.records if r.levelname in ("ERROR", "CRITICAL")]
+    assert "'First name'" in line and "'first_name'" in line and "'notes'" in line, line
+    assert "stream map" in line, line
+    assert rows_public(public_emulator, "contacts", COPY) == {}

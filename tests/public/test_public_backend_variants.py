@@ -7,11 +7,12 @@ strict server gives, or with one clear line.
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Iterator
 
 import pytest
 
-from ninox_core.backend import Cursor, WriteOp
+from ninox_core.backend import Cursor, ScanReport, WriteOp
 from ninox_core.errors import (
     NinoxAPIError,
     NinoxAuthError,
@@ -21,6 +22,7 @@ from ninox_core.errors import (
     NinoxUpsertUnavailable,
     NinoxWriteOutcomeUnknown,
 )
+from ninox_core.model.datetimes import parse_datetime
 from ninox_core.model.schema import NinoxField, NinoxTable
 from ninox_core.public.backend import PublicBackend
 from ninox_core.transport.client import NinoxClient
@@ -204,6 +206,36 @@ def test_records_deleted_and_created_during_a_scan_miss_no_record(public_emulato
     assert len(read) == len(set(read))
     assert (before & after) <= set(read)
     assert after != before  # the drift happened
+
+
+def test_a_scan_without_overlap_reports_which_deletions_can_have_hidden_a_record(
+    public_emulator, backend
+):
+    public_emulator.create_records("crm", "contacts", [{"last_name": "x"} for _ in range(250)])
+    public_emulator.clock.advance(120)  # the creates behind the cursor's look-back
+    table, address = table_of(backend, "crm", "contacts")
+    before = sorted(r.id for page in backend.scan(address, table) for r in page)
+    start = backend.cursor_now(address)
+    began = time.monotonic()
+    public_emulator.variants.enable("V8")
+    report = ScanReport()
+    pages = [
+        [r.id for r in page] for page in backend.scan(address, table, exact=False, report=report)
+    ]
+    window = backend.scan_window(start, time.monotonic() - began)
+    public_emulator.variants.disable("V8")
+    read = [rid for page in pages for rid in page]
+    assert len(read) == len(set(read))
+    # V8 deleted the lowest id (read on the first page) before the second
+    # page: the record at offset 100 moved behind the cursor, skipped.
+    assert before[100] not in read
+    # The last page is short (the last request): only ids read before it count.
+    assert len(pages) == 3 and report.read_before_last == pages[1][-1]
+    # The deletions are stamped inside the scan's window.
+    changes = backend.changes(address, start)
+    assert window is not None and changes.removed
+    first, last = (parse_datetime(t) for t in window)
+    assert all(first <= parse_datetime(changes.changed_at[r]) <= last for r in changes.removed)
 
 
 # ------------------------------------------------------------ change feed

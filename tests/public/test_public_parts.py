@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from ninox_core.backend import ChangeSet, Cursor, WriteOp
+from ninox_core.backend import ChangeSet, Cursor, ScanReport, WriteOp
 from ninox_core.errors import NinoxCursorExpired, NinoxError
 from ninox_core.model import fieldtypes
 from ninox_core.model.schema import NinoxField, NinoxTable
@@ -316,19 +316,61 @@ class Table:
         return Page(rows, offset + limit < len(ids), None, {})
 
 
-def read(table, limit=10):
-    return [int(r["id"]) for _, _, rows in scan_rows(table.fetch, limit, "/t") for r in rows]
+def read(table, limit=10, *, overlap=False):
+    pages = scan_rows(table.fetch, limit, "/t", overlap=overlap)
+    return [int(r["id"]) for _, _, rows in pages for r in rows]
 
 
-def test_a_scan_overlaps_pages_by_one_record():
+def test_a_scan_reads_pages_end_to_end_and_a_full_last_page_said_last_ends_it():
+    table = Table(range(1, 31))
+    assert read(table) == list(range(1, 31))
+    # ⌈30/10⌉ pages: the third is full and says has_more false (the contract's end).
+    assert [offset for offset, _ in table.requests] == [0, 10, 20]
+
+
+def test_a_scan_without_overlap_may_skip_a_record_when_one_before_the_cursor_is_deleted():
+    # What the caller catches (docs/decisions/0023): each deletion skips one record.
+    table = Table(range(1, 31), delete_each_page=1)
+    got = read(table)
+    assert len(got) == len(set(got))
+    assert set(table.ids) - set(got) == {11, 22}
+
+
+def test_a_scan_reports_the_largest_id_read_before_its_last_request():
+    report = ScanReport()
+    list(scan_rows(Table(range(1, 26)).fetch, 10, "/t", report=report))
+    assert report.read_before_last == 20  # the short page at offset 20 was the last
+    one_page = ScanReport()
+    list(scan_rows(Table(range(1, 6)).fetch, 10, "/t", report=one_page))
+    assert one_page.read_before_last == 0  # no deletion can have hidden anything
+
+
+def test_a_full_last_page_that_says_more_reports_every_id_read():
+    # V7: the empty page after the full last one is the last request.
+    served = iter(
+        [
+            Page([{"id": str(i)} for i in range(1, 11)], has_more=True, limit=10, meta={}),
+            Page([], has_more=False, limit=10, meta={}),
+        ]
+    )
+    report = ScanReport()
+    rows = [
+        r
+        for _, _, page in scan_rows(lambda o, n, s: next(served), 10, "/t", report=report)
+        for r in page
+    ]
+    assert len(rows) == 10 and report.read_before_last == 10
+
+
+def test_a_scan_with_overlap_overlaps_pages_by_one_record():
     table = Table(range(1, 26))
-    assert read(table) == list(range(1, 26))
+    assert read(table, overlap=True) == list(range(1, 26))
     assert [offset for offset, _ in table.requests] == [0, 9, 18]
 
 
-def test_records_deleted_before_the_cursor_do_not_hide_a_record():
+def test_records_deleted_before_the_cursor_do_not_hide_a_record_with_overlap():
     table = Table(range(1, 61), delete_each_page=1)
-    got = read(table)
+    got = read(table, overlap=True)
     assert set(got) >= set(table.ids)  # every record that outlived the read was read
     assert len(got) == len(set(got))
     assert len(table.ids) < 60
@@ -336,12 +378,13 @@ def test_records_deleted_before_the_cursor_do_not_hide_a_record():
 
 def test_a_table_emptied_faster_than_it_is_read_fails_with_one_line():
     with pytest.raises(NinoxError, match="deleted faster than it could be read"):
-        read(Table(range(1, 200), delete_each_page=3))
+        read(Table(range(1, 200), delete_each_page=3), overlap=True)
 
 
-def test_records_in_another_order_are_read_again_sorted_by_id():
+@pytest.mark.parametrize("overlap", [False, True])
+def test_records_in_another_order_are_read_again_sorted_by_id(overlap):
     table = Table(range(1, 26), shuffle=True)
-    assert sorted(read(table)) == list(range(1, 26))
+    assert sorted(read(table, overlap=overlap)) == list(range(1, 26))
     assert any(sort == "id" for _, sort in table.requests)
 
 
@@ -358,9 +401,12 @@ class InterleavedTable(Table):
         return Page(rows, offset + limit < len(ids), None, {})
 
 
-def test_pages_in_order_one_by_one_but_not_together_are_read_again_sorted_each_record_once():
+@pytest.mark.parametrize("overlap", [False, True])
+def test_pages_in_order_one_by_one_but_not_together_are_read_again_sorted_each_record_once(
+    overlap,
+):
     table = InterleavedTable(range(1, 41))
-    got = read(table)
+    got = read(table, overlap=overlap)
     assert sorted(got) == list(range(1, 41))
     assert len(got) == len(set(got))
     assert any(sort == "id" for _, sort in table.requests)

@@ -266,18 +266,16 @@ def test_an_interrupted_incremental_run_loses_nothing(public_emulator):
 # ------------------------------------------------------------ request counts
 
 
-def test_a_full_read_costs_a_page_per_99_records_plus_the_cursor(public_emulator):
+def test_a_full_read_costs_a_page_per_100_records_plus_the_cursor(public_emulator):
     public_emulator.create_records("crm", "contacts", [{"last_name": "x"} for _ in range(250)])
     total = len(table_ids(public_emulator, "crm", "contacts"))
     public_emulator.clear_log()
     run_public(
         public_config(public_emulator, modules=["crm"], tables=["contacts", "deals", "leads"])
     )
-    # Pages overlap by one record (the backend's guard against shifting
-    # pages): ⌈N/99⌉ pages at most, plus the cursor taken before (history).
+    # ⌈N/100⌉ pages (no overlap), plus the cursor taken before (history).
     contacts = record_requests(public_emulator, "contacts")
-    assert contacts == {"pages": pages_for(total), "feed": 1, "by_id": 0}
-    assert pages_for(total) <= math.ceil(total / 99)
+    assert contacts == {"pages": math.ceil(total / 100), "feed": 1, "by_id": 0}
     assert record_requests(public_emulator, "deals") == {"pages": 1, "feed": 1, "by_id": 0}
     assert record_requests(public_emulator, "leads") == {"pages": 1, "feed": 0, "by_id": 0}
 

@@ -210,7 +210,7 @@ def test_a_rerun_matches_creates_whose_empty_fields_differ_each_to_its_own_recor
 
 def test_candidate_matching_by_lookup_gives_what_a_scan_in_order_gives():
     # target_ninox/rerun_guard.py, CandidateMatcher: same answer as the scan
-    # (`LostAnswerReconciler._first_match`), found by lookup.
+    # (target_ninox/reconcile.py `first_match`), found by lookup.
     rng = random.Random(16)
     fields = ["A", "B", "C"]
     candidates: list[dict[str, Any]] = [
