@@ -50,26 +50,9 @@ from ninox_emulator.faults import Fault, LoggedRequest
 from ninox_emulator.model import ApiError
 from ninox_emulator.routes import Api, Request
 from ninox_emulator.server import Exchange
-from ninox_emulator.serving import JSON_TYPE, Outcome, ServedEmulator
+from ninox_emulator.serving import BROKEN_GZIP, JSON_TYPE, Outcome, ServedEmulator, json_bytes
 from ninox_emulator.store import Store
 from ninox_emulator.variants import VARIANTS, Variants, check_names
-
-#: A body that starts as gzip and is not (fault `broken_gzip`).
-BROKEN_GZIP = b"\x1f\x8b\x08\x00\x00\x00\x00\x00\x00\x03not gzip at all"
-
-
-def json_bytes(data: Any) -> bytes:
-    r"""`data` as compact UTF-8 JSON.
-
-    Text Python holds but UTF-8 cannot (a lone surrogate, stored from a
-    request's `"\ud83d"` escape) goes out escaped: such an answer is all
-    ASCII, as valid JSON as any, instead of a 500.
-    """
-    text = json.dumps(data, ensure_ascii=False, separators=(",", ":"))
-    try:
-        return text.encode("utf-8")
-    except UnicodeEncodeError:
-        return json.dumps(data, separators=(",", ":")).encode("ascii")
 
 
 def _reshaped(

@@ -7,6 +7,7 @@ routes and its own state; the controls a test uses are the same on both.
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 from collections.abc import Callable
@@ -17,6 +18,24 @@ from typing_extensions import Self
 
 from ninox_emulator.faults import ConcurrencyGate, Fault, Faults, LoggedRequest, RequestLog
 from ninox_emulator.server import Exchange, HTTPServer
+
+#: A body that starts as gzip and is not (fault `broken_gzip`).
+BROKEN_GZIP = b"\x1f\x8b\x08\x00\x00\x00\x00\x00\x00\x03not gzip at all"
+
+
+def json_bytes(data: Any) -> bytes:
+    r"""`data` as compact UTF-8 JSON.
+
+    Text Python holds but UTF-8 cannot (a lone surrogate, stored from a
+    request's `"\ud83d"` escape) goes out escaped: such an answer is all
+    ASCII, as valid JSON as any, instead of a 500.
+    """
+    text = json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+    try:
+        return text.encode("utf-8")
+    except UnicodeEncodeError:
+        return json.dumps(data, separators=(",", ":")).encode("ascii")
+
 
 RequestHook = Callable[[LoggedRequest], Any]
 JSON_TYPE = "application/json; charset=utf-8"

@@ -29,7 +29,6 @@ import traceback
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from ninox_emulator.emulator import BROKEN_GZIP, json_bytes
 from ninox_emulator.faults import Fault, LoggedRequest
 from ninox_emulator.model import ApiError
 from ninox_emulator.public.clock import DAY_MS, Clock
@@ -41,7 +40,7 @@ from ninox_emulator.public.store import RETENTION_DAYS, PublicStore
 from ninox_emulator.public.variants import PublicVariants
 from ninox_emulator.routes import Request
 from ninox_emulator.server import Exchange
-from ninox_emulator.serving import JSON_TYPE, Outcome, ServedEmulator
+from ninox_emulator.serving import BROKEN_GZIP, JSON_TYPE, Outcome, ServedEmulator, json_bytes
 
 PREFIX = "/api/v1"
 WORKSPACE_ID = re.compile(r"^[a-z0-9]{12}$")
