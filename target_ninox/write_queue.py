@@ -24,7 +24,6 @@ them, or that emits a STATE, calls `settle()` first.
 
 from __future__ import annotations
 
-import sys
 import typing as t
 from collections.abc import Callable
 from threading import Event
@@ -33,10 +32,6 @@ from ninox_core.termination import Interrupted
 
 if t.TYPE_CHECKING:
     from concurrent.futures import Future, ThreadPoolExecutor
-
-#: The interpreter's switch interval while the worker runs (seconds): how
-#: long an answered worker waits for the GIL while the main thread converts.
-SWITCH_INTERVAL = 0.0005
 
 #: What the main thread learns when a write ends: None, or the write's error.
 Done = Callable[[BaseException | None], None]
@@ -50,7 +45,6 @@ class WriteQueue:
         self.background = background
         self._executor: ThreadPoolExecutor | None = None
         self._flight: tuple[Future[None], Done] | None = None
-        self._interval: float | None = None
 
     @property
     def in_flight(self) -> bool:
@@ -77,8 +71,6 @@ class WriteQueue:
             from concurrent.futures import ThreadPoolExecutor  # noqa: PLC0415
 
             self._executor = ThreadPoolExecutor(1, thread_name_prefix="target-ninox-write")
-            self._interval = sys.getswitchinterval()
-            sys.setswitchinterval(min(self._interval, SWITCH_INTERVAL))
         taken = Event()
 
         def run() -> None:
@@ -106,6 +98,3 @@ class WriteQueue:
         if self._executor is not None:
             self._executor.shutdown(wait=True)
             self._executor = None
-        if self._interval is not None:
-            sys.setswitchinterval(self._interval)
-            self._interval = None
