@@ -246,29 +246,3 @@ def test_a_failed_write_is_raised_where_it_is_settled(background):
     queue.close()
     assert [type(e) for e in reported] == [ValueError]
     assert started == [], "a write after a failed one was started"
-
-
-def test_submit_returns_once_the_worker_has_taken_the_write():
-    # The hand-off (target_ninox/write_queue.py): were `submit` to return
-    # while the write only waits in the worker's queue, the caller, busy
-    # reading input, would hold the GIL and the POST would start late.
-    queue = WriteQueue()
-    taken = threading.Event()
-    release = threading.Event()
-
-    def write() -> None:
-        taken.set()
-        release.wait(HOLD_SECONDS)
-
-    try:
-        for _ in range(20):
-            taken.clear()
-            release.clear()
-            queue.submit(write, lambda error: None)
-            was_taken = taken.is_set()
-            release.set()
-            queue.settle()
-            assert was_taken, "submit returned before the worker took the write"
-    finally:
-        release.set()
-        queue.close()
