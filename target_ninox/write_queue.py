@@ -8,14 +8,6 @@ the larger of the two, not their sum (docs/design.md, "One write in
 flight"). At most one write is in flight; submitting the next one first
 waits for it, so writes still reach Ninox one at a time and in input order.
 
-The hand-off: `submit` returns once the worker has taken the write, not
-as soon as it is queued. A thread that wakes while the other holds the GIL
-waits up to the interpreter's switch interval (5 ms) for it; the main
-thread goes on reading input right after `submit`, so a worker woken then
-started its POST up to 5 ms late, once per write (docs/design.md, "At
-realistic latency"). Waiting for the pick-up costs the main thread nothing:
-the worker holds the GIL until its request leaves.
-
 The rule that keeps this simple: while a write is in flight, only the worker
 uses the Ninox client, the table writers (key indexes) and the rerun guard.
 The main thread reads and converts input; anything else it does that needs
@@ -26,7 +18,6 @@ from __future__ import annotations
 
 import typing as t
 from collections.abc import Callable
-from threading import Event
 
 from ninox_core.termination import Interrupted
 
@@ -71,14 +62,7 @@ class WriteQueue:
             from concurrent.futures import ThreadPoolExecutor  # noqa: PLC0415
 
             self._executor = ThreadPoolExecutor(1, thread_name_prefix="target-ninox-write")
-        taken = Event()
-
-        def run() -> None:
-            taken.set()
-            write()
-
-        self._flight = (self._executor.submit(run), done)
-        taken.wait()
+        self._flight = (self._executor.submit(write), done)
 
     def settle(self) -> None:
         """Wait for the write in flight (if any) and run its `done` here."""
