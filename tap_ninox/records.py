@@ -106,7 +106,9 @@ def record_converter(
     """A function turning one record (values by field id) into a Singer record.
 
     Built once per table: the per-field converters are looked up here, so the
-    per-record work is a dict copy and one call per non-text value. Fields a
+    per-record work is a dict copy and one call per non-text value (the
+    meta columns' usual forms are read inline; docs/design.md "At realistic
+    latency"). Fields a
     record has that `columns` does not list (added since discovery) are
     dropped, because the stream's schema has no column for them. `absent`
     columns (a catalog's fields that no longer exist) are emitted as null.
@@ -126,6 +128,9 @@ def record_converter(
     readers: dict[str, tuple[str, Callable[[Any], Any] | None]] = {
         field.id: (columns[field.id], fieldtypes.reader(field, choice_style)) for field in fields
     }
+    # Fields whose values pass unchanged (text and the like): one lookup
+    # per value, the column's name, and no converter to test or call.
+    plain: dict[str, str] = {key: name for key, (name, read) in readers.items() if read is None}
     # A name-keyed answer was keyed by id in the backend (`Record.values`).
     unknown: set[str] = set()
     to_datetime = ninox_datetime_to_singer
@@ -134,6 +139,10 @@ def record_converter(
     def convert(record: Record) -> dict[str, Any]:
         out = empty.copy()
         for key, value in record.values.items():
+            plain_name = plain.get(key)
+            if plain_name is not None:
+                out[plain_name] = value
+                continue
             column = readers.get(key)
             if column is None:
                 if key not in unknown:
