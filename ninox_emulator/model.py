@@ -53,6 +53,10 @@ class FieldDef:
         self.codec = FieldCodec(self.type, self.choices)
         self.formula: Formula | None = None  # parsed once the table knows all fields
 
+    def __getstate__(self) -> dict[str, Any]:
+        """Pickled without its parsed formula: its table parses it again (`Table.__setstate__`)."""
+        return {**self.__dict__, "formula": None}
+
     def to_api(self) -> dict[str, Any]:
         """The field object as `GET .../tables` shows it."""
         out: dict[str, Any] = {"id": self.id, "name": self.name, "type": self.type}
@@ -153,6 +157,17 @@ class Table:
         self.ref_fields = [f for f in self.fields.values() if f.type == "ref"]
         self.rev_fields = [f for f in self.fields.values() if f.type == "rev"]
         self.formula_fields = [f for f in self.fields.values() if f.type in ("formula", "fn")]
+        for f in self.formula_fields:
+            f.formula = Formula(f.fn or "", self._getter)
+
+    def __getstate__(self) -> dict[str, Any]:
+        """Pickled without what holds closures (`plan`); `__setstate__` rebuilds it."""
+        return {k: v for k, v in self.__dict__.items() if k != "plan"}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        """Unpickle (the demo is built once, then copied): the plan and formulas again."""
+        self.__dict__.update(state)
+        self._index_names()
         for f in self.formula_fields:
             f.formula = Formula(f.fn or "", self._getter)
 

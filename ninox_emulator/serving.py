@@ -73,8 +73,13 @@ class ServedEmulator:
             return self
         self._server = HTTPServer((self.host, self.port), self)
         self.port = self._server.server_address[1]
+        # `stop` waits until the serving loop looks at its stop flag, once
+        # per poll interval: the default half second made every stop slow.
         self._thread = threading.Thread(
-            target=self._server.serve_forever, name=self.THREAD_NAME, daemon=True
+            target=self._server.serve_forever,
+            kwargs={"poll_interval": 0.05},
+            name=self.THREAD_NAME,
+            daemon=True,
         )
         self._thread.start()
         return self

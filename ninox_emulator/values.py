@@ -235,6 +235,8 @@ class FieldCodec:
 
     def __init__(self, field_type: str, choices: list[dict[str, Any]] | None = None) -> None:
         """Build the converters for `field_type` (and its choices)."""
+        # What `__reduce__` rebuilds it from: the converters are closures.
+        self._args = (field_type, [dict(c) for c in choices or []])
         self.type = field_type
         self.computed = field_type in COMPUTED_TYPES
         self.names: Converter | None = None
@@ -259,6 +261,10 @@ class FieldCodec:
             captions = self._id_to_caption
             self.names = lambda v: [captions.get(i, i) for i in v]
             self.ids = self.raw = list
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        """Pickle as its constructor's arguments (the demo is built once, then copied)."""
+        return (FieldCodec, self._args)
 
     def write(self, value: Any) -> Any:
         """A written text-form value → stored value, or None to clear the field."""

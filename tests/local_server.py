@@ -103,6 +103,9 @@ def _serving(handle: Callable[[socket.socket, threading.Event], None]) -> Iterat
         yield f"http://127.0.0.1:{listener.getsockname()[1]}/v1"
     finally:
         stop.set()
+        # Wake the accept at once (an event, not its timeout): one connection.
+        with contextlib.suppress(OSError):
+            socket.create_connection(listener.getsockname(), timeout=1).close()
         thread.join(2)
         listener.close()
 

@@ -46,7 +46,8 @@ def test_a_run_writes_singer_messages_to_stdout(emulator, tmp_path):
     assert kinds[-1] == "STATE"
 
 
-def test_a_failure_mid_stream_names_the_stream_and_table(emulator, tmp_path):
+def test_a_failure_mid_stream_names_the_stream_and_table(emulator, tmp_path, sleeps):
+    # `sleeps`: the retry happens, its wait is recorded.
     emulator.faults.add(kind="status", status=500, times=None, path=r"/tables/D/records$")
     result = run_cli(tmp_path, tap_config(emulator, tables=["Lead"], max_retries=1))
     assert result.returncode == 1

@@ -153,15 +153,15 @@ def test_wrong_shapes_of_databases_and_tables_are_named(emulator):
 
 
 def test_request_timeout_bounds_the_whole_answer_of_a_trickling_server(sleeps):
-    # One byte every 0.1 s: no single read ever waits 1 s, the answer takes ~20 s.
+    # One byte every 0.1 s: no single read ever waits 0.5 s, the answer takes ~20 s.
     answer = http_answer(200, '[{"id": "t", "name": "x"}]' + " " * 100)
     with canned_server(answer, trickle=0.1) as base:
-        with NinoxClient(TEST_KEY, base, timeout=1.0, max_retries=1) as client:
+        with NinoxClient(TEST_KEY, base, timeout=0.5, max_retries=1) as client:
             started = time.monotonic()
             with pytest.raises(NinoxConnectionError) as info:
                 client.list_teams()
             elapsed = time.monotonic() - started
-    assert "no complete answer within request_timeout (1 s)" in str(info.value)
+    assert "no complete answer within request_timeout (0.5 s)" in str(info.value)
     assert "gave up after 2 tries" in str(info.value)
     assert len(sleeps) == 1  # the retry policy applied
     assert elapsed < 3.5
@@ -171,7 +171,7 @@ def test_request_timeout_bounds_a_trickled_body_after_quick_headers(sleeps):
     head = b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 400\r\n\r\n"
     # Headers arrive at once (sent byte by byte too, 0.05 s apart: ~4 s) ...
     with canned_server(head + b" " * 400, trickle=0.05) as base:
-        with NinoxClient(TEST_KEY, base, timeout=1.5, max_retries=0) as client:
+        with NinoxClient(TEST_KEY, base, timeout=0.75, max_retries=0) as client:
             started = time.monotonic()
             with pytest.raises(NinoxConnectionError, match="within request_timeout"):
                 client.list_teams()

@@ -57,7 +57,7 @@ def test_request_timeout_bounds_an_answer_through_an_http_proxy(monkeypatch, sle
         monkeypatch.delenv("NO_PROXY", raising=False)
         monkeypatch.delenv("no_proxy", raising=False)
         base = f"http://127.0.0.1:{free_port()}/v1"  # never reached: the proxy answers
-        with NinoxClient(TEST_KEY, base, timeout=1.0, max_retries=0) as client:
+        with NinoxClient(TEST_KEY, base, timeout=0.5, max_retries=0) as client:
             started = time.monotonic()
             with pytest.raises(NinoxConnectionError, match="within request_timeout"):
                 client.list_teams()
@@ -73,7 +73,7 @@ def test_request_timeout_bounds_a_tunnel_through_an_https_proxy(monkeypatch, sle
         monkeypatch.delenv("NO_PROXY", raising=False)
         monkeypatch.delenv("no_proxy", raising=False)
         base = f"https://127.0.0.1:{free_port()}/v1"
-        with NinoxClient(TEST_KEY, base, timeout=1.0, max_retries=0) as client:
+        with NinoxClient(TEST_KEY, base, timeout=0.5, max_retries=0) as client:
             started = time.monotonic()
             with pytest.raises(NinoxConnectionError):
                 client.list_teams()
@@ -109,7 +109,7 @@ def test_request_timeout_bounds_an_upload_to_a_server_that_reads_slowly(
         monkeypatch.delenv("no_proxy", raising=False)
         base = f"http://127.0.0.1:{free_port()}/v1"
     try:
-        with NinoxClient(TEST_KEY, base, timeout=1.0, max_retries=0) as client:
+        with NinoxClient(TEST_KEY, base, timeout=0.5, max_retries=0) as client:
             started = time.monotonic()
             with pytest.raises(NinoxConnectionError, match="within request_timeout"):
                 upload_file(

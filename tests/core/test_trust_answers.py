@@ -160,7 +160,7 @@ def test_keyed_and_id_writes_answered_without_records_end_exact(emu, mode):
     assert emails(emu) == sorted(f"p{i}@x" for i in range(1, 10))
 
 
-def test_a_server_that_never_confirms_a_write_fails_the_run_without_state(emu, caplog):
+def test_a_server_that_never_confirms_a_write_fails_the_run_without_state(emu, caplog, sleeps):
     emu.faults.add("empty", status=202, apply=False, method="POST", times=None)
     with caplog.at_level(logging.INFO):
         run = run_target(target_config(emu), [*people(3), {"type": "STATE", "value": {"s": 1}}])

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 import requests
 
-from ninox_emulator import NinoxEmulator, Store, build_demo
+from ninox_emulator import NinoxEmulator, Store, build_demo, demo
 from tests.emulator_support import CRM, KEY, PROJECTS, TEAM, Http
 
 
@@ -684,6 +684,41 @@ def test_store_python_api(emulator, api):
     assert copy.all_records(TEAM, CRM, "A") == store.all_records(TEAM, CRM, "A")
     assert copy.snapshot() == store.snapshot()
     assert build_demo().snapshot() == build_demo().snapshot()  # deterministic
+
+
+def test_the_demo_is_copied_whole_and_each_copy_is_its_own() -> None:
+    # build_demo copies a demo built once (ninox_emulator/demo.py): the copy
+    # must be the build, down to the change logs and the formulas.
+    built = demo._build(Store())
+    copy = build_demo()
+    assert copy.snapshot() == built.snapshot()
+    for team_id, team in built.teams.items():
+        assert copy.teams[team_id].users == team.users
+        for db_id, db in team.databases.items():
+            for table_id, table in db.tables.items():
+                twin = copy.table(team_id, db_id, table_id)
+                assert (twin.log_seq, twin.log_id) == (table.log_seq, table.log_id)
+                assert (twin.del_seq, twin.del_id, twin.next_rid) == (
+                    table.del_seq,
+                    table.del_id,
+                    table.next_rid,
+                )
+                for style in ("names", "ids"):
+                    assert copy.all_records(team_id, db_id, table_id, style=style) == (
+                        built.all_records(team_id, db_id, table_id, style=style)
+                    )
+    # Formulas of a copy read that copy's records.
+    copy.save_records(TEAM, CRM, "A", [{"id": 1, "fields": {"First name": "Zed"}}])
+    (first,) = [r for r in copy.all_records(TEAM, CRM, "A") if r["id"] == 1]
+    assert first["fields"]["Full name"].startswith("Zed ")
+    # A change to one copy is in no other.
+    assert build_demo().all_records(TEAM, CRM, "A") == built.all_records(TEAM, CRM, "A")
+    # Into a store that has a demo team already: its databases replaced, others kept.
+    store = Store()
+    store.create_team(TEAM, "Demo Team")
+    store.create_database(TEAM, "own0db", "Own", [{"id": "A", "name": "T", "fields": []}])
+    build_demo(store)
+    assert set(store.team(TEAM).databases) == {"own0db", *built.team(TEAM).databases}
 
 
 # ------------------------------------------------------------------ HTTP level

@@ -2,22 +2,25 @@
 
 The README's shell blocks are read from the file itself. The blocks a user
 runs against their Ninox are run here against the emulator (placeholders
-replaced); the rest must be listed in COVERED with the file that runs them.
+replaced; a command of connectors alone runs in-process, the shell's part
+in bash); the rest must be listed in COVERED with the file that runs them.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import duckdb
 
 from ninox_emulator import NinoxEmulator
-from tests.cli_support import about
+from tests.cli_support import about, run
 from tests.conftest import TEST_KEY
 from tests.target_support import api, make_database, rows
 
@@ -136,8 +139,60 @@ def test_every_readme_command_is_run_somewhere() -> None:
             assert signature in (REPO / path).read_text(encoding="utf-8"), (command, path)
 
 
+#: The README's commands that run in this test's process (tests.cli_support.run):
+#: a connector or the ids tool, its output maybe sent to a file or piped into
+#: the next. A real process adds only start-up, which tests/cli runs; shell
+#: scripts, heredocs and anything else run in bash.
+IN_PROCESS_COMMANDS = {
+    ("tap-ninox",): "tap",
+    ("target-ninox",): "target",
+    ("python", "-m", "tap_ninox.ids"): "ids",
+}
+
+
+@contextlib.contextmanager
+def working_directory(path: Path) -> Iterator[None]:
+    """`cd path` for the block (contextlib.chdir is Python 3.11+)."""
+    before = Path.cwd()
+    os.chdir(path)
+    try:
+        yield
+    finally:
+        os.chdir(before)
+
+
+def in_process(command: str, cwd: Path) -> subprocess.CompletedProcess[str] | None:
+    """Run `command` in this process if it is only connectors, `|` and `> FILE`; else None."""
+    if re.search(r"[\n;&<$`()'\"\\]", command):
+        return None  # more shell than words, `|` and `>`
+    stages: list[tuple[str, list[str], str | None]] = []
+    for part in command.split("|"):
+        words, output = part.split(), None
+        if len(words) > 2 and words[-2] == ">":
+            words, output = words[:-2], words[-1]
+        name = next((n for n in IN_PROCESS_COMMANDS if tuple(words[: len(n)]) == n), None)
+        if name is None or ">" in words:
+            return None
+        stages.append((IN_PROCESS_COMMANDS[name], words[len(name) :], output))
+    piped, errors, code = "", "", 0
+    with working_directory(cwd):
+        for which, args, output in stages:
+            done = run(which, *args, input=piped)
+            errors += done.stderr
+            code = done.returncode or code  # pipefail: the last stage that failed
+            piped = done.stdout
+            if output is not None:
+                Path(output).write_text(done.stdout, encoding="utf-8")
+                piped = ""
+    return subprocess.CompletedProcess(command, code, piped, errors)
+
+
 def shell(command: str, cwd: Path, emulator: NinoxEmulator) -> subprocess.CompletedProcess[str]:
-    """Run one README command as a user would, against the emulator."""
+    """Run one README command as a user would, against the emulator.
+
+    A command of connectors alone runs in this process (`in_process`), the
+    rest in bash.
+    """
     for placeholder, value in {
         "YOUR-API-KEY": TEST_KEY,
         "https://api.ninox.com/v1": emulator.base_url,
@@ -148,6 +203,9 @@ def shell(command: str, cwd: Path, emulator: NinoxEmulator) -> subprocess.Comple
         command = command.replace(placeholder, value)
     # `uv run X` in the clone is X from this environment.
     command = re.sub(r"(^|\| )uv run ", r"\1", command, flags=re.MULTILINE)
+    done = in_process(command, cwd)
+    if done is not None:
+        return done
     env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
     return subprocess.run(
         ["bash", "-euo", "pipefail", "-c", command],

@@ -40,4 +40,5 @@ def public_emulator(public_emulator_server: PublicEmulator) -> Iterator[PublicEm
         settled.wait(0.01)
     public_emulator_server.reset(demo=True)
     yield public_emulator_server
-    public_emulator_server.reset(demo=True)
+    # Emptied, not rebuilt: the next test's set-up builds the demo anyway.
+    public_emulator_server.reset(demo=False)

@@ -211,7 +211,8 @@ def test_without_the_map_the_tap_ids_fail_the_copy_with_one_line(public_emulator
 
 
 @pytest.mark.parametrize("variant", ["V5", "V7", "V9", "V11", "V15", "V18", "V22"])
-def test_copy_is_exact_on_server_variants(public_emulator, variant):
+def test_copy_is_exact_on_server_variants(public_emulator, variant, sleeps):
+    # `sleeps`: V22's Retry-After waits are recorded, not slept (exactness is the point).
     emu = public_emulator
     emu.variants.enable(variant)
     make_copy_module(emu)

@@ -89,7 +89,8 @@ def without(data, kinds, backend):
     "variant",
     ["V5", "V7", "V9", "V10", "V11", "V12", "V12b", "V22", "V24", "V26"],
 )
-def test_the_variant_reads_exactly_what_the_strict_server_gives(public_emulator, variant):
+def test_the_variant_reads_exactly_what_the_strict_server_gives(public_emulator, variant, sleeps):
+    # `sleeps`: V22's waits are recorded, not slept.
     strict = everything(public_emulator)
     public_emulator.variants.enable(variant)
     assert everything(public_emulator) == strict

@@ -335,7 +335,7 @@ def test_v21_an_exhausted_quota_ends_with_one_line_and_the_committed_state(publi
     assert new_rows(before, rows(emu, CONTACTS)) == people(range(1, 11))
 
 
-def test_v22_rate_limits_with_and_without_retry_after_end_exact(public_emulator):
+def test_v22_rate_limits_with_and_without_retry_after_end_exact(public_emulator, sleeps):
     emu = public_emulator
     emu.variants.enable("V22")
     before = rows(emu, CONTACTS)
@@ -344,6 +344,7 @@ def test_v22_rate_limits_with_and_without_retry_after_end_exact(public_emulator)
     assert run.exit_code == 0
     assert new_rows(before, rows(emu, CONTACTS)) == people(range(1, 31))
     assert run.states[-1] == {"n": 30}
+    assert sleeps  # the 429s were waited for (recorded by `sleeps`, not slept)
 
 
 def test_v28_a_key_expiring_mid_run_ends_with_one_line_and_only_committed_state(

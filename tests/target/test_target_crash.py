@@ -40,17 +40,21 @@ from tests.target_support import (
     target_config,
 )
 
-TOTAL = 10_000
+#: Records in a default test's load: four STATE intervals, twenty batches,
+#: enough for a kill between and within intervals (the sweeps load more).
+TOTAL = 2_000
+#: Records in a sweep's load (`--run-slow`): a hundred batches to kill among.
+SWEEP_TOTAL = 10_000
 EVERY = 500  # a STATE every EVERY records
 BATCH = 100
 PROPS = {"_id": {"type": ["integer", "null"]}, "Email": STRING, "Name": STRING}
 
 
-def load_messages(mode: str) -> list[dict[str, Any]]:
-    """SCHEMA, TOTAL records, a STATE {"n": k} after every EVERY records."""
+def load_messages(mode: str, total: int = TOTAL) -> list[dict[str, Any]]:
+    """SCHEMA, `total` records, a STATE {"n": k} after every EVERY records."""
     keys = ["Email"] if mode == "keyed" else []
     messages: list[dict[str, Any]] = [schema("people", PROPS, keys)]
-    for n in range(1, TOTAL + 1):
+    for n in range(1, total + 1):
         values: dict[str, Any] = {"Email": f"p{n}@x", "Name": f"n{n}"}
         if mode == "_id":
             values["_id"] = n
@@ -112,18 +116,20 @@ def states_of(stdout: bytes) -> list[dict]:
     return [json.loads(line) for line in stdout.decode().splitlines() if line.strip()]
 
 
-def crash_and_rerun(emulator, tmp: Path, mode: str, seed: int, variant: str = "") -> None:
+def crash_and_rerun(
+    emulator, tmp: Path, mode: str, seed: int, variant: str = "", total: int = TOTAL
+) -> None:
     rng = random.Random(seed)
     make_database(emulator)
     emulator.clear_log()
     if variant:
         emulator.variants.enable(variant)
     config = target_config(emulator, batch_size_rows=BATCH)
-    messages = load_messages(mode)
+    messages = load_messages(mode, total)
     process = start(config, messages, tmp)
     try:
         # Kill somewhere among the load's POSTs, plus a random fraction of one.
-        wait_for_posts(emulator, rng.randint(1, TOTAL // BATCH - 5), process)
+        wait_for_posts(emulator, rng.randint(1, total // BATCH - 5), process)
         time.sleep(rng.random() * 0.01)
         process.send_signal(signal.SIGKILL)
         stdout, _ = process.communicate(timeout=30)
@@ -144,13 +150,13 @@ def crash_and_rerun(emulator, tmp: Path, mode: str, seed: int, variant: str = ""
 
     rerun = run_target(config, resume_after(messages, last))
     assert rerun.exit_code == 0, seed
-    assert rerun.states[-1] == {"n": TOTAL}
+    assert rerun.states[-1] == {"n": total}
     table = rows(emulator, PEOPLE)
     emails = sorted(r["Email"] for r in table.values())
-    expected = sorted(f"p{n}@x" for n in range(1, TOTAL + 1))
+    expected = sorted(f"p{n}@x" for n in range(1, total + 1))
     assert emails == expected, (seed, covered, at_kill)
     if mode == "_id":
-        assert sorted(table) == list(range(1, TOTAL + 1))
+        assert sorted(table) == list(range(1, total + 1))
 
 
 @pytest.mark.parametrize(("mode", "seed"), [("keyed", 1), ("_id", 2), ("unkeyed", 3)])
@@ -171,7 +177,7 @@ def test_killed_load_under_server_variant_ends_exact(emulator, tmp_path, mode, v
 @pytest.mark.parametrize("variant", ["", "names_for_ids"])
 @pytest.mark.parametrize("mode", ["keyed", "_id", "unkeyed"])
 def test_killed_load_sweep(emulator, tmp_path, mode, variant, seed):
-    crash_and_rerun(emulator, tmp_path, mode, seed, variant)
+    crash_and_rerun(emulator, tmp_path, mode, seed, variant, SWEEP_TOTAL)
 
 
 @pytest.mark.slow
@@ -179,10 +185,10 @@ def test_killed_load_sweep(emulator, tmp_path, mode, variant, seed):
 @pytest.mark.parametrize("variant", ["partial_batch", "partial_batch_drop"])
 @pytest.mark.parametrize("mode", ["keyed", "_id", "unkeyed"])
 def test_killed_load_sweep_partial_batches(emulator, tmp_path, mode, variant, seed):
-    crash_and_rerun(emulator, tmp_path, mode, seed, variant)
+    crash_and_rerun(emulator, tmp_path, mode, seed, variant, SWEEP_TOTAL)
 
 
-def test_retries_exhausted_after_three_batches_emits_their_states(emulator):
+def test_retries_exhausted_after_three_batches_emits_their_states(emulator, sleeps):
     make_database(emulator)
     config = target_config(emulator, batch_size_rows=20, max_retries=2)
     messages = [schema("people", PROPS)]
@@ -265,7 +271,7 @@ def test_sigterm_mid_load_emits_the_last_honest_state_and_exits_143(emulator, tm
     messages = load_messages(mode)
     process = start(config, messages, tmp_path)
     try:
-        wait_for_posts(emulator, 30, process)
+        wait_for_posts(emulator, 12, process)  # past two STATEs, eight batches before the end
         process.send_signal(signal.SIGTERM)
         stdout, stderr = process.communicate(timeout=30)
     finally:

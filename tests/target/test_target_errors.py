@@ -105,7 +105,8 @@ def test_ninox_refusal_names_the_record_and_keeps_earlier_batches(emu, caplog):
     assert run.states == [{"s": 1}]
 
 
-def test_api_key_never_appears_in_output_at_debug(emu, tmp_path):
+def test_api_key_never_appears_in_output_at_debug(emu, tmp_path, sleeps):
+    # `sleeps`: the retries happen (and log), their waits are recorded.
     secret = "sk-target-secret-31337"
     emu.set_api_key(secret)
     emu.faults.add(kind="status", status=429, times=1)
