@@ -16,19 +16,12 @@ is checked where it enters the program (docs/design.md, "Checked answers"):
 
 from __future__ import annotations
 
-import itertools
-import operator
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 import msgspec
 
 from ninox_core.transport.answers import Check, Unchecked, describe
-
-#: A record's id (a TypeError or KeyError for anything but a record object).
-_ID = operator.itemgetter("id")
-#: The one type `records_page` takes for ids (not bool, not float).
-_INT = frozenset((int,))
 
 
 def records_page(answer: Any, status: int) -> list[dict[str, Any]]:
@@ -44,19 +37,6 @@ def records_page(answer: Any, status: int) -> list[dict[str, Any]]:
             f"the answer is not a page of records (a JSON list) but {describe(answer, status)}",
             transient=True,
         )
-    # The common case in a few passes over the page in C (a page is up to
-    # 1000 records, read on the tap's hot path); any doubt takes the loop
-    # below, which finds the first bad record and says which.
-    try:
-        ids = list(map(_ID, answer))
-    except (TypeError, KeyError, IndexError):
-        ids = None
-    if (
-        ids is not None
-        and set(map(type, ids)) <= _INT
-        and all(map(operator.lt, ids, itertools.islice(ids, 1, None)))
-    ):
-        return answer
     previous: int | None = None
     for position, record in enumerate(answer, 1):
         record_id = record.get("id") if isinstance(record, dict) else None
