@@ -33,6 +33,7 @@ from bench_all import (
     TARGET_TABLE,
     Bench,
     Measured,
+    compile_sources,
     empty,
     emulator,
     fill,
@@ -138,8 +139,7 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--connectors", default="tap,target")
     args = parser.parse_args()
-    for package in ("ninox_core", "tap_ninox", "target_ninox"):
-        compileall.compile_dir(str(ROOT / package), quiet=1)
+    compile_sources()
     which = set(args.connectors.split(","))
     with tempfile.TemporaryDirectory() as base_dir:
         base = str(extract(args.base, Path(base_dir)))

@@ -40,6 +40,21 @@ CHANGES_META_SCHEMA: dict[str, dict[str, Any]] = {
     "_sdc_deleted_at": {"type": ["string", "null"], "format": "date-time"},
 }
 
+#: The order `record_converter` sets the tap's own columns in (each record's
+#: key order, so the bytes of its RECORD line).
+_META_ORDER = (
+    "_created_at",
+    "_modified_at",
+    "_id",
+    "_sequence",
+    "_created_by",
+    "_modified_by",
+    "_sdc_deleted_at",
+)
+_CHANGES_META_ORDER = ("_id", "_changed_at", "_sdc_deleted_at")
+#: User ids that mean "unknown" (`user_to_singer` makes them None).
+_NO_USER = frozenset(("", "0"))
+
 RecordConverter = Callable[[Record], dict[str, Any]]
 #: Field id → the column (property) name its values are emitted under.
 Columns = Mapping[str, str]
@@ -91,7 +106,9 @@ def record_converter(
     """A function turning one record (values by field id) into a Singer record.
 
     Built once per table: the per-field converters are looked up here, so the
-    per-record work is a dict copy and one call per non-text value. Fields a
+    per-record work is a dict copy and one call per non-text value (the
+    meta columns' usual forms are read inline; docs/design.md "At realistic
+    latency"). Fields a
     record has that `columns` does not list (added since discovery) are
     dropped, because the stream's schema has no column for them. `absent`
     columns (a catalog's fields that no longer exist) are emitted as null.
@@ -102,9 +119,18 @@ def record_converter(
     fields = [field for field in table.fields if field.id in columns]
     empty: dict[str, Any] = dict.fromkeys(absent)
     empty.update({columns[field.id]: None for field in fields})
+    # The tap's own columns, in the order `convert` sets them: there from
+    # the copy on, so no record's dict grows (and resizes) per record. A
+    # key already there (a catalog's column of that name) keeps its place,
+    # as it would when `convert` set it.
+    for name in _META_ORDER if sequences else _CHANGES_META_ORDER:
+        empty.setdefault(name, None)
     readers: dict[str, tuple[str, Callable[[Any], Any] | None]] = {
         field.id: (columns[field.id], fieldtypes.reader(field, choice_style)) for field in fields
     }
+    # Fields whose values pass unchanged (text and the like): one lookup
+    # per value, the column's name, and no converter to test or call.
+    plain: dict[str, str] = {key: name for key, (name, read) in readers.items() if read is None}
     # A name-keyed answer was keyed by id in the backend (`Record.values`).
     unknown: set[str] = set()
     to_datetime = ninox_datetime_to_singer
@@ -113,6 +139,10 @@ def record_converter(
     def convert(record: Record) -> dict[str, Any]:
         out = empty.copy()
         for key, value in record.values.items():
+            plain_name = plain.get(key)
+            if plain_name is not None:
+                out[plain_name] = value
+                continue
             column = readers.get(key)
             if column is None:
                 if key not in unknown:
@@ -142,9 +172,24 @@ def record_converter(
             out["_changed_at"] = None
             out["_sdc_deleted_at"] = None
             return out
+        # Ninox's own forms are read inline (no call per record): a
+        # date-time "YYYY-MM-DDTHH:MM:SS" gains its "Z", a user id is
+        # itself; anything else goes through the converters, which give
+        # the same for these forms (`ninox_datetime_to_singer`,
+        # `user_to_singer`).
+        created = record.created_at
+        modified = record.modified_at
         try:
-            out["_created_at"] = to_datetime(record.created_at)
-            out["_modified_at"] = to_datetime(record.modified_at)
+            out["_created_at"] = (
+                created + "Z"
+                if type(created) is str and len(created) == 19 and created[10] == "T"
+                else to_datetime(created)
+            )
+            out["_modified_at"] = (
+                modified + "Z"
+                if type(modified) is str and len(modified) == 19 and modified[10] == "T"
+                else to_datetime(modified)
+            )
         except (ValueError, OverflowError) as exc:
             raise NinoxError(
                 f"table {table.name!r} ({table.id}), record {record.id}: the server "
@@ -152,8 +197,10 @@ def record_converter(
             ) from exc
         out["_id"] = record.id
         out["_sequence"] = record.sequence
-        out["_created_by"] = to_user(record.created_by)
-        out["_modified_by"] = to_user(record.modified_by)
+        user = record.created_by
+        out["_created_by"] = user if type(user) is str and user not in _NO_USER else to_user(user)
+        user = record.modified_by
+        out["_modified_by"] = user if type(user) is str and user not in _NO_USER else to_user(user)
         out["_sdc_deleted_at"] = None
         return out
 

@@ -28,8 +28,10 @@ class FieldIds:
     def __call__(self, record: Mapping[str, Any]) -> dict[str, Any]:
         """The record's fields by id (unknown keys are kept as they are)."""
         fields = record.get("fields") or {}
-        if all(key in self._ids for key in fields):
-            return dict(fields)
+        if self._ids.issuperset(fields):
+            # The answer was id-keyed, as asked: its own dict (decoded for
+            # this page, held by nothing else) is the record's, uncopied.
+            return fields if type(fields) is dict else dict(fields)
         by_name = self._by_name
         return {by_name.get(key, key): value for key, value in fields.items()}
 

@@ -259,6 +259,13 @@ PAGES = {
     "record not an object": b"[1, 2]",
     "repeated id": b'[{"id": 1, "fields": {}}, {"id": 1, "fields": {}}]',
     "falling ids": b'[{"id": 2, "fields": {}}, {"id": 1, "fields": {}}]',
+    # Each refused by the check's fast path as well as by its loop.
+    "boolean id": b'[{"id": 1, "fields": {}}, {"id": true, "fields": {}}]',
+    "fractional id": b'[{"id": 1, "fields": {}}, {"id": 2.5, "fields": {}}]',
+    "text id": b'[{"id": 1, "fields": {}}, {"id": "2", "fields": {}}]',
+    "record a list": b'[{"id": 1, "fields": {}}, ["id"]]',
+    "record a string": b'[{"id": 1, "fields": {}}, "id"]',
+    "falling ids late": b'[{"id": 1}, {"id": 2}, {"id": 3}, {"id": 2}]',
 }
 
 
