@@ -329,30 +329,38 @@ def log_mapping(
     if mapping.computed:
         # INFO: expected on every Ninox → Ninox copy (the tap emits
         # formula values), and Ninox computes them again anyway.
+        names, verb = _listed(mapping.computed)
         log.info(
             "Stream '%s': %s of %s %s computed by Ninox (rev/formula) and not written.",
             mapping.stream_name,
-            ", ".join(repr(p) for p in mapping.computed),
+            names,
             describe_table(mapping.table),
-            "is" if len(mapping.computed) == 1 else "are",
+            verb,
         )
     if mapping.untyped:
         fields = (mapping.table.find_field(p) for p in mapping.untyped)
         types = sorted({f.type for f in fields if f is not None})
+        names, verb = _listed(mapping.untyped)
         log.warning(
             "Stream '%s': %s of %s %s of a type target-ninox does not know (%s) and not written.",
             mapping.stream_name,
-            ", ".join(repr(p) for p in mapping.untyped),
+            names,
             describe_table(mapping.table),
-            "is" if len(mapping.untyped) == 1 else "are",
+            verb,
             ", ".join(types),
         )
     if mapping.unknown:
+        names, verb = _listed(mapping.unknown)
         log.warning(
             "Stream '%s': %s %s no field of %s and %s ignored (unknown_fields: ignore).",
             mapping.stream_name,
-            ", ".join(repr(p) for p in mapping.unknown),
-            "matches" if len(mapping.unknown) == 1 else "match",
+            names,
+            "matches" if verb == "is" else "match",
             describe_table(mapping.table),
-            "is" if len(mapping.unknown) == 1 else "are",
+            verb,
         )
+
+
+def _listed(properties: Sequence[str]) -> tuple[str, str]:
+    """The properties quoted and joined, and the verb that agrees with them."""
+    return ", ".join(repr(p) for p in properties), "is" if len(properties) == 1 else "are"

@@ -74,6 +74,14 @@ def page_offsets(emulator: PublicEmulator, table: str) -> list[int]:
     ]
 
 
+def assert_replica_is_the_table(emulator: PublicEmulator, table: str, *runs: Any) -> None:
+    """The runs' records applied in order hold exactly the table's rows now."""
+    replica = Replica()
+    for run in runs:
+        replica = replica.apply(run)
+    assert replica.rows(table) == full_read(emulator, modules=[MODULE], tables=[table]).rows(table)
+
+
 def window_warnings(caplog: pytest.LogCaptureFixture) -> list[str]:
     """The warnings that a full read is repeated with overlapping pages."""
     return [
@@ -134,10 +142,7 @@ def test_a_record_a_deletion_hid_from_a_table_without_history_is_emitted_in_the_
     public_emulator.delete_records(MODULE, NO_HISTORY, [101])
     third = run_public(config, state=second.state)
     assert [r["_id"] for r in third.records[NO_HISTORY] if r["_sdc_deleted_at"]] == [1, 101]
-    replica = Replica().apply(first).apply(second).apply(third)
-    assert replica.rows(NO_HISTORY) == full_read(
-        public_emulator, modules=[MODULE], tables=[NO_HISTORY]
-    ).rows(NO_HISTORY)
+    assert_replica_is_the_table(public_emulator, NO_HISTORY, first, second, third)
 
 
 # ------------------------------------------------------ a table with history
@@ -173,10 +178,7 @@ def test_a_record_a_deletion_hid_from_a_history_table_is_read_by_the_next_run_wi
     assert [r["_id"] for r in third.records[HISTORY]] == [5]
     assert record_requests(public_emulator, HISTORY) == {"pages": 0, "feed": 1, "by_id": 1}
     assert len(window_warnings(caplog)) == 1
-    replica = Replica().apply(first).apply(second).apply(third)
-    assert replica.rows(HISTORY) == full_read(
-        public_emulator, modules=[MODULE], tables=[HISTORY]
-    ).rows(HISTORY)
+    assert_replica_is_the_table(public_emulator, HISTORY, first, second, third)
 
 
 def test_a_deletion_after_the_full_read_reads_no_table_again(public_emulator, caplog):
@@ -234,10 +236,7 @@ def test_an_interrupted_read_again_with_overlap_is_read_again_by_the_next_run(
     assert 101 in {r["_id"] for r in resumed.records[HISTORY] if not r["_sdc_deleted_at"]}
     assert WINDOW_KEY not in resumed.state["bookmarks"][HISTORY]
     assert len(window_warnings(caplog)) == 2  # once per run that reads again
-    replica = Replica().apply(first).apply(broken).apply(resumed)
-    assert replica.rows(HISTORY) == full_read(
-        public_emulator, modules=[MODULE], tables=[HISTORY]
-    ).rows(HISTORY)
+    assert_replica_is_the_table(public_emulator, HISTORY, first, broken, resumed)
 
 
 def test_an_expired_bookmark_reads_in_full_and_keeps_the_new_reads_window(public_emulator, caplog):
