@@ -7,6 +7,12 @@
 writes one Singer RECORD line per record to stdout. `target`: reads Singer
 lines from stdin and POSTs the RECORDs' values in batches. Each runs as its
 own process, so its CPU and memory are measured like the connectors'.
+
+Both first make the metadata calls the connector makes before its pages or
+POSTs (issue 18 compares with a loop "doing the same calls"): the tap the
+database list, the table list, the database (its `schema.seq`) and one
+change-feed probe; the target the same without the database list. The
+answers are read and dropped: the loop checks nothing.
 """
 
 from __future__ import annotations
@@ -17,10 +23,20 @@ import sys
 import requests
 
 
+def metadata(session: requests.Session, base_url: str, team: str, db: str, table: str) -> None:
+    """The calls a connector makes before its first page or POST, answers dropped."""
+    database = f"{base_url}/teams/{team}/databases/{db}"
+    seq = session.get(database).json().get("schema", {}).get("seq", 0)
+    session.get(f"{database}/tables").raise_for_status()
+    session.get(f"{database}/tables/{table}/changes", params={"sinceSq": seq}).raise_for_status()
+
+
 def tap(base_url: str, key: str, team: str, db: str, table: str, page_size: int) -> None:
     """Page the table by sinceId; one RECORD line per record."""
     session = requests.Session()
     session.headers["Authorization"] = f"Bearer {key}"
+    session.get(f"{base_url}/teams/{team}/databases").raise_for_status()
+    metadata(session, base_url, team, db, table)
     url = f"{base_url}/teams/{team}/databases/{db}/tables/{table}/records"
     out = sys.stdout
     last_id = 0
@@ -39,6 +55,7 @@ def target(base_url: str, key: str, team: str, db: str, table: str, batch: int) 
     """POST the RECORD lines' values in batches of `batch`."""
     session = requests.Session()
     session.headers["Authorization"] = f"Bearer {key}"
+    metadata(session, base_url, team, db, table)
     url = f"{base_url}/teams/{team}/databases/{db}/tables/{table}/records"
     rows: list[dict[str, object]] = []
     for line in sys.stdin:
