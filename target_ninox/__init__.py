@@ -1,13 +1,17 @@
 """target-ninox: a Singer target that writes records into Ninox tables.
 
-- `target`: settings, the shared client, how a run ends (`TargetNinox`).
-- `sinks`: per stream, validation and conversion of each record (`NinoxSink`).
-- `mapping`: stream → table and property → field.
-- `writer`: one batch → one POST, lost-answer reconciliation, deletions.
-- `key_index`: upsert key → record id for a table.
-- `validation`: compiled record validation.
-- `reader`: the msgspec message reader with input line numbers.
-- `errors`: the one-line errors a run can end with.
+The parts (docs/design.md "The target's parts", decision 0028):
+
+- `target`: settings and how a run ends (`TargetNinox`); builds the context.
+- `context`: the frozen `RunContext` the sinks get instead of the Target.
+- `reader`, `batches`, `commit_policy`, `write_queue`: input, batching, when
+  STATE is emitted, the one write in flight.
+- `sinks`, `conversion`, `mapping`, `validation`: per stream, a record's
+  checks and values; stream → table and property → field.
+- `planning` (pure), `writer` (the I/O shell), `key_index`, `reconcile`
+  (pure), `lost_answers`, `rerun_guard`, `deletes`: from a batch to checked
+  writes through the backend seam.
+- `file_upload`: attachments; `errors`, `write_errors`: the one-line errors.
 """
 
 from ninox_core.cli.startup import run_command
